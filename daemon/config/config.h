@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The hub configuration (/etc/tphub/tphub.conf, libconfig syntax, docs/config.md).
+ * config_load() parses and validates everything, including the protocols each station
+ * names; every problem is reported with file and line. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "engine/protocol.h"
+#include "engine/switch-gesture.h"
+#include "config/config-errors.h"
+
+#define TPHUB_DEFAULT_CONFIG "/etc/tphub/tphub.conf"
+
+/* A GPIO line: by offset, or by line name when name is set. */
+typedef struct ConfigLine {
+        bool set;
+        char *name;
+        unsigned offset;
+} ConfigLine;
+
+typedef struct ConfigSwitch {
+        char *chip;          /* chip name ("gpiochip0"), path, or label ("pinctrl-bcm2711") */
+        ConfigLine line;
+        bool active_low;
+        char *bias;          /* "pull-up", "pull-down", "disable", "as-is" */
+} ConfigSwitch;
+
+typedef struct ConfigCues {
+        char *chip;
+        ConfigLine green, amber, red, buzzer;
+        bool active_low;     /* LEDs wired to sink current */
+} ConfigCues;
+
+typedef struct ConfigTool {
+        char *address;       /* "AA:BB:CC:DD:EE:FF" */
+        char *driver;        /* "progressor", "forceboard", ... */
+} ConfigTool;
+
+typedef struct ConfigStation {
+        char *name;
+        char *protocol;            /* default protocol name */
+        const Protocol *default_protocol; /* resolved, points into Config.protocols */
+        ConfigTool *tools;
+        size_t n_tools;
+        bool auto_adopt;           /* adopt any nearby known tool not claimed elsewhere */
+        bool has_switch;
+        ConfigSwitch sw;
+        bool has_cues;
+        ConfigCues cues;
+        EngineParams engine;       /* hub defaults with station overrides applied */
+} ConfigStation;
+
+typedef struct ConfigTag {
+        char *athlete;
+        char *address;             /* fixed address, or */
+        char *ibeacon;             /* "UUID:major:minor", or */
+        char *eddystone;           /* "namespace(10 bytes hex):instance(6 bytes hex)" */
+} ConfigTag;
+
+typedef struct ConfigBle {
+        bool enabled;
+        char *adapter;             /* "hci0", or NULL = first powered */
+        unsigned max_links;
+        uint32_t connect_timeout_ms;
+        ConfigTag *tags;
+        size_t n_tags;
+        int tag_rssi_dbm;          /* a tag counts as tapped above this RSSI ... */
+        uint32_t tag_hold_ms;      /* ... for this long */
+} ConfigBle;
+
+typedef struct ConfigMqtt {
+        bool enabled;
+        char *uri;                 /* tcp://host:port, ssl://host:port */
+        unsigned version;          /* 3 (3.1.1) or 5 */
+        char *client_id;           /* NULL = hostname */
+        char *prefix;              /* topic prefix, default "tphub" */
+        char *credentials_file;    /* "user\npassword\n", must not be world-readable */
+        char *ca_file, *cert_file, *key_file;
+        unsigned keepalive_s;
+        double force_rate_hz;      /* force topic decimation */
+        unsigned spool_max_sessions;
+        bool homeassistant;
+        char *discovery_prefix;
+} ConfigMqtt;
+
+typedef struct ConfigGpio {
+        char *backend;             /* "chip" (libgpiod) or "sim" */
+        char *sim_socket;          /* sim backend's unix socket */
+} ConfigGpio;
+
+typedef struct Config {
+        char *path;
+        char *hub;
+        char **protocol_dirs;      /* searched in order for NAME.conf */
+        size_t n_protocol_dirs;
+        char *spool_dir;
+        char *state_dir;
+        SwitchGestureParams gesture;
+        uint32_t debounce_ms;
+        ConfigGpio gpio;
+        ConfigBle ble;
+        ConfigMqtt mqtt;
+        ConfigStation *stations;
+        size_t n_stations;
+        Protocol **protocols;      /* every protocol found in protocol_dirs, loaded */
+        size_t n_protocols;
+} Config;
+
+/* Loads and validates. On any error returns -EINVAL (or -ENOENT, -ENOMEM) and fills errs
+ * with every problem found, not only the first. */
+int config_load(const char *path, Config **ret, ConfigErrors *errs);
+Config *config_free(Config *c);
+static inline void config_freep(Config **c) {
+        if (*c)
+                config_free(*c);
+}
+
+const Protocol *config_find_protocol(const Config *c, const char *name);
+const ConfigStation *config_find_station(const Config *c, const char *name);
