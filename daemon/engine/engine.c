@@ -441,11 +441,21 @@ static int release_cue(Engine *e, nsec_t now, RepOutcome pending) {
         return 0;
 }
 
+/* Where a force-measured hold ended: the start of the final descent. Once the release was
+ * cued, the hold lasted at least until the cue, even if the force had sagged before it. */
+static nsec_t hold_end(const Engine *e) {
+        nsec_t end = MAX(e->r.descent_at, e->r.hold_start);
+
+        if (e->r.release_cue_at)
+                end = MAX(end, e->r.release_cue_at);
+        return end;
+}
+
 /* Force fell below the release threshold. */
 static int released(Engine *e, nsec_t now) {
         const ProtocolStep *s = cur_step(e);
         SessionRep *rep = cur_rep(e);
-        nsec_t descent = MAX(e->r.descent_at, e->r.hold_start);
+        nsec_t descent = hold_end(e);
         RepOutcome outcome;
         int r;
 
@@ -644,6 +654,10 @@ static int on_tap(Engine *e, nsec_t now) {
                         SessionRep *rep;
                         int r;
 
+                        /* Right after a reconnect there is no reading yet to record. */
+                        if (!e->have_force)
+                                return 0;
+
                         if (!e->r.recorded) {
                                 r = record_rep(e, now);
                                 if (r < 0)
@@ -708,6 +722,7 @@ static int on_tool_lost(Engine *e, nsec_t now) {
         e->idle_contact = false;
         force_filter_reset(&e->filter);
         e->have_force = false;
+        e->force = 0;
 
         if (!e->session || !s || s->kind == STEP_STRETCH)
                 return 0;
@@ -812,22 +827,29 @@ nsec_t engine_next_deadline(const Engine *e) {
         return deadline(e);
 }
 
+/* 1 when a due deadline was served, 0 when nothing was due, negative errno on failure. */
+static int acted(int r) {
+        return r < 0 ? r : 1;
+}
+
 static int tick_once(Engine *e, nsec_t now) {
         const ProtocolStep *s = cur_step(e);
 
         if (!e->session) {
-                if (e->cue.kind == CUE_DONE && now >= e->done_due)
+                if (e->cue.kind == CUE_DONE && now >= e->done_due) {
                         e->cue = (Cue) { .kind = CUE_IDLE, .step = -1, .since_ns = now };
+                        return 1;
+                }
                 if (e->idle_contact && e->default_protocol && e->params.checkin_press_ms > 0 &&
                     now >= e->idle_contact_since + nsec_from_ms(e->params.checkin_press_ms))
-                        return start_session(e, now, e->default_protocol, NULL);
+                        return acted(start_session(e, now, e->default_protocol, NULL));
                 return 0;
         }
 
         switch (e->phase) {
         case PHASE_CUE:
                 if (now >= e->last_activity + nsec_from_ms(e->params.idle_timeout_ms))
-                        return stop_session(e, now, SESSION_ABANDONED, REP_SKIPPED);
+                        return acted(stop_session(e, now, SESSION_ABANDONED, REP_SKIPPED));
                 return 0;
 
         case PHASE_PRESSING:
@@ -836,51 +858,51 @@ static int tick_once(Engine *e, nsec_t now) {
                         int r = start_hold(e, now);
                         if (r < 0)
                                 return r;
-                        return release_cue(e, now, REP_OVER_FORCE);
+                        return acted(release_cue(e, now, REP_OVER_FORCE));
                 }
                 if (s->start == HOLD_START_AUTO && e->r.settle_since &&
                     now >= e->r.settle_since + nsec_from_ms(s->settle_ms))
-                        return start_hold(e, now);
+                        return acted(start_hold(e, now));
                 if (now >= e->last_activity + nsec_from_ms(e->params.idle_timeout_ms))
-                        return stop_session(e, now, SESSION_ABANDONED, REP_SKIPPED);
+                        return acted(stop_session(e, now, SESSION_ABANDONED, REP_SKIPPED));
                 return 0;
 
         case PHASE_HOLD:
                 if (e->r.over && now >= e->r.over_since + nsec_from_ms(s->over_force_ms))
-                        return release_cue(e, now, REP_OVER_FORCE);
+                        return acted(release_cue(e, now, REP_OVER_FORCE));
                 if (now >= e->r.hold_start + nsec_from_ms(s->target_hold_ms))
-                        return release_cue(e, now, s->needs_release_tap ? REP_NOT_RELEASED : REP_COMPLETED);
+                        return acted(release_cue(e, now, s->needs_release_tap ? REP_NOT_RELEASED : REP_COMPLETED));
                 return 0;
 
         case PHASE_RELEASING:
                 if (!e->r.tool) {
                         if (now >= e->phase_due)
-                                return end_rep(e, now, e->r.pending, false);
+                                return acted(end_rep(e, now, e->r.pending, false));
                         return 0;
                 }
                 if (!e->r.over_hold_warned && now >= e->r.hold_start + nsec_from_ms(s->max_hold_ms)) {
                         e->r.over_hold_warned = true;
                         e->cue.warnings |= CUE_WARN_OVER_HOLD;
-                        return push_event(e, EVENT_OVER_HOLD, now, e->force);
+                        return acted(push_event(e, EVENT_OVER_HOLD, now, e->force));
                 }
                 if (now >= e->r.release_cue_at + nsec_from_ms(e->params.idle_timeout_ms)) {
                         /* The force never dropped: give up measuring the release. */
                         SessionRep *rep = cur_rep(e);
-                        rep->hold_ms = ms_between(e->r.hold_start, MAX(e->r.descent_at, e->r.hold_start));
-                        return end_rep(e, now, e->r.pending, false);
+                        rep->hold_ms = ms_between(e->r.hold_start, hold_end(e));
+                        return acted(end_rep(e, now, e->r.pending, false));
                 }
                 return 0;
 
         case PHASE_REST:
                 if (now >= e->phase_due) {
                         e->cue.warnings = 0;
-                        return rest_done(e, now);
+                        return acted(rest_done(e, now));
                 }
                 return 0;
 
         case PHASE_PAUSED:
                 if (now >= e->phase_due)
-                        return stop_session(e, now, SESSION_ABANDONED, REP_TOOL_LOST);
+                        return acted(stop_session(e, now, SESSION_ABANDONED, REP_TOOL_LOST));
                 return 0;
 
         default:
@@ -900,22 +922,17 @@ int engine_tick(Engine *e, nsec_t now) {
         if (r < 0)
                 return r;
 
-        /* Several deadlines can be due at once (a late tick); each transition re-arms. */
-        for (unsigned i = 0; i < 64; i++) {
-                nsec_t d = deadline(e);
-                if (d > now)
+        /* Several deadlines can be due at once (a late tick, or two that coincide): serve them
+         * one by one until none is. Each transition moves a deadline forward, so this ends;
+         * the bound only guards against a bug turning into a hang. */
+        for (unsigned i = 0; i < 1024; i++) {
+                if (deadline(e) > now)
                         return 0;
-                Phase before = e->phase;
-                CueKind cue_before = e->cue.kind;
-                bool session_before = e->session != NULL;
                 r = tick_once(e, now);
-                if (r < 0)
+                if (r <= 0)
                         return r;
-                if (e->phase == before && e->cue.kind == cue_before &&
-                    (e->session != NULL) == session_before && deadline(e) == d)
-                        return 0; /* nothing moved: avoid spinning */
         }
-        return 0;
+        return -ELOOP;
 }
 
 int engine_feed(Engine *e, const EngineInput *in) {
@@ -970,6 +987,10 @@ int engine_feed(Engine *e, const EngineInput *in) {
                 return on_tool_lost(e, now);
 
         case INPUT_TARE:
+                /* Zeroing while someone presses would erase their press from the record. */
+                if (e->session && (e->phase == PHASE_PRESSING || e->phase == PHASE_HOLD ||
+                                   e->phase == PHASE_RELEASING || e->phase == PHASE_PAUSED))
+                        return -EBUSY;
                 force_filter_tare(&e->filter);
                 e->force = force_filter_value(&e->filter);
                 return 0;

@@ -52,7 +52,7 @@ typedef enum EngineInputType {
         INPUT_SWITCH_VERY_LONG, /* very long hold: stop the session */
         INPUT_TOOL_CONNECTED,
         INPUT_TOOL_LOST,
-        INPUT_TARE,           /* zero the force at the current reading */
+        INPUT_TARE,           /* zero the force at the current reading; -EBUSY mid-press */
         INPUT_CMD_START,      /* protocol + athlete (optional) + id */
         INPUT_CMD_STOP,
         INPUT_CMD_SKIP,

@@ -83,6 +83,7 @@ static void sample(Sim *s, double f) {
         int r = engine_feed(s->engine, &in);
         if (r < 0)
                 s->last_error = r;
+        s->n_samples++;
         collect(s);
 }
 

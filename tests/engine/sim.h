@@ -25,6 +25,7 @@ typedef struct Sim {
         size_t n_events;
         Session *finished;
         int last_error;
+        unsigned long long n_samples;
 } Sim;
 
 void sim_init(Sim *s, const EngineParams *p, double noise_n, uint64_t seed);
