@@ -30,9 +30,12 @@ static json_object *json_string_or_null(const char *s) {
         return s ? json_object_new_string(s) : NULL;
 }
 
+/* Takes ownership of v in every case: callers build the value before knowing it is unused. */
 static int add_nullable(json_object *o, const char *key, json_object *v, bool is_null) {
-        if (is_null)
+        if (is_null) {
+                json_object_put(v);
                 return json_object_object_add(o, key, NULL) < 0 ? -ENOMEM : 0;
+        }
         return add(o, key, v);
 }
 
