@@ -575,9 +575,11 @@ static void read_station_switch(ConfReader *R, const config_setting_t *st_group,
         read_nonempty(R, g, "chip", true, &st->sw.chip);
         read_line(R, g, "line", true, &st->sw.line);
         conf_bool(R, g, "active_low", &st->sw.active_low);
-        if (read_nonempty(R, g, "bias", false, &st->sw.bias) > 0 && !in_list(biases, st->sw.bias))
-                conf_error(R, conf_member(g, "bias"), "bias must be \"pull-up\", \"pull-down\", \"disable\" or "
-                           "\"as-is\", not \"%s\"", st->sw.bias);
+        if (read_nonempty(R, g, "bias", false, &st->sw.bias) > 0 && !in_list(biases, st->sw.bias)) {
+                _cleanup_free_ char *p = conf_path(conf_member(g, "bias"));
+                conf_error(R, conf_member(g, "bias"), "%s must be \"pull-up\", \"pull-down\", \"disable\" or "
+                           "\"as-is\", not \"%s\"", p ?: "bias", st->sw.bias);
+        }
         st->has_switch = R->n_errors == before;
 }
 
