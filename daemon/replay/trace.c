@@ -175,8 +175,9 @@ int trace_parse(const char *text, size_t len, const char *name, Trace **ret, cha
                 last_line = lineno;
         }
 
+        /* An empty text still has a first line to point at. */
         if (columns == 0)
-                return fail(errbuf, errlen, name, lineno, "empty trace: no header line");
+                return fail(errbuf, errlen, name, MAX(lineno, (size_t) 1), "empty trace: no header line");
         if (t->n == 0)
                 return fail(errbuf, errlen, name, lineno, "empty trace: no data rows after the header");
 
