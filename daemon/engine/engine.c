@@ -67,8 +67,10 @@ struct Engine {
         bool tool_connected;
         nsec_t last_now;
 
-        /* idle check-in by press */
+        /* idle check-in by press; after a session the tool must be let go first, or a
+         * stop made while still pressing would check the athlete straight back in */
         bool idle_contact;
+        bool idle_need_release;
         nsec_t idle_contact_since;
 
         /* session */
@@ -379,6 +381,8 @@ static int finish(Engine *e, nsec_t now, SessionStatus status) {
         e->phase = PHASE_IDLE;
         e->r = (RepState) {};
         e->done_due = now + DONE_CUE_NS;
+        e->idle_need_release = true;
+        e->idle_contact = false;
         e->cue = (Cue) { .kind = CUE_DONE, .step = -1, .since_ns = now, .due_ns = e->done_due };
         return 0;
 }
@@ -619,6 +623,11 @@ static int force_idle(Engine *e, nsec_t now) {
         if (!first)
                 return 0;
 
+        if (e->idle_need_release) {
+                if (e->force < first->release_n)
+                        e->idle_need_release = false;
+                return 0;
+        }
         if (!e->idle_contact && e->force >= first->contact_n) {
                 e->idle_contact = true;
                 e->idle_contact_since = now;

@@ -839,6 +839,31 @@ static void test_session_json(void) {
         sim_done(&s);
 }
 
+
+static void test_no_checkin_while_still_pressing_after_stop(void) {
+        _cleanup_(protocol_freep) Protocol *p = two_confirm_points();
+        Sim s;
+
+        sim_init(&s, NULL, NOISE, 30);
+        engine_set_default_protocol(s.engine, p);
+        sim_tool(&s, true);
+        sim_start(&s, p, NULL);
+        press_and_confirm(&s);
+        sim_hold(&s, 2000);
+        sim_input(&s, INPUT_SWITCH_VERY_LONG);
+        CHECK_EQ(s.finished->status, SESSION_ABORTED);
+        sim_hold(&s, 5000); /* still leaning on the tool */
+        CHECK_EQ(sim_count(&s, EVENT_CHECKIN), 1);
+        sim_ramp(&s, 0, 500);
+        sim_hold(&s, 1000);
+        nsec_t again = s.now;
+        sim_ramp(&s, 60, PERIOD_MS);
+        sim_hold(&s, 1500);
+        CHECK_EQ(sim_count(&s, EVENT_CHECKIN), 2);
+        CHECK_EQ(sim_ev(&s, EVENT_CHECKIN, 1)->at, again + MS(PERIOD_MS + 1000));
+        sim_done(&s);
+}
+
 static const TapCase cases[] = {
         { "confirm_hold_completed", test_confirm_hold_completed },
         { "checkin_by_press", test_checkin_by_press },
@@ -870,6 +895,7 @@ static const TapCase cases[] = {
         { "hysteresis_no_chatter", test_hysteresis_no_chatter },
         { "invalid_inputs", test_invalid_inputs },
         { "session_json", test_session_json },
+        { "no_checkin_while_still_pressing_after_stop", test_no_checkin_while_still_pressing_after_stop },
 };
 
 TAP_MAIN(cases)
