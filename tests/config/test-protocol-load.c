@@ -57,7 +57,7 @@ static void test_back_12(void) {
                 CHECK_DBL(s->target_min_n, 20);
                 CHECK_DBL(s->target_max_n, 200);
                 CHECK_DBL(s->safety_max_n, 250);
-                CHECK_INT(s->min_release_ms, 3000);
+                CHECK_INT(s->min_release_ms, 2000);
                 CHECK_INT(s->over_force_ms, 1000); /* built-in default */
                 CHECK(!s->tap_ends_hold);
                 CHECK(!s->needs_release_tap);
