@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* What the hub's own files share: the Hub object and the hooks through which the adapter
+ * glue (hub-*.c: BlueZ, GPIO, MQTT) sees stations' cues, events and finished sessions. */
+
+#include "hub/hub.h"
+#include "hub/station.h"
+
+typedef struct HubStation {
+        Station *station;
+        const ConfigStation *config;   /* points into Hub.config */
+} HubStation;
+
+typedef struct Hub {
+        sd_event *event;
+        Config *config;
+        Config **retired;              /* replaced by reload, kept while a session uses them */
+        size_t n_retired;
+        HubStation *stations;
+        size_t n_stations;
+        char *status;
+} Hub;
+
+void hub_release_retired(Hub *h);
+
+/* Implemented by the adapter glue (hub-adapters.c). */
+int hub_adapters_start(Hub *h);
+int hub_adapters_reload(Hub *h);
+void hub_adapters_stop(Hub *h);
+void hub_cue_changed(Hub *h, Station *s, const Cue *cue);
+void hub_event(Hub *h, Station *s, const EngineEvent *ev);
+void hub_session_finished(Hub *h, Station *s, const Session *session, const char *json);
+void hub_station_removed(Hub *h, HubStation *hs);

@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: MIT
+"""Runs tphubd for tests: a private NOTIFY_SOCKET to await READY/RELOADING/STOPPING the way
+systemd does (no sleeps), its log captured, and a bounded wait for every expectation."""
+
+import os
+import select
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+
+class Tphubd:
+    def __init__(self, binary, config, env=None, args=()):
+        self.dir = tempfile.TemporaryDirectory(prefix="tphubd-test-")
+        self.notify_path = os.path.join(self.dir.name, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.notify_path)
+        self.log_path = os.path.join(self.dir.name, "log")
+        e = dict(os.environ)
+        e["NOTIFY_SOCKET"] = self.notify_path
+        e.update(env or {})
+        self.log = open(self.log_path, "w+")
+        self.proc = subprocess.Popen([binary, "--config", config, *args], env=e,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.notes = []
+
+    def wait_notify(self, key, timeout=10.0):
+        """Waits for a notification containing KEY (e.g. 'READY=1'); returns the message."""
+        deadline = time.monotonic() + timeout
+        for i, msg in enumerate(self.notes):
+            if key in msg.split("\n"):
+                return self.notes.pop(i)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no %s within %.0fs; log:\n%s" % (key, timeout, self.read_log()))
+            if self.proc.poll() is not None:
+                raise RuntimeError("tphubd exited %d before %s; log:\n%s" % (self.proc.returncode, key, self.read_log()))
+            r, _, _ = select.select([self.sock], [], [], min(left, 0.2))
+            if r:
+                msg = self.sock.recv(4096).decode()
+                if key in msg.split("\n"):
+                    return msg
+                self.notes.append(msg)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout=10.0):
+        return self.proc.wait(timeout=timeout)
+
+    def read_log(self):
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.sock.close()
+        self.log.close()
+        self.dir.cleanup()
