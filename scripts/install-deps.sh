@@ -1,0 +1,27 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Installs what tphub needs on Debian 12 / Raspberry Pi OS bookworm.
+#   scripts/install-deps.sh          build + run
+#   scripts/install-deps.sh --test   also what the tests need
+set -euo pipefail
+
+build=(meson ninja-build pkg-config gcc libsystemd-dev libgpiod-dev gpiod libpaho-mqtt-dev
+       libjson-c-dev libconfig-dev cmake python3 mosquitto mosquitto-clients dbus-daemon
+       python3-dbus python3-dbusmock python3-gi)
+test=(clang valgrind openssl)
+
+want=("${build[@]}")
+[ "${1:-}" = "--test" ] && want+=("${test[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=()
+[ "$(id -u)" -ne 0 ] && sudo=(sudo)
+echo "Installing: ${missing[*]}"
+"${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+        --no-install-recommends "${missing[@]}"
