@@ -282,7 +282,6 @@ static int step_build(ConfReader *R, const config_setting_t *group, StepDraft *d
         static const unsigned named[] = { K_POINT, K_LABEL };
         for (size_t i = 0; i < ELEMENTSOF(named); i++) {
                 unsigned k = named[i];
-
                 const config_setting_t *at = d.at[k] ?: defaults->at[k];
 
                 if (require(R, group, &d, defaults, k) < 0)
@@ -403,10 +402,22 @@ int protocol_load(const char *path, Protocol **ret, ConfigErrors *errs) {
                         if (!p->steps)
                                 conf_error(&R, NULL, "out of memory");
                         else
-                                for (int i = 0; i < n; i++)
-                                        if (step_build(&R, config_setting_get_elem(steps, (unsigned) i),
-                                                       &defaults, &p->steps[p->n_steps]) >= 0)
-                                                p->n_steps++;
+                                for (int i = 0; i < n; i++) {
+                                        config_setting_t *g = config_setting_get_elem(steps, (unsigned) i);
+
+                                        if (step_build(&R, g, &defaults, &p->steps[p->n_steps]) < 0)
+                                                continue;
+                                        /* Records and revisits refer to steps by point. */
+                                        const char *point = p->steps[p->n_steps].point;
+                                        bool dup = false;
+                                        for (size_t j = 0; j < p->n_steps && !dup; j++)
+                                                dup = strcmp(p->steps[j].point, point) == 0;
+                                        if (dup)
+                                                conf_error(&R, conf_member(g, "point") ?: g,
+                                                           "steps[%d].point \"%s\" is used by an earlier step",
+                                                           i, point);
+                                        p->n_steps++;
+                                }
                 }
         }
 
