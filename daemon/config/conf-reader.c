@@ -15,7 +15,8 @@
 static int keep(ConfReader *R, int r) {
         if (r < 0)
                 R->n_errors++;
-        if (r < 0 && R->r >= 0 && (R->r == 0 || r == -ENOMEM))
+        /* -ENOMEM wins over -EINVAL: the caller should not report "invalid" for it. */
+        if (r < 0 && (R->r == 0 || r == -ENOMEM))
                 R->r = r;
         return r;
 }

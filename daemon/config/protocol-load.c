@@ -96,6 +96,7 @@ typedef struct StepDraft {
         ProtocolStep s;
         const config_setting_t *group;
         const config_setting_t *at[_K_MAX]; /* the setting each valid value came from */
+        bool bad_value;                     /* some key present but invalid */
 } StepDraft;
 
 #define FIELD_PTR(step, f, type) ((type *) ((char *) (step) + (f)->offset))
@@ -189,8 +190,12 @@ static void draft_read(ConfReader *R, const config_setting_t *group, StepDraft *
         conf_check_keys(R, group, step_keys);
         for (size_t i = 0; i < _K_MAX; i++) {
                 const config_setting_t *v = conf_member(group, step_fields[i].key);
-                if (v && read_field(R, v, &step_fields[i], &d->s) > 0)
+                if (!v)
+                        continue;
+                if (read_field(R, v, &step_fields[i], &d->s) > 0)
                         d->at[i] = v;
+                else
+                        d->bad_value = true;
         }
 }
 
@@ -277,7 +282,6 @@ static int step_build(ConfReader *R, const config_setting_t *group, StepDraft *d
         static const unsigned named[] = { K_POINT, K_LABEL };
         for (size_t i = 0; i < ELEMENTSOF(named); i++) {
                 unsigned k = named[i];
-
                 const config_setting_t *at = d.at[k] ?: defaults->at[k];
 
                 if (require(R, group, &d, defaults, k) < 0)
@@ -310,8 +314,10 @@ static int step_build(ConfReader *R, const config_setting_t *group, StepDraft *d
                 /* target * 1.25, rounded up to a whole ms, in integers to stay exact. */
                 s.max_hold_ms = (uint32_t) (((uint64_t) s.target_hold_ms * 5 + 3) / 4);
 
-        /* Cross-field rules only make sense once every field read cleanly. */
-        if (R->n_errors == errors_before && protocol_step_validate(&s, errbuf, sizeof errbuf) < 0) {
+        /* Cross-field rules only make sense once every field read cleanly, including the
+         * defaults: a broken default would otherwise produce one error per step. */
+        if (R->n_errors == errors_before && !defaults->bad_value &&
+            protocol_step_validate(&s, errbuf, sizeof errbuf) < 0) {
                 _cleanup_free_ char *p = conf_path(group);
                 conf_error(R, group, "%s: %s", p ?: "step", errbuf);
         }
@@ -396,10 +402,22 @@ int protocol_load(const char *path, Protocol **ret, ConfigErrors *errs) {
                         if (!p->steps)
                                 conf_error(&R, NULL, "out of memory");
                         else
-                                for (int i = 0; i < n; i++)
-                                        if (step_build(&R, config_setting_get_elem(steps, (unsigned) i),
-                                                       &defaults, &p->steps[p->n_steps]) >= 0)
-                                                p->n_steps++;
+                                for (int i = 0; i < n; i++) {
+                                        config_setting_t *g = config_setting_get_elem(steps, (unsigned) i);
+
+                                        if (step_build(&R, g, &defaults, &p->steps[p->n_steps]) < 0)
+                                                continue;
+                                        /* Records and revisits refer to steps by point. */
+                                        const char *point = p->steps[p->n_steps].point;
+                                        bool dup = false;
+                                        for (size_t j = 0; j < p->n_steps && !dup; j++)
+                                                dup = strcmp(p->steps[j].point, point) == 0;
+                                        if (dup)
+                                                conf_error(&R, conf_member(g, "point") ?: g,
+                                                           "steps[%d].point \"%s\" is used by an earlier step",
+                                                           i, point);
+                                        p->n_steps++;
+                                }
                 }
         }
 

@@ -11,7 +11,7 @@
  * t_ms: milliseconds from the trace start (>= 0, never decreasing); force_n: raw force in
  * newtons; switch (optional column): foot-switch level, 1 = pressed. Numbers are plain
  * C numbers (no NaN or infinity). Lines are at most TRACE_LINE_MAX characters, a trace at
- * most TRACE_SIZE_MAX bytes. The format is described in docs/protocols.md. */
+ * most TRACE_SIZE_MAX bytes. docs/traces.md describes the format. */
 
 #include <stdbool.h>
 #include <stddef.h>

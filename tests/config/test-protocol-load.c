@@ -340,6 +340,26 @@ static void test_bad(void) {
                    "@11: steps[6].target_hold_s is required",
                    "@12: steps[7] must be a group { ... }");
 
+        EXPECT_BAD("duplicate-point.conf",
+                   STEP_HEAD
+                   "steps = (\n"
+                   "  { point = \"a\"; label = \"A\"; target_hold_s = 7; },\n"
+                   "  { label = \"B\"; target_hold_s = 7;\n"
+                   "    point = \"a\"; }\n"
+                   ");\n",
+                   "@6: steps[1].point \"a\" is used by an earlier step");
+
+        /* A broken default is reported once, not once per step. */
+        EXPECT_BAD("bad-default.conf",
+                   "title = \"T\";\n"
+                   "defaults = { kind = \"press\"; start = \"confirm\"; release_n = 5; target_min_n = 20;\n"
+                   "  contact_n = \"ten\"; target_max_n = 200; safety_max_n = 250; };\n"
+                   "steps = (\n"
+                   "  { point = \"a\"; label = \"A\"; target_hold_s = 7; },\n"
+                   "  { point = \"b\"; label = \"B\"; target_hold_s = 7; }\n"
+                   ");\n",
+                   "@3: defaults.contact_n must be a number");
+
         EXPECT_BAD("top.conf",
                    "description = 5;\n"
                    "steps = ();\n",
