@@ -4,23 +4,24 @@
 TAP subtest counts on its own, any other test counts once. Prints a line per failure and
 ends with 'N passed, N failed[, N skipped]'. Exit 1 if anything failed or nothing ran."""
 
+import glob
 import json
 import re
 import sys
 
 passed = failed = skipped = 0
 for build in sys.argv[1:]:
-    try:
-        lines = open(build + "/meson-logs/testlog.json").read().splitlines()
-    except OSError as e:
-        print("no test log in %s: %s" % (build, e))
+    logs = sorted(glob.glob(build + "/meson-logs/testlog*.json"))  # testlog-<wrapper>.json too
+    if not logs:
+        print("no test log in %s" % build)
         failed += 1
         continue
+    lines = [line for log in logs for line in open(log).read().splitlines()]
     for line in lines:
         t = json.loads(line)
         name = "%s: %s" % (build, t["name"])
         result = t["result"]
-        subtests = re.findall(r"^(ok|not ok) \d+", t.get("stdout") or "", re.M) if t.get("protocol") == "tap" else []
+        subtests = re.findall(r"^(ok|not ok) \d+", t.get("stdout") or "", re.M) if re.match(r"\d+\.\.\d+", t.get("stdout") or "") else []
         if result == "SKIP":
             skipped += 1
         elif subtests:
