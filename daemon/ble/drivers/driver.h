@@ -33,6 +33,13 @@ typedef struct DriverStats {
         uint64_t dropped;       /* malformed, short, oversized, bad checksum, ... */
 } DriverStats;
 
+/* The largest ATT attribute value (Core spec Vol 3 Part F 3.2.9): longer input is refused
+ * with -EMSGSIZE by every decoder, so no decoder ever copies more than this. */
+#define DRIVER_FRAME_MAX 512
+/* With max >= DRIVER_OUTPUTS_MAX no decoder can fail with -ENOBUFS on any input of at
+ * most DRIVER_FRAME_MAX bytes: callers that pass this many never lose a frame to it. */
+#define DRIVER_OUTPUTS_MAX 256
+
 /* A command to write to write_uuid (with response) after notifications are on. */
 typedef struct DriverCommand {
         const uint8_t *bytes;
@@ -44,12 +51,15 @@ typedef struct Driver {
         const char *description;
         const char *const *name_prefixes; /* advertised names that identify it, NULL-terminated */
         const char *service_uuid;      /* primary service to discover by, lower-case 128-bit */
+        bool uuid_identifies;          /* service_uuid alone identifies the device; false for
+                                        * generic ones (HM-10 UART 0xFFE0, SIG Weight Scale) */
         const char *notify_uuid;       /* characteristic to StartNotify, NULL if advert-only */
         const char *write_uuid;        /* control characteristic, NULL if none */
         const char *battery_uuid;      /* 0x2A19 if offered, NULL if not */
         bool advert_only;              /* samples come from ManufacturerData (no connection) */
         uint16_t company_id;           /* advert_only: manufacturer data key */
         bool hw_tare;                  /* tare_cmd zeroes the device; else tare in software */
+        DriverCommand init_cmd;        /* handshake written once before start_cmd, len 0 if none */
         DriverCommand start_cmd;       /* start streaming, len 0 if it streams by itself */
         DriverCommand stop_cmd;
         DriverCommand tare_cmd;
@@ -62,6 +72,10 @@ typedef struct Driver {
          * the frame was malformed (then nothing is appended). Must never read out of bounds,
          * whatever len is, and never invent a sample. */
         int (*decode)(void *state, const uint8_t *buf, size_t len, DriverOutput *out, size_t max);
+        /* Stream decoders only (NULL otherwise): how many frames or runs of garbage the last
+         * decode call discarded while it still succeeded (reassembly resynchronised past
+         * them); reading resets it. driver_decoder_feed adds it to DriverStats.dropped. */
+        unsigned (*take_dropped)(void *state);
 } Driver;
 
 /* All drivers, NULL-terminated. */
