@@ -25,7 +25,8 @@ static bool activ5_is_value_char(uint8_t c) {
         return (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == ' ';
 }
 
-static void activ5_skip(Activ5State *s, size_t *pos, size_t n) {
+static void activ5_skip(Activ5State *s, bool *skipped, size_t *pos, size_t n) {
+        *skipped = true;
         if (!s->skipping)
                 s->dropped++;
         s->skipping = true;
@@ -37,7 +38,7 @@ static int activ5_decode(void *state, const uint8_t *buf, size_t len, DriverOutp
         Activ5State *s = state;
         uint8_t work[ACTIV5_TAIL_MAX + DRIVER_FRAME_MAX];
         size_t total, pos = 0;
-        unsigned dropped_before = s->dropped;
+        bool skipped = false;
         int n = 0;
 
         if (len > DRIVER_FRAME_MAX)
@@ -56,13 +57,13 @@ static int activ5_decode(void *state, const uint8_t *buf, size_t len, DriverOutp
                 double v;
 
                 if (f[0] != 'I') {
-                        activ5_skip(s, &pos, 1);
+                        activ5_skip(s, &skipped, &pos, 1);
                         continue;
                 }
                 if (avail < 2)
                         break;
                 if (f[1] != 'S') {
-                        activ5_skip(s, &pos, 1);
+                        activ5_skip(s, &skipped, &pos, 1);
                         continue;
                 }
 
@@ -70,7 +71,7 @@ static int activ5_decode(void *state, const uint8_t *buf, size_t len, DriverOutp
                         ;
                 vlen = j - 2;
                 if (vlen > ACTIV5_VALUE_MAX) {
-                        activ5_skip(s, &pos, 2);
+                        activ5_skip(s, &skipped, &pos, 2);
                         continue;
                 }
                 if (j == avail)
@@ -78,14 +79,18 @@ static int activ5_decode(void *state, const uint8_t *buf, size_t len, DriverOutp
 
                 rest = MIN(avail - j, sizeof(close_tag));
                 if (memcmp(f + j, close_tag, rest) != 0) {
-                        activ5_skip(s, &pos, 2);
+                        activ5_skip(s, &skipped, &pos, 2);
                         continue;
                 }
                 if (rest < sizeof(close_tag))
                         break;
 
                 if (driver_parse_decimal(f + 2, vlen, &v) < 0) {
-                        activ5_skip(s, &pos, j + sizeof(close_tag));
+                        /* A complete frame that is broken: a drop of its own. */
+                        s->dropped++;
+                        s->skipping = false;
+                        skipped = true;
+                        pos += j + sizeof(close_tag);
                         continue;
                 }
                 s->skipping = false;
@@ -97,7 +102,8 @@ static int activ5_decode(void *state, const uint8_t *buf, size_t len, DriverOutp
         assert(s->n_tail <= sizeof(s->tail));
         memcpy(s->tail, work + pos, s->n_tail);
 
-        if (n == 0 && s->dropped != dropped_before)
+        /* Only garbage: fail the call (feed counts the drops, at least one). */
+        if (n == 0 && skipped)
                 return -EBADMSG;
         return n;
 }

@@ -50,7 +50,8 @@ static uint8_t sum8(const uint8_t *p, size_t n) {
         return s;
 }
 
-static void cts500_skip(Cts500State *s) {
+static void cts500_skip(Cts500State *s, bool *skipped) {
+        *skipped = true;
         if (!s->skipping)
                 s->dropped++;
         s->skipping = true;
@@ -60,8 +61,8 @@ static int cts500_decode(void *state, const uint8_t *buf, size_t len, DriverOutp
         Cts500State *s = state;
         uint8_t work[sizeof(s->tail) + DRIVER_FRAME_MAX];
         size_t total, pos = 0;
+        bool skipped = false;
         int n = 0;
-        unsigned dropped_before = s->dropped;
 
         if (len > DRIVER_FRAME_MAX)
                 return -EMSGSIZE;
@@ -79,7 +80,7 @@ static int cts500_decode(void *state, const uint8_t *buf, size_t len, DriverOutp
                 size_t avail = total - pos;
 
                 if (f[0] != CTS500_HEADER) {
-                        cts500_skip(s);
+                        cts500_skip(s, &skipped);
                         pos++;
                         continue;
                 }
@@ -94,7 +95,7 @@ static int cts500_decode(void *state, const uint8_t *buf, size_t len, DriverOutp
                 if (avail < CTS500_DATA_LEN)
                         break;
                 if (sum8(f, CTS500_DATA_LEN - 1) != f[CTS500_DATA_LEN - 1]) {
-                        cts500_skip(s);
+                        cts500_skip(s, &skipped);
                         pos++;
                         continue;
                 }
@@ -113,7 +114,7 @@ static int cts500_decode(void *state, const uint8_t *buf, size_t len, DriverOutp
         memcpy(s->tail, work + pos, s->n_tail);
 
         /* Only garbage: fail the call (feed counts the runs, at least one). */
-        if (n == 0 && s->dropped != dropped_before)
+        if (n == 0 && skipped)
                 return -EBADMSG;
         return n;
 }
