@@ -89,7 +89,7 @@ int main(int argc, char *argv[]) {
         check(f);
 
         while (getline(&line, &cap, f) > 0) {
-                char a[DRIVER_FRAME_MAX * 2 + 8], b[64], c[64];
+                char a[DRIVER_FRAME_MAX * 2 + 16], b[64], c[64]; /* 1040: matches %1039s */
                 int n;
 
                 line[strcspn(line, "\n")] = '\0';
