@@ -3,7 +3,8 @@
  * 'A' + ASCII + 0x19; after the TVGTIME handshake, ISOM! starts the stream, which carries
  * ASCII frames "IS<value>/IS" with the value in newtons, about 10 Hz. Notifications may cut
  * a frame, so frames are reassembled here. Bytes outside a frame (replies to the handshake,
- * noise) are skipped; each run of skipped bytes counts as one dropped frame. */
+ * noise) are skipped; each run of skipped bytes counts as one dropped frame, and so does each
+ * complete frame whose value is not a number. */
 
 #include "ble/drivers/driver-internal.h"
 
