@@ -30,7 +30,8 @@ typedef struct DriverOutput {
 typedef struct DriverStats {
         uint64_t frames;        /* notifications/adverts seen */
         uint64_t samples;       /* samples produced */
-        uint64_t dropped;       /* malformed, short, oversized, bad checksum, ... */
+        uint64_t dropped;       /* malformed, short, oversized, bad checksum, ... and, for
+                                 * stream devices, skipped garbage runs (see take_dropped) */
 } DriverStats;
 
 /* The largest ATT attribute value (Core spec Vol 3 Part F 3.2.9): longer input is refused
@@ -72,9 +73,10 @@ typedef struct Driver {
          * the frame was malformed (then nothing is appended). Must never read out of bounds,
          * whatever len is, and never invent a sample. */
         int (*decode)(void *state, const uint8_t *buf, size_t len, DriverOutput *out, size_t max);
-        /* Stream decoders only (NULL otherwise): how many frames or runs of garbage the last
-         * decode call discarded while it still succeeded (reassembly resynchronised past
-         * them); reading resets it. driver_decoder_feed adds it to DriverStats.dropped. */
+        /* Stream decoders only (NULL otherwise): how many broken frames or runs of garbage the
+         * last decode call skipped while resynchronising, also when that call still produced
+         * samples; reading resets it. driver_decoder_feed adds it to DriverStats.dropped
+         * (at least 1 for a call that failed). */
         unsigned (*take_dropped)(void *state);
 } Driver;
 
@@ -82,7 +84,8 @@ typedef struct Driver {
 extern const Driver *const driver_table[];
 
 const Driver *driver_find(const char *name);
-/* Matches an advertised name and/or a list of service UUIDs (either may be NULL). */
+/* Matches an advertised name and/or a list of service UUIDs (either may be NULL): first by
+ * name prefix, then by a service UUID of a driver with uuid_identifies (case-insensitive). */
 const Driver *driver_match(const char *adv_name, const char *const *uuids, size_t n_uuids);
 
 /* A decoder instance per connected device: state plus statistics. */
