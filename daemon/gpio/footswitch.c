@@ -62,8 +62,10 @@ static void very_long_update(Footswitch *f, nsec_t now) {
 static int on_very_long(sd_event_source *s, uint64_t usec, void *userdata) {
         Footswitch *f = userdata;
 
-        /* A release may be bouncing right now: decide once it is confirmed. */
-        if (f->pending)
+        /* A release that began before the deadline may be bouncing right now: decide once
+         * it is confirmed (on_debounce catches up). One that began after it does not
+         * matter: the switch was still held at the deadline. */
+        if (f->pending && f->first_edge <= switch_gesture_deadline(&f->gesture))
                 return 0;
         very_long_update(f, now_monotonic());
         return 0;
@@ -92,6 +94,8 @@ static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata) {
                 return 0;
         }
 
+        /* Held past the very-long deadline before this edge: that comes first. */
+        very_long_update(f, at);
         switch_gesture_level(&f->gesture, f->level, at, g, &n);
         emit(f, g, n, at);
         very_long_update(f, now_monotonic());
