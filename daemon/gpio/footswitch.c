@@ -59,12 +59,16 @@ static void very_long_update(Footswitch *f, nsec_t now) {
                 (void) sd_event_source_set_enabled(f->very_long, SD_EVENT_OFF);
 }
 
+static void read_edges(Footswitch *f);
+
 static int on_very_long(sd_event_source *s, uint64_t usec, void *userdata) {
         Footswitch *f = userdata;
 
-        /* A release that began before the deadline may be bouncing right now: decide once
+        /* An edge may be queued but not yet dispatched (a busy loop): take it first.
+         * A release that began before the deadline may be bouncing right now: decide once
          * it is confirmed (on_debounce catches up). One that began after it does not
          * matter: the switch was still held at the deadline. */
+        read_edges(f);
         if (f->pending && f->first_edge <= switch_gesture_deadline(&f->gesture))
                 return 0;
         very_long_update(f, now_monotonic());
@@ -102,14 +106,14 @@ static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static int on_edge(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Footswitch *f = userdata;
+/* Takes every queued edge; the first one of a burst dates the change. */
+static void read_edges(Footswitch *f) {
         GpioEdge edges[16];
         int k;
 
         k = gpio_line_read_events(f->line, edges, ELEMENTSOF(edges));
         if (k == -EAGAIN)
-                return 0;
+                return;
         if (k < 0) {
                 /* Unreadable events: still confirm the level by reading it back. */
                 if (!f->pending)
@@ -120,6 +124,10 @@ static int on_edge(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         f->pending = true;
         if (arm(f->debounce, now_monotonic() + f->debounce_ns) < 0)
                 f->pending = false;
+}
+
+static int on_edge(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        read_edges(userdata);
         return 0;
 }
 

@@ -331,7 +331,7 @@ static void clients_broadcast(SimBackend *s, const char *msg) {
 
 /* Returns NULL on success, else the reason. */
 static const char *client_command(SimBackend *s, char *msg) {
-        char *words[5], *save = NULL;
+        char *words[8], *save = NULL;
         size_t n = 0;
         int r;
 

@@ -69,11 +69,13 @@ static inline bool test_run_until(sd_event *e, TestDoneFn done, void *userdata, 
 }
 
 /* A one-shot callback at an absolute CLOCK_MONOTONIC ns time, 1 us accuracy. The source
- * is floating (owned by the loop). */
+ * is floating (owned by the loop). Its priority is above the code under test, so that
+ * when the loop is late, a stimulus still comes before the reactions to the same moment. */
 static inline void test_at(sd_event *e, nsec_t at, sd_event_time_handler_t cb, void *userdata) {
         sd_event_source *s = NULL;
 
         CHECK_OK(sd_event_add_time(e, &s, CLOCK_MONOTONIC, (at + 999) / 1000, 1, cb, userdata));
+        CHECK_OK(sd_event_source_set_priority(s, SD_EVENT_PRIORITY_IMPORTANT));
         CHECK_OK(sd_event_source_set_floating(s, true));
         sd_event_source_unref(s);
 }

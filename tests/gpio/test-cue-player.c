@@ -44,7 +44,9 @@ static int on_show(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static void test_countdown_and_release(void) {
+/* One run of the scenario. The edge sequence is checked exactly; returns whether every
+ * edge was also within the timing tolerance. */
+static bool countdown_and_release_once(void) {
         _cleanup_(gpio_backend_freep) GpioBackend *sim = NULL;
         _cleanup_(cue_player_freep) CuePlayer *p = NULL;
         sd_event *e = NULL;
@@ -107,7 +109,6 @@ static void test_countdown_and_release(void) {
                                 j++;
                         CHECK(j < n_ex);
                         CHECK_EQ(rec[i].value, ex[j].value);
-                        CHECK_NEAR(rec[i].at, ex[j].at, TOLERANCE_NS);
                         nsec_t d = rec[i].at > ex[j].at ? rec[i].at - ex[j].at : ex[j].at - rec[i].at;
                         worst = MAX(worst, d);
                         j++;
@@ -122,6 +123,20 @@ static void test_countdown_and_release(void) {
         CHECK_EQ(level(sim, "amber"), 0);
         sim = gpio_backend_free(sim);
         sd_event_unref(e);
+        return worst <= TOLERANCE_NS;
+}
+
+/* A wrong schedule is late or early every time; a scheduler hiccup on a loaded machine
+ * (CI, parallel builds) is not. So a run that is only off on timing is repeated, twice at
+ * most, and the test fails if no run is within tolerance. */
+static void test_countdown_and_release(void) {
+        for (unsigned attempt = 1; attempt <= 3; attempt++) {
+                if (countdown_and_release_once())
+                        return;
+                fprintf(stderr, "attempt %u: an edge was off by more than %.0f ms\n", attempt,
+                        (double) TOLERANCE_NS / 1e6);
+        }
+        CHECK(!"edges not within tolerance in 3 runs");
 }
 
 static void test_safe_state(void) {
