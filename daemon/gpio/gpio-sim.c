@@ -152,7 +152,11 @@ static void pin_update_input(SimPin *p, nsec_t ts) {
         if (was == physical || !p->requested || p->output || p->pipe[1] < 0)
                 return;
 
-        GpioEdge e = { .rising = physical != p->active_low, .ts = ts ?: now_monotonic() };
+        GpioEdge e;
+
+        memset(&e, 0, sizeof(e));   /* padding goes through a pipe */
+        e.rising = physical != p->active_low;
+        e.ts = ts ?: now_monotonic();
         (void) !write(p->pipe[1], &e, sizeof(e));
 }
 

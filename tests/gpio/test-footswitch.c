@@ -11,7 +11,9 @@
 #include "shared/macro.h"
 
 #define DEBOUNCE_MS 10
-static const SwitchGestureParams params = { .tap_max_ms = 100, .long_ms = 300, .very_long_ms = 600 };
+/* Distinct events are >= 10 debounce periods apart, so that a slow loop (valgrind, a busy
+ * CI machine) cannot merge them into one burst. */
+static const SwitchGestureParams params = { .tap_max_ms = 200, .long_ms = 500, .very_long_ms = 1000 };
 
 /* A physical level at base + at_us (pull-up, active-low: 0 = pressed). */
 typedef struct Step {
@@ -32,6 +34,8 @@ typedef struct Scenario {
         const Step *steps;
         unsigned n_steps;
         unsigned next_step;
+        unsigned n_expect;
+        nsec_t last_injected;
 } Scenario;
 
 static const GpioLineSpec foot = {
@@ -52,7 +56,13 @@ static int on_step(sd_event_source *src, uint64_t usec, void *userdata) {
 
         CHECK_OK(gpio_sim_set_input(s->sim, "gpiochip0", "FOOT", st->level,
                                     s->base + (nsec_t) st->at_us * 1000));
+        s->last_injected = now_monotonic();
         return 0;
+}
+
+static bool scenario_done(void *userdata) {
+        Scenario *s = userdata;
+        return s->next_step == s->n_steps && s->n_seen >= s->n_expect;
 }
 
 /* Runs steps on a fresh sim + foot-switch, waits until end_ms past base, and compares
@@ -73,13 +83,18 @@ static void run(const char *name, bool initial_level, const Step *steps, unsigne
         CHECK(footswitch_is_pressed(fs) == false);
 
         /* Leave room to arm every step before the first one is due. */
-        s.base = now_monotonic() + 20 * NSEC_PER_MSEC;
+        s.base = now_monotonic() + 100 * NSEC_PER_MSEC;
         for (unsigned i = 0; i < n_steps; i++)
                 test_at(e, s.base + (nsec_t) steps[i].at_us * 1000, on_step, &s);
 
-        /* Absence of extra gestures can only be checked by waiting the scenario out. */
-        test_run_until(e, NULL, NULL, s.base + nsec_from_ms(end_ms));
+        /* Wait for the expected gestures (bounded), then long enough after the last edge
+         * for its debounce to have run out: extra gestures would have shown up by then.
+         * Measured from the real injection time, so a busy machine cannot cut it short. */
+        s.n_expect = n_expect;
+        test_run_until(e, scenario_done, &s, s.base + nsec_from_ms(end_ms) + 5 * NSEC_PER_SEC);
         CHECK_EQ(s.next_step, n_steps);
+        test_run_until(e, NULL, NULL, MAX(s.base + nsec_from_ms(end_ms),
+                                          s.last_injected + nsec_from_ms(5 * DEBOUNCE_MS)));
 
         for (unsigned i = 0; i < s.n_seen; i++)
                 fprintf(stderr, "  %s at %.3f ms\n", switch_gesture_to_string(s.seen[i].g),
@@ -102,57 +117,55 @@ static void test_bounce(void) {
         /* 5 edges within 3 ms on press and on release, stable in between. */
         static const Step steps[] = {
                 { 0, 0 }, { 600, 1 }, { 1200, 0 }, { 2100, 1 }, { 3000, 0 },
-                { MS(50), 1 }, { MS(50) + 500, 0 }, { MS(51), 1 }, { MS(52), 0 }, { MS(53), 1 },
+                { MS(150), 1 }, { MS(150) + 500, 0 }, { MS(151), 1 }, { MS(152), 0 }, { MS(153), 1 },
         };
         static const Seen expect[] = {
-                { GESTURE_PRESS, 0 }, { GESTURE_RELEASE, MS(50) }, { GESTURE_TAP, MS(50) },
+                { GESTURE_PRESS, 0 }, { GESTURE_RELEASE, MS(150) }, { GESTURE_TAP, MS(150) },
         };
-        run("bounce", 1, steps, N(steps), 120, expect, N(expect));
+        run("bounce", 1, steps, N(steps), 200, expect, N(expect));
 }
 
 static void test_glitch(void) {
         static const Step steps[] = {
                 /* A 4 ms pulse from released, then a 3 ms dropout while held. */
                 { 0, 0 }, { MS(4), 1 },
-                { MS(40), 0 }, { MS(80), 1 }, { MS(83), 0 }, { MS(120), 1 },
+                { MS(100), 0 }, { MS(200), 1 }, { MS(203), 0 }, { MS(280), 1 },
         };
         static const Seen expect[] = {
-                { GESTURE_PRESS, MS(40) }, { GESTURE_RELEASE, MS(120) }, { GESTURE_TAP, MS(120) },
+                { GESTURE_PRESS, MS(100) }, { GESTURE_RELEASE, MS(280) }, { GESTURE_TAP, MS(280) },
         };
-        run("glitch", 1, steps, N(steps), 170, expect, N(expect));
+        run("glitch", 1, steps, N(steps), 350, expect, N(expect));
 }
 
 static void test_limits(void) {
         static const Step steps[] = {
-                { 0, 0 },        { MS(99), 1 },            /* tap_max - 1: tap */
-                { MS(200), 0 },  { MS(300), 1 },           /* tap_max: nothing */
-                { MS(400), 0 },  { MS(699), 1 },           /* long - 1: nothing */
-                { MS(800), 0 },  { MS(1100), 1 },          /* long: long */
-                { MS(1200), 0 }, { MS(1799), 1 },          /* very_long - 1: long */
-                { MS(1900), 0 }, { MS(2501), 1 },          /* very_long + 1: very long */
-                { MS(2600), 0 }, { MS(3300), 1 },          /* very long, fired while held */
+                { 0, 0 },        { MS(199), 1 },           /* tap_max - 1: tap */
+                { MS(300), 0 },  { MS(500), 1 },           /* tap_max: nothing */
+                { MS(600), 0 },  { MS(1099), 1 },          /* long - 1: nothing */
+                { MS(1200), 0 }, { MS(1700), 1 },          /* long: long */
+                { MS(1800), 0 }, { MS(2799), 1 },          /* very_long - 1: long */
+                { MS(2900), 0 }, { MS(3901), 1 },          /* very_long + 1: very long first */
         };
         static const Seen expect[] = {
-                { GESTURE_PRESS, 0 }, { GESTURE_RELEASE, MS(99) }, { GESTURE_TAP, MS(99) },
-                { GESTURE_PRESS, MS(200) }, { GESTURE_RELEASE, MS(300) },
-                { GESTURE_PRESS, MS(400) }, { GESTURE_RELEASE, MS(699) },
-                { GESTURE_PRESS, MS(800) }, { GESTURE_RELEASE, MS(1100) }, { GESTURE_LONG, MS(1100) },
-                { GESTURE_PRESS, MS(1200) }, { GESTURE_RELEASE, MS(1799) }, { GESTURE_LONG, MS(1799) },
-                { GESTURE_PRESS, MS(1900) }, { GESTURE_VERY_LONG, MS(2500) }, { GESTURE_RELEASE, MS(2501) },
-                { GESTURE_PRESS, MS(2600) }, { GESTURE_VERY_LONG, MS(3200) }, { GESTURE_RELEASE, MS(3300) },
+                { GESTURE_PRESS, 0 }, { GESTURE_RELEASE, MS(199) }, { GESTURE_TAP, MS(199) },
+                { GESTURE_PRESS, MS(300) }, { GESTURE_RELEASE, MS(500) },
+                { GESTURE_PRESS, MS(600) }, { GESTURE_RELEASE, MS(1099) },
+                { GESTURE_PRESS, MS(1200) }, { GESTURE_RELEASE, MS(1700) }, { GESTURE_LONG, MS(1700) },
+                { GESTURE_PRESS, MS(1800) }, { GESTURE_RELEASE, MS(2799) }, { GESTURE_LONG, MS(2799) },
+                { GESTURE_PRESS, MS(2900) }, { GESTURE_VERY_LONG, MS(3900) }, { GESTURE_RELEASE, MS(3901) },
         };
-        run("limits", 1, steps, N(steps), 3350, expect, N(expect));
+        run("limits", 1, steps, N(steps), 3950, expect, N(expect));
 }
 
 static void test_held_at_start(void) {
         /* Pressed before we started: ignored until released once. */
         static const Step steps[] = {
-                { MS(30), 1 }, { MS(60), 0 }, { MS(90), 1 },
+                { MS(50), 1 }, { MS(150), 0 }, { MS(250), 1 },
         };
         static const Seen expect[] = {
-                { GESTURE_PRESS, MS(60) }, { GESTURE_RELEASE, MS(90) }, { GESTURE_TAP, MS(90) },
+                { GESTURE_PRESS, MS(150) }, { GESTURE_RELEASE, MS(250) }, { GESTURE_TAP, MS(250) },
         };
-        run("held-at-start", 0, steps, N(steps), 140, expect, N(expect));
+        run("held-at-start", 0, steps, N(steps), 300, expect, N(expect));
 }
 
 static void test_very_long_fires_while_held(void) {
@@ -169,7 +182,8 @@ static void test_very_long_fires_while_held(void) {
         s.base = now_monotonic();
         CHECK_OK(gpio_sim_set_input(sim, "gpiochip0", "FOOT", 0, s.base));
 
-        test_run_until(e, NULL, NULL, s.base + nsec_from_ms(params.very_long_ms + 50));
+        s.n_expect = 2;
+        CHECK(test_run_until(e, scenario_done, &s, s.base + 5 * NSEC_PER_SEC));
         CHECK_EQ(s.n_seen, 2);
         CHECK_EQ(s.seen[1].g, GESTURE_VERY_LONG);
         CHECK_EQ(s.seen[1].at_us, MS(params.very_long_ms));
