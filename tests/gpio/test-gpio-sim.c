@@ -262,6 +262,71 @@ static void test_api(void) {
         sim = gpio_backend_free(sim);
 }
 
+/* Random and mutated commands: every message gets exactly one reply, in order, and the
+ * sim survives (run it under ASan/valgrind to catch memory errors too). */
+static void test_fuzz_commands(const char *dir) {
+        _cleanup_(gpio_backend_freep) GpioBackend *sim = NULL;
+        sd_event *e = NULL;
+        char path[256];
+        static const char *const seeds[] = {
+                "in gpiochip0 17 0", "in a b 1\n", "in   x   y   0  ", "in c 3 1 1",
+                "out green 1 5", "in", "in x y z", "in \xff\xfe 1 1",
+        };
+        unsigned seed = 12345, ok = 0, err = 0;
+
+        snprintf(path, sizeof(path), "%s/fuzz.sock", dir);
+        CHECK_OK(sd_event_new(&e));
+        CHECK_OK(gpio_sim_new(e, path, &sim));
+        int fd = connect_to(path);
+
+        for (unsigned i = 0; i < 3000; i++) {
+                char msg[400], reply[300];
+                size_t len;
+
+                seed = seed * 1103515245u + 12345u;
+                if (i % 2) {
+                        /* A seed with a few random bytes changed, cut or extended. */
+                        const char *sd = seeds[(seed >> 8) % ELEMENTSOF(seeds)];
+                        len = strlen(sd);
+                        memcpy(msg, sd, len);
+                        for (unsigned m = 0; m < 3; m++) {
+                                seed = seed * 1103515245u + 12345u;
+                                msg[(seed >> 4) % len] = (char) (seed >> 16);
+                        }
+                        seed = seed * 1103515245u + 12345u;
+                        len = 1 + (seed >> 8) % len;
+                } else {
+                        len = 1 + (seed >> 8) % sizeof(msg);
+                        for (size_t b = 0; b < len; b++) {
+                                seed = seed * 1103515245u + 12345u;
+                                msg[b] = (char) (seed >> 16);
+                        }
+                }
+                CHECK(send(fd, msg, len, 0) == (ssize_t) len);
+
+                /* The reply comes once the loop has served the message. */
+                ssize_t k;
+                while ((k = recv(fd, reply, sizeof(reply) - 1, MSG_DONTWAIT)) < 0 && errno == EAGAIN)
+                        CHECK(sd_event_run(e, 1000000) >= 0);
+                CHECK(k > 0);
+                reply[k] = 0;
+                if (strcmp(reply, "ok\n") == 0)
+                        ok++;
+                else {
+                        CHECK(strncmp(reply, "err ", 4) == 0);
+                        err++;
+                }
+                if (len > 255)
+                        CHECK(strcmp(reply, "err message too long\n") == 0);
+        }
+        fprintf(stderr, "fuzz: %u ok, %u err\n", ok, err);
+        CHECK(ok > 0 && err > 0);
+
+        close(fd);
+        sim = gpio_backend_free(sim);
+        sd_event_unref(e);
+}
+
 int main(void) {
         char dir[] = "/tmp/test-gpio-sim-XXXXXX";
 
@@ -269,6 +334,7 @@ int main(void) {
         test_api();
         test_socket_path(dir);
         test_press_and_cue(dir);
+        test_fuzz_commands(dir);
         CHECK(rmdir(dir) == 0);
         return 0;
 }
