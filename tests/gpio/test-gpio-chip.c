@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <gpiod.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -99,23 +100,23 @@ static void on_gesture(void *userdata, SwitchGesture g, nsec_t at) {
 }
 
 /* Bounce: five pull changes within well under a millisecond, ending on `final`. */
-static void bounce(const char *final) {
+static void bounce(unsigned offset, const char *final) {
         const char *other = strcmp(final, "pull-up") == 0 ? "pull-down" : "pull-up";
 
-        sim_write(0, "pull", final);
-        sim_write(0, "pull", other);
-        sim_write(0, "pull", final);
-        sim_write(0, "pull", other);
-        sim_write(0, "pull", final);
+        sim_write(offset, "pull", final);
+        sim_write(offset, "pull", other);
+        sim_write(offset, "pull", final);
+        sim_write(offset, "pull", other);
+        sim_write(offset, "pull", final);
 }
 
 static int on_press(sd_event_source *s, uint64_t usec, void *userdata) {
-        bounce("pull-down");
+        bounce(0, "pull-down");
         return 0;
 }
 
 static int on_release(sd_event_source *s, uint64_t usec, void *userdata) {
-        bounce("pull-up");
+        bounce(0, "pull-up");
         return 0;
 }
 
@@ -178,6 +179,62 @@ static void test_open_variants(GpioBackend *b, const char *chip_name) {
         CHECK(!l);
 }
 
+/* Waits (bounded) for the edge fd and reads what is queued. */
+static int read_after(GpioLine *l, GpioEdge *ev, size_t n, int timeout_ms) {
+        struct pollfd p = { .fd = gpio_line_event_fd(l), .events = POLLIN };
+
+        CHECK(p.fd >= 0);
+        if (poll(&p, 1, timeout_ms) <= 0)
+                return 0;
+        return gpio_line_read_events(l, ev, n);
+}
+
+/* The raw input path: kernel edges, their CLOCK_MONOTONIC stamps, logical levels. */
+static void test_input_events(GpioBackend *b) {
+        const GpioLineSpec spec = { .chip = label, .offset = 7, .active_low = true,
+                                    .bias = GPIO_BIAS_PULL_UP };
+        GpioLine *l = NULL;
+        GpioEdge ev[16];
+        nsec_t before, after;
+        int k;
+
+        CHECK_OK(gpio_backend_request_input(b, &spec, "tphub-test", &l));
+        CHECK_EQ(sim_value(7), 1);                   /* the bias pulled it up */
+        CHECK_EQ(gpio_line_get_value(l), 0);         /* active-low: released */
+        CHECK_EQ(gpio_line_read_events(l, ev, 16), -EAGAIN);
+        CHECK_EQ(gpio_line_set_value(l, 1), -EPERM);
+
+        /* Under TCG the simulated interrupt can take a few hundred ms: wait long. */
+        before = now_monotonic();
+        sim_write(7, "pull", "pull-down");
+        k = read_after(l, ev, 16, 3000);
+        after = now_monotonic();
+        CHECK_EQ(k, 1);
+        CHECK(ev[0].rising);                         /* logical: became active */
+        CHECK(ev[0].ts >= before && ev[0].ts <= after); /* CLOCK_MONOTONIC stamps */
+        CHECK_EQ(gpio_line_get_value(l), 1);
+        /* Exactly one event per transition. */
+        CHECK_EQ(read_after(l, ev, 16, 300), 0);
+
+        sim_write(7, "pull", "pull-up");
+        k = read_after(l, ev, 16, 3000);
+        CHECK_EQ(k, 1);
+        CHECK(!ev[0].rising);
+        CHECK_EQ(gpio_line_get_value(l), 0);
+        CHECK_EQ(read_after(l, ev, 16, 300), 0);
+
+        /* A burst: the kernel may merge edges whose interrupt thread had not run yet,
+         * so between one and five events, and the level settles where the burst ended. */
+        bounce(7, "pull-down");
+        unsigned total = 0;
+        for (int wait = 3000; (k = read_after(l, ev, 16, wait)) > 0; wait = 500)
+                total += (unsigned) k;
+        fprintf(stderr, "burst of 5 pull changes: %u edge events\n", total);
+        CHECK(total >= 1 && total <= 5);
+        CHECK_EQ(gpio_line_get_value(l), 1);
+        l = gpio_line_free(l);
+}
+
 int main(void) {
         _cleanup_(gpio_backend_freep) GpioBackend *b = NULL;
         _cleanup_(footswitch_freep) Footswitch *fs = NULL;
@@ -196,6 +253,7 @@ int main(void) {
         c.event = e;
         CHECK_OK(gpio_chip_backend_new(&b));
         test_open_variants(b, chip_name);
+        test_input_events(b);
 
         const GpioLineSpec foot = {
                 .chip = label, .name = "foot", .active_low = true, .bias = GPIO_BIAS_PULL_UP,
