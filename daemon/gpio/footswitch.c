@@ -59,7 +59,25 @@ static void very_long_update(Footswitch *f, nsec_t now) {
                 (void) sd_event_source_set_enabled(f->very_long, SD_EVENT_OFF);
 }
 
-static void read_edges(Footswitch *f);
+/* Takes every queued edge; the first one of a burst dates the change. */
+static void read_edges(Footswitch *f) {
+        GpioEdge edges[16];
+        int k;
+
+        k = gpio_line_read_events(f->line, edges, ELEMENTSOF(edges));
+        if (k == -EAGAIN)
+                return;
+        if (k < 0) {
+                /* Unreadable events: still confirm the level by reading it back. */
+                if (!f->pending)
+                        f->first_edge = now_monotonic();
+        } else if (!f->pending)
+                f->first_edge = edges[0].ts;
+
+        f->pending = true;
+        if (arm(f->debounce, now_monotonic() + f->debounce_ns) < 0)
+                f->pending = false;
+}
 
 static int on_very_long(sd_event_source *s, uint64_t usec, void *userdata) {
         Footswitch *f = userdata;
@@ -104,26 +122,6 @@ static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata) {
         emit(f, g, n, at);
         very_long_update(f, now_monotonic());
         return 0;
-}
-
-/* Takes every queued edge; the first one of a burst dates the change. */
-static void read_edges(Footswitch *f) {
-        GpioEdge edges[16];
-        int k;
-
-        k = gpio_line_read_events(f->line, edges, ELEMENTSOF(edges));
-        if (k == -EAGAIN)
-                return;
-        if (k < 0) {
-                /* Unreadable events: still confirm the level by reading it back. */
-                if (!f->pending)
-                        f->first_edge = now_monotonic();
-        } else if (!f->pending)
-                f->first_edge = edges[0].ts;
-
-        f->pending = true;
-        if (arm(f->debounce, now_monotonic() + f->debounce_ns) < 0)
-                f->pending = false;
 }
 
 static int on_edge(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
