@@ -22,6 +22,7 @@ typedef struct SimPin {
         bool output;
         bool active_low;
         GpioBias bias;
+        nsec_t changed_at;   /* last output change, CLOCK_MONOTONIC */
         int pipe[2];         /* input edge queue: the event fd is pipe[0] */
 } SimPin;
 
@@ -122,6 +123,7 @@ static int pin_drive_output(SimBackend *s, SimPin *p, bool physical) {
         if (p->physical == physical)
                 return 0;
         p->physical = physical;
+        p->changed_at = now_monotonic();
 
         if (s->n_record == s->allocated_record) {
                 size_t n = MAX(s->allocated_record * 2, (size_t) 64);
@@ -132,7 +134,7 @@ static int pin_drive_output(SimBackend *s, SimPin *p, bool physical) {
                 s->allocated_record = n;
         }
         e = &s->record[s->n_record++];
-        *e = (GpioSimEdge) { .value = physical, .at = now_monotonic() };
+        *e = (GpioSimEdge) { .value = physical, .at = p->changed_at };
         snprintf(e->chip, sizeof(e->chip), "%s", p->chip);
         snprintf(e->line, sizeof(e->line), "%s", p->key);
 
@@ -323,18 +325,41 @@ static void client_remove(SimBackend *s, SimClient *c) {
         client_free(c);
 }
 
+static int client_send(SimClient *c, const char *msg) {
+        return send(c->fd, msg, strlen(msg), MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? negative_errno() : 0;
+}
+
 static void clients_broadcast(SimBackend *s, const char *msg) {
         /* A client that cannot keep up is dropped: the sim must never block the loop. */
         for (size_t i = s->n_clients; i > 0; i--) {
                 SimClient *c = s->clients[i - 1];
 
-                if (send(c->fd, msg, strlen(msg), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+                if (client_send(c, msg) < 0)
                         client_remove(s, c);
         }
 }
 
+/* The current level of every output, for a client that connects mid-session. */
+static int client_send_state(SimClient *c) {
+        SimBackend *s = c->sim;
+        char msg[128];
+
+        for (size_t i = 0; i < s->n_pins; i++) {
+                SimPin *p = s->pins[i];
+
+                if (!p->output)
+                        continue;
+                snprintf(msg, sizeof(msg), "out %s %d %" PRIu64 "\n", p->key, p->physical,
+                         p->changed_at);
+                if (client_send(c, msg) < 0)
+                        return -EAGAIN;
+        }
+        return 0;
+}
+
 /* Returns NULL on success, else the reason. */
-static const char *client_command(SimBackend *s, char *msg) {
+static const char *client_command(SimClient *c, char *msg) {
+        SimBackend *s = c->sim;
         char *words[8], *save = NULL;
         size_t n = 0;
         int r;
@@ -346,6 +371,11 @@ static const char *client_command(SimBackend *s, char *msg) {
         }
         if (n == 0)
                 return "empty command";
+        if (strcmp(words[0], "state") == 0) {
+                if (n != 1)
+                        return "usage: state";
+                return client_send_state(c) < 0 ? "state too large" : NULL;
+        }
         if (strcmp(words[0], "in") != 0)
                 return "unknown command";
         if (n != 4)
@@ -382,11 +412,11 @@ static int on_client(sd_event_source *source, int fd, uint32_t revents, void *us
                 err = "message too long";
         else {
                 buf[k] = 0;
-                err = memchr(buf, 0, (size_t) k) ? "NUL in message" : client_command(s, buf);
+                err = memchr(buf, 0, (size_t) k) ? "NUL in message" : client_command(c, buf);
         }
 
         snprintf(reply, sizeof(reply), err ? "err %s\n" : "ok\n", err);
-        if (send(fd, reply, strlen(reply), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+        if (client_send(c, reply) < 0)
                 client_remove(s, c);
         return 0;
 }

@@ -10,6 +10,8 @@
  * Optional control socket (docs/gpio-sim.md): a unix SOCK_SEQPACKET socket, one message
  * per command or notification:
  *   client -> sim:  "in <chip> <line> <0|1>"   drive an input (like a pull on gpio-sim)
+ *   client -> sim:  "state"                     one "out" per output pin (current level,
+ *                                               time of its last change, 0 if never), then "ok"
  *   sim -> client:  "ok" or "err <reason>"      reply to each command
  *   sim -> client:  "out <line> <0|1> <mono_ns>" every output change, CLOCK_MONOTONIC */
 

@@ -28,7 +28,13 @@ typedef struct Ctx {
         const char *const *script;   /* commands sent one per timer tick */
         unsigned next;
         nsec_t pressed_at;
+        unsigned n_expect_msgs;
 } Ctx;
+
+static bool got_msgs(void *userdata) {
+        Ctx *c = userdata;
+        return c->n_msgs >= c->n_expect_msgs;
+}
 
 static void on_gesture(void *userdata, SwitchGesture g, nsec_t at) {
         Ctx *c = userdata;
@@ -168,6 +174,19 @@ static void test_press_and_cue(const char *dir) {
         CHECK_EQ(c.gestures[0], GESTURE_PRESS);
         CHECK_EQ(c.gestures[1], GESTURE_RELEASE);
         CHECK_EQ(c.gestures[2], GESTURE_TAP);
+
+        /* A client joining mid-session asks for the current outputs. */
+        unsigned before = c.n_msgs;
+        CHECK(send(c.client, "state", 5, 0) == 5);
+        c.n_expect_msgs = before + 3;
+        CHECK(test_run_until(e, got_msgs, &c, now_monotonic() + 2 * NSEC_PER_SEC));
+        CHECK(strcmp(c.msgs[before], "out green 0 0\n") == 0);
+        CHECK(strncmp(c.msgs[before + 1], "out amber 1 ", 12) == 0);
+        CHECK(strcmp(c.msgs[before + 2], "ok\n") == 0);
+        CHECK(send(c.client, "state now", 9, 0) == 9);
+        c.n_expect_msgs = before + 4;
+        CHECK(test_run_until(e, got_msgs, &c, now_monotonic() + 2 * NSEC_PER_SEC));
+        CHECK(strcmp(c.msgs[before + 3], "err usage: state\n") == 0);
 
         /* The safe state on exit reaches the client too. */
         p = cue_player_free(p);
