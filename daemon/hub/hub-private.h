@@ -7,9 +7,15 @@
 #include "hub/hub.h"
 #include "hub/station.h"
 
+#include "gpio/cue-player.h"
+#include "gpio/footswitch.h"
+#include "gpio/gpio-backend.h"
+
 typedef struct HubStation {
         Station *station;
         const ConfigStation *config;   /* points into Hub.config */
+        Footswitch *footswitch;
+        CuePlayer *cues;
 } HubStation;
 
 typedef struct Hub {
@@ -20,9 +26,15 @@ typedef struct Hub {
         HubStation *stations;
         size_t n_stations;
         char *status;
+        GpioBackend *gpio;
 } Hub;
 
 void hub_release_retired(Hub *h);
+
+/* GPIO glue (hub-gpio.c). */
+int hub_gpio_start(Hub *h);
+void hub_gpio_stop(Hub *h);
+void hub_gpio_station_stop(HubStation *hs);
 
 /* Implemented by the adapter glue (hub-adapters.c). */
 int hub_adapters_start(Hub *h);

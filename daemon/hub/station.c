@@ -23,6 +23,7 @@ struct Station {
         /* The engine forgets its protocol when a session ends; the record still needs it. */
         const Protocol *session_protocol;
         char seen_id[SD_ID128_STRING_MAX];  /* id of the last session seen starting */
+        nsec_t last_now;
 };
 
 static int arm_timer(Station *s);
@@ -75,12 +76,19 @@ static void refresh_session_id(Station *s) {
         }
 }
 
-static int feed(Station *s, const EngineInput *in) {
+static int feed(Station *s, const EngineInput *input) {
+        EngineInput in = *input;
         int r;
+
+        /* Inputs carry the time they happened (a debounced switch edge, a sample's arrival),
+         * so one may predate an input already fed; the engine needs time that never goes
+         * back. The difference is at most a debounce interval. */
+        in.now = MAX(in.now, s->last_now);
+        s->last_now = in.now;
 
         /* realtime can be stepped by NTP at any moment: take the offset afresh. */
         engine_set_wall_offset(s->engine, (int64_t) now_realtime() - (int64_t) now_monotonic());
-        r = engine_feed(s->engine, in);
+        r = engine_feed(s->engine, &in);
         dispatch(s);
         refresh_session_id(s);
         return r;
@@ -90,6 +98,8 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         Station *s = userdata;
         nsec_t now = now_monotonic();
 
+        now = MAX(now, s->last_now);
+        s->last_now = now;
         engine_set_wall_offset(s->engine, (int64_t) now_realtime() - (int64_t) now);
         /* A failing tick (time going backwards cannot happen on CLOCK_MONOTONIC) must not
          * stop the loop; dispatch re-arms from whatever the engine says is next. */

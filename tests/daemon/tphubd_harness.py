@@ -3,6 +3,7 @@
 systemd does (no sleeps), its log captured, and a bounded wait for every expectation."""
 
 import os
+import shutil
 import select
 import signal
 import socket
@@ -12,7 +13,7 @@ import time
 
 
 class Tphubd:
-    def __init__(self, binary, config, env=None, args=()):
+    def __init__(self, binary, config, env=None, args=(), realtime=False):
         self.dir = tempfile.TemporaryDirectory(prefix="tphubd-test-")
         self.notify_path = os.path.join(self.dir.name, "notify")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -22,7 +23,12 @@ class Tphubd:
         e["NOTIFY_SOCKET"] = self.notify_path
         e.update(env or {})
         self.log = open(self.log_path, "w+")
-        self.proc = subprocess.Popen([binary, "--config", config, *args], env=e,
+        prefix = []
+        if realtime and os.geteuid() == 0 and shutil.which("chrt"):
+            # As deployed (systemd/tphubd.service): round-robin priority 10, so that cue edges
+            # keep their millisecond timing while the rest of the machine is busy.
+            prefix = ["chrt", "--rr", "10"]
+        self.proc = subprocess.Popen([*prefix, binary, "--config", config, *args], env=e,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         self.notes = []
 

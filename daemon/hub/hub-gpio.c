@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/* Wires each station's foot-switch and cue outputs (gpio/) to its engine. */
+
+#include <string.h>
+
+#include "gpio/gpio-chip.h"
+#include "gpio/gpio-sim.h"
+#include "hub/hub-private.h"
+#include "shared/log.h"
+
+static void on_gesture(void *userdata, SwitchGesture g, nsec_t at) {
+        Station *s = userdata;
+
+        log_debug("%s: foot-switch %s", station_name(s), switch_gesture_to_string(g));
+        (void) station_gesture(s, g, at);
+}
+
+static GpioLineSpec line_spec(const char *chip, const ConfigLine *l, bool active_low, GpioBias bias) {
+        return (GpioLineSpec) {
+                .chip = l->set ? chip : NULL,
+                .name = l->name,
+                .offset = l->offset,
+                .active_low = active_low,
+                .bias = bias,
+        };
+}
+
+static int gpio_station_start(Hub *h, HubStation *hs) {
+        const ConfigStation *c = hs->config;
+        int r;
+
+        if (c->has_switch) {
+                GpioBias bias = c->sw.bias ? gpio_bias_from_string(c->sw.bias) : GPIO_BIAS_AS_IS;
+                GpioLineSpec spec = line_spec(c->sw.chip, &c->sw.line, c->sw.active_low, bias);
+
+                r = footswitch_new(&hs->footswitch, h->event, h->gpio, &spec, h->config->debounce_ms,
+                                   &h->config->gesture, on_gesture, hs->station);
+                if (r < 0)
+                        return log_error_errno(r, "%s: cannot open the foot-switch (%s line %s%u): %m", c->name,
+                                               c->sw.chip, c->sw.line.name ?: "", c->sw.line.name ? 0 : c->sw.line.offset);
+        }
+        if (c->has_cues) {
+                const ConfigCues *q = &c->cues;
+                CuePlayerLines lines = {
+                        .green = line_spec(q->chip, &q->green, q->active_low, GPIO_BIAS_AS_IS),
+                        .amber = line_spec(q->chip, &q->amber, q->active_low, GPIO_BIAS_AS_IS),
+                        .red = line_spec(q->chip, &q->red, q->active_low, GPIO_BIAS_AS_IS),
+                        .buzzer = line_spec(q->chip, &q->buzzer, false, GPIO_BIAS_AS_IS),
+                };
+
+                r = cue_player_new(&hs->cues, h->event, h->gpio, &lines);
+                if (r < 0)
+                        return log_error_errno(r, "%s: cannot open the cue outputs on %s: %m", c->name, q->chip);
+                (void) cue_player_show(hs->cues, engine_cue(station_engine(hs->station)), now_monotonic());
+        }
+        return 0;
+}
+
+void hub_gpio_station_stop(HubStation *hs) {
+        hs->footswitch = footswitch_free(hs->footswitch);
+        /* Freeing the player puts every output in its safe state (off). */
+        hs->cues = cue_player_free(hs->cues);
+}
+
+int hub_gpio_start(Hub *h) {
+        const ConfigGpio *g = &h->config->gpio;
+        bool needed = false;
+        int r;
+
+        for (size_t i = 0; i < h->n_stations; i++)
+                needed = needed || h->stations[i].config->has_switch || h->stations[i].config->has_cues;
+        if (!needed)
+                return 0;
+
+        if (g->backend && strcmp(g->backend, "sim") == 0) {
+                r = gpio_sim_new(h->event, g->sim_socket, &h->gpio);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot start the GPIO simulator on %s: %m", g->sim_socket ?: "(no socket)");
+                log_notice("GPIO: simulated lines%s%s (gpio.backend = \"sim\").", g->sim_socket ? ", control socket " : "",
+                           g->sim_socket ?: "");
+        } else {
+                r = gpio_chip_backend_new(&h->gpio);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot set up libgpiod: %m");
+        }
+
+        for (size_t i = 0; i < h->n_stations; i++) {
+                r = gpio_station_start(h, &h->stations[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+void hub_gpio_stop(Hub *h) {
+        for (size_t i = 0; i < h->n_stations; i++)
+                hub_gpio_station_stop(&h->stations[i]);
+        h->gpio = gpio_backend_free(h->gpio);
+}
