@@ -16,7 +16,8 @@
 /* Paho's threads hand over to the loop through this queue. Incoming messages are bounded so
  * that a stuck loop cannot make a flood of commands eat the memory. */
 #define MAX_QUEUED_MESSAGES 1000
-#define FREE_DISCONNECT_WAIT_MS 2000
+/* Paho re-checks a pending disconnect only every 3 s (MQTTAsync_checkTimeouts): wait longer. */
+#define FREE_DISCONNECT_WAIT_MS 4000
 #define CREDENTIALS_MAX 4096
 
 typedef enum EventType {
@@ -93,6 +94,7 @@ struct MqttClient {
         size_t n_queued_messages;
         uint64_t n_dropped_messages;
         bool disconnect_done;
+        unsigned disconnect_timeout_ms;
 };
 
 static void event_free(Event *e) {
@@ -423,6 +425,7 @@ static void finish_shutdown(MqttClient *c) {
                 return;
         c->shutting_down = false;
         c->shutdown_complete = true;
+        c->connected = false;
         c->shutdown_done = NULL;
         c->shutdown_timer = sd_event_source_disable_unref(c->shutdown_timer);
         if (done)
@@ -794,7 +797,8 @@ int mqtt_client_shutdown(MqttClient *c, uint64_t timeout_usec,
         c->shutdown_userdata = userdata;
 
         /* Paho's own timeout is how long it waits for in-flight QoS 1 flows before closing. */
-        o->timeout = (int) MIN(timeout_usec / 1000, (uint64_t) INT32_MAX);
+        o->timeout = (int) MIN(timeout_usec / 1000, (uint64_t) 600000);
+        c->disconnect_timeout_ms = (unsigned) o->timeout;
         o->context = c;
         if (c->version == 5) {
                 o->onSuccess5 = on_disconnect_success5;
@@ -809,6 +813,15 @@ int mqtt_client_shutdown(MqttClient *c, uint64_t timeout_usec,
         if (r < 0) {
                 c->shutting_down = false;
                 return r;
+        }
+
+        /* A clean DISCONNECT suppresses the last will: say "offline" ourselves. Queued before
+         * the DISCONNECT, and Paho flushes in-flight QoS 1 within o->timeout. */
+        if (c->status_topic && c->connected) {
+                static const char offline[] = "{\"state\":\"offline\"}";
+                r = mqtt_client_publish(c, c->status_topic, offline, strlen(offline), 1, true, NULL, NULL);
+                if (r < 0)
+                        client_log(c, MQTT_LOG_WARNING, "Publishing the offline status failed: %s", strerror(-r));
         }
 
         pthread_mutex_lock(&c->lock);
@@ -841,8 +854,9 @@ int mqtt_client_publish(MqttClient *c, const char *topic, const void *payload, s
         Pending *p = NULL;
         int rc;
 
-        if (!c || !c->paho || !topic || !*topic || (!payload && len > 0) || qos < 0 || qos > 2 ||
-            len > 256 * 1024 * 1024)
+        /* A wildcard in a PUBLISH is a protocol error: the broker would drop the connection. */
+        if (!c || !c->paho || !topic || !*topic || strpbrk(topic, "+#") || (!payload && len > 0) ||
+            qos < 0 || qos > 2 || len > 256 * 1024 * 1024)
                 return -EINVAL;
 
         m.payload = (void *) payload;
@@ -940,19 +954,22 @@ MqttClient *mqtt_client_free(MqttClient *c) {
         if (c->paho) {
                 bool wait = false;
 
-                pthread_mutex_lock(&c->lock);
-                if (c->shutting_down)
+                if (c->shutting_down || c->shutdown_complete) {
+                        /* mqtt_client_shutdown() may have given up on its timer while Paho
+                         * still disconnects: wait for Paho all the same. */
+                        pthread_mutex_lock(&c->lock);
                         wait = !c->disconnect_done;
-                pthread_mutex_unlock(&c->lock);
-
-                /* Even when not connected: disconnect also stops Paho's reconnect attempts, and
-                 * destroying a client that is mid-reconnect is what hangs (#578). */
-                if (!c->shutting_down && !c->shutdown_complete) {
+                        pthread_mutex_unlock(&c->lock);
+                } else {
                         MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
                         MQTTAsync_disconnectOptions d5 = MQTTAsync_disconnectOptions_initializer5;
                         MQTTAsync_disconnectOptions *o = c->version == 5 ? &d5 : &d;
 
-                        o->timeout = FREE_DISCONNECT_WAIT_MS / 2;
+                        /* Even when not connected: disconnect also stops Paho's reconnect
+                         * attempts, and destroying a client mid-reconnect is what hangs (#578).
+                         * No grace period here: whatever is in flight fails now (the outbox
+                         * keeps it); mqtt_client_shutdown() is the path that flushes first. */
+                        o->timeout = 0;
                         o->context = c;
                         if (c->version == 5) {
                                 o->onSuccess5 = on_disconnect_success5;
@@ -971,7 +988,7 @@ MqttClient *mqtt_client_free(MqttClient *c) {
                         struct timespec deadline;
 
                         clock_gettime(CLOCK_REALTIME, &deadline);
-                        deadline.tv_sec += FREE_DISCONNECT_WAIT_MS / 1000;
+                        deadline.tv_sec += (FREE_DISCONNECT_WAIT_MS + c->disconnect_timeout_ms) / 1000;
                         pthread_mutex_lock(&c->lock);
                         while (!c->disconnect_done)
                                 if (pthread_cond_timedwait(&c->cond, &c->lock, &deadline) == ETIMEDOUT)

@@ -83,7 +83,7 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
                     const MqttClientCallbacks *callbacks, void *userdata);
 
 /* Destroys the client. If it is still connected and mqtt_client_shutdown() did not run to the
- * end, it disconnects first and waits (at most 2 s, blocking) for Paho to confirm. Publishes
+ * end, it disconnects first and waits (bounded, blocking: a few seconds) for Paho to confirm. Publishes
  * still pending complete with -ECANCELED from inside this call (the client pointer passed to
  * their callback must not be used for anything else then). */
 MqttClient *mqtt_client_free(MqttClient *c);
@@ -98,7 +98,8 @@ int mqtt_client_connect(MqttClient *c);
 /* Asks Paho to retry the connection now instead of waiting out the backoff. */
 int mqtt_client_reconnect_now(MqttClient *c);
 
-/* Clean shutdown without blocking the loop: disconnects (flushing in-flight messages for at
+/* Clean shutdown without blocking the loop: publishes the retained offline status (a clean
+ * disconnect suppresses the will), disconnects (flushing in-flight messages for at
  * most timeout_usec), and calls done on the loop when Paho confirmed or the timeout passed.
  * Free the client afterwards (from done is fine: it is not a Paho callback). */
 int mqtt_client_shutdown(MqttClient *c, uint64_t timeout_usec,
