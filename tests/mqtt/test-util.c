@@ -67,7 +67,7 @@ int test_write_file(const char *path, const char *content, mode_t mode) {
         return 0;
 }
 
-static int free_port(void) {
+int test_free_port(void) {
         struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         socklen_t l = sizeof(a);
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -128,7 +128,7 @@ int mosquitto_start(Mosquitto *m, const char *dir, int port, const char *extra_c
 
         *m = (Mosquitto) {};
         m->dir = strdup(dir);
-        m->port = port > 0 ? port : free_port();
+        m->port = port > 0 ? port : test_free_port();
         CHECK(asprintf(&m->conf, "%s/mosquitto.conf", dir) > 0);
         /* "user root": started as root, mosquitto would drop to user mosquitto, which cannot
          * write into a root-owned temp dir; ignored when not run as root. */

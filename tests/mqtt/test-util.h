@@ -59,6 +59,9 @@
 
 uint64_t test_now_usec(void);
 
+/* A loopback TCP port nobody listens on right now. */
+int test_free_port(void);
+
 /* mkdtemp under $TMPDIR; test_rm_rf() removes a tree. */
 char *test_tmpdir(const char *tag);
 void test_rm_rf(const char *path);
