@@ -73,24 +73,45 @@ int mqtt_command_parse(const void *payload, size_t len, MqttCommand *ret, const 
         if (memchr(payload, 0, len))
                 return fail(ret_error, "payload contains a NUL byte");
 
+        /* Whatever does not start with '{' cannot be an object, valid JSON or not (and a bare
+         * number at the end of input is "incomplete" to json-c, not "not an object"). */
+        for (size_t i = 0; i < len; i++) {
+                char ch = ((const char *) payload)[i];
+                if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r')
+                        continue;
+                if (ch != '{')
+                        return fail(ret_error, "payload must be a JSON object");
+                break;
+        }
+
         tok = json_tokener_new_ex(16);
         if (!tok)
                 return -ENOMEM;
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
         o = json_tokener_parse_ex(tok, payload, (int) len);
         if (!o || json_tokener_get_error(tok) != json_tokener_success) {
-                bool depth = json_tokener_get_error(tok) == json_tokener_error_depth;
+                enum json_tokener_error e = json_tokener_get_error(tok);
+                size_t end = json_tokener_get_parse_end(tok);
+                const char *msg = e == json_tokener_error_depth ? "JSON nested too deeply" : "invalid JSON";
+
                 json_object_put(o);
                 json_tokener_free(tok);
-                return fail(ret_error, depth ? "JSON nested too deeply" : "invalid JSON");
-        }
-        for (size_t i = json_tokener_get_parse_end(tok); i < len; i++) {
-                char ch = ((const char *) payload)[i];
-                if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') {
-                        json_object_put(o);
-                        json_tokener_free(tok);
-                        return fail(ret_error, "trailing data after JSON");
+                /* Strict mode stops at the first byte after a complete value: if everything
+                 * before it is valid JSON on its own, the problem is what follows. */
+                if (e == json_tokener_error_parse_unexpected && end > 0 && end < len) {
+                        json_tokener *t2 = json_tokener_new_ex(16);
+                        json_object *o2;
+
+                        if (!t2)
+                                return -ENOMEM;
+                        json_tokener_set_flags(t2, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+                        o2 = json_tokener_parse_ex(t2, payload, (int) end);
+                        if (o2 && json_tokener_get_error(t2) == json_tokener_success)
+                                msg = "trailing data after JSON";
+                        json_object_put(o2);
+                        json_tokener_free(t2);
                 }
+                return fail(ret_error, msg);
         }
         json_tokener_free(tok);
 

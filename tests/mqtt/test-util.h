@@ -4,6 +4,7 @@
 /* Test scaffolding for the MQTT tests: a private mosquitto per test on a free loopback port,
  * temp dirs, helper processes, and waiting on the sd-event loop with a bounded deadline. */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
