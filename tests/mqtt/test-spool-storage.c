@@ -76,7 +76,7 @@ int main(int argc, char *argv[]) {
                 printf("SKIP: cannot create a mount namespace (%s): needs CAP_SYS_ADMIN\n", strerror(errno));
                 return 77;
         }
-        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+        if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0) {
                 printf("SKIP: cannot make / private in the namespace (%s)\n", strerror(errno));
                 return 77;
         }
@@ -115,7 +115,7 @@ int main(int argc, char *argv[]) {
         CHECK_EQ_STR(before, "tphub/hub1/left/session\n{\"id\":\"s-1\",\"n\":1}");
 
         /* Read-only. */
-        CHECK(mount(NULL, spool, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0);
+        CHECK(mount("tmpfs", spool, "tmpfs", MS_REMOUNT | MS_RDONLY, NULL) == 0);
         const char *doc2 = "{\"id\":\"s-2\",\"n\":2}";
         CHECK_EQ_INT(publisher_push(hub.pub, "tphub/hub1/left/session", "s-2", doc2), -EROFS);
         CHECK_EQ_INT(hub.reports[PUBLISHER_SPOOL_ERROR], 1);
@@ -124,7 +124,7 @@ int main(int argc, char *argv[]) {
         CHECK_EQ_INT(tmp, 0);
 
         /* Disk full: a document larger than the whole tmpfs. */
-        CHECK(mount(NULL, spool, NULL, MS_REMOUNT, "size=64k") == 0);
+        CHECK(mount("tmpfs", spool, "tmpfs", MS_REMOUNT, "size=64k") == 0);
         size_t big_len = 100 * 1024;
         char *doc3 = malloc(big_len + 64);
         CHECK(doc3);
