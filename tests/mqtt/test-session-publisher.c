@@ -23,6 +23,7 @@ typedef struct Hub {
         int delivered;
         int reports[16];
         int last_error;
+        int commands;
 } Hub;
 
 static void hub_connected(MqttClient *c, void *userdata) {
@@ -35,6 +36,13 @@ static void hub_lost(MqttClient *c, const char *cause, void *userdata) {
         Hub *h = userdata;
         h->connected = false;
         h->n_lost++;
+}
+
+static void hub_message(MqttClient *c, const char *topic, const void *payload, size_t len, bool retained,
+                        void *userdata) {
+        Hub *h = userdata;
+        if (strcmp(topic, "tphub/hub1/left/cmd") == 0)
+                h->commands++;
 }
 
 static void hub_log(MqttClient *c, MqttLogLevel level, const char *message, void *userdata) {
@@ -56,6 +64,7 @@ static void hub_report(SessionPublisher *p, PublisherReport what, int error, con
 static const MqttClientCallbacks hub_callbacks = {
         .connected = hub_connected,
         .connection_lost = hub_lost,
+        .message = hub_message,
         .log = hub_log,
 };
 
@@ -65,6 +74,7 @@ static void hub_start(Hub *h, sd_event *e, const char *uri, const char *spool) {
         *h = (Hub) {};
         CHECK(outbox_open(&h->outbox, spool, 100) == 0);
         CHECK(mqtt_client_new(&h->client, e, &o, &hub_callbacks, h) == 0);
+        CHECK(mqtt_client_subscribe(h->client, "tphub/hub1/+/cmd", 1) == 0);
         CHECK(publisher_new(&h->pub, h->client, h->outbox, 4, hub_report, h) == 0);
         CHECK(mqtt_client_connect(h->client) == 0);
 }
@@ -141,6 +151,13 @@ static void test_broker_outage(sd_event *e) {
         CHECK_EQ_INT(expect, 21);
         CHECK_EQ_INT(spool_entries(spool), 0);
         CHECK_EQ_INT(hub.reports[PUBLISHER_SPOOL_ERROR] + hub.reports[PUBLISHER_SPOOL_FULL], 0);
+
+        /* The hub's session is clean, so the broker forgot its subscription with the restart:
+         * a command reaching it proves the client subscribed again on reconnect. */
+        RUN_UNTIL(e, sub.connected, 20);
+        CHECK(mqtt_client_publish(sub.client, "tphub/hub1/left/cmd", "{\"cmd\":\"stop\"}", 15, 1, false,
+                                  NULL, NULL) == 0);
+        RUN_UNTIL(e, hub.commands == 1, 20);
 
         hub_stop(&hub);
         recorder_done(&sub);
