@@ -758,7 +758,9 @@ int mqtt_client_connect(MqttClient *c) {
                 ssl.privateKey = c->key_file;
                 ssl.enableServerCertAuth = 1;
                 ssl.verify = 1;                 /* also check the host name */
-                ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
+                /* Paho ignores sslVersion with OpenSSL >= 1.1 (TLS_client_method): the
+                 * protocol floor is OpenSSL's (Debian 12: TLS 1.2). */
+                ssl.sslVersion = MQTT_SSL_VERSION_DEFAULT;
                 ssl.ssl_error_cb = on_ssl_error;
                 ssl.ssl_error_context = c;
                 o->ssl = &ssl;
