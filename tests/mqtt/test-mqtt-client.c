@@ -364,6 +364,10 @@ int main(int argc, char *argv[]) {
 
         CHECK(argc == 2);
         helper_path = argv[1];
+        test_require_program("mosquitto");
+        test_require_program("mosquitto_passwd");
+        test_require_program("openssl");
+
         CHECK(sd_event_new(&e) >= 0);
 
         test_bad_options(e);

@@ -301,6 +301,8 @@ int main(int argc, char *argv[]) {
 
         CHECK(argc == 2);
         helper_path = argv[1];
+        test_require_program("mosquitto");
+
         CHECK(sd_event_new(&e) >= 0);
 
         test_killed_before_puback(e);

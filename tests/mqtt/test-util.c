@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "shared/macro.h"
 #include "test-util.h"
 
 extern char **environ;
@@ -23,6 +24,26 @@ uint64_t test_now_usec(void) {
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+void test_require_program(const char *program) {
+        const char *path = getenv("PATH") ?: "/usr/bin:/bin";
+        _cleanup_free_ char *copy = strdup(path);
+        char *save = NULL;
+
+        CHECK(copy);
+        for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+                char *p;
+                bool ok;
+                CHECK(asprintf(&p, "%s/%s", d, program) > 0);
+                ok = access(p, X_OK) == 0;
+                free(p);
+                if (ok)
+                        return;
+        }
+        printf("SKIP: %s is not installed (Debian package: %s)\n", program,
+               strncmp(program, "mosquitto", 9) == 0 ? "mosquitto" : program);
+        exit(77);
 }
 
 char *test_tmpdir(const char *tag) {

@@ -60,6 +60,9 @@
 
 uint64_t test_now_usec(void);
 
+/* Exits 77 (meson: skipped) when program is not on PATH, saying so. */
+void test_require_program(const char *program);
+
 /* A loopback TCP port nobody listens on right now. */
 int test_free_port(void);
 
