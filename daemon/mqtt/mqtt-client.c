@@ -95,6 +95,11 @@ struct MqttClient {
         uint64_t n_dropped_messages;
         bool disconnect_done;
         unsigned disconnect_timeout_ms;
+
+        /* Paho threads currently inside one of our callbacks (atomic). Paho calls some
+         * callbacks without its own lock held, so one may still be running when
+         * MQTTAsync_destroy() returns; free waits for it before freeing this struct. */
+        unsigned callbacks_running;
 };
 
 static void event_free(Event *e) {
@@ -107,9 +112,18 @@ static void event_free(Event *e) {
 
 /* ---- Paho threads: copy, queue, signal; nothing else ---- */
 
+static void callback_enter(MqttClient *c) {
+        __atomic_add_fetch(&c->callbacks_running, 1, __ATOMIC_SEQ_CST);
+}
+
+static void callback_leave(MqttClient *c) {
+        __atomic_sub_fetch(&c->callbacks_running, 1, __ATOMIC_SEQ_CST);
+}
+
 static void push_event(MqttClient *c, Event *e) {
         uint64_t one = 1;
 
+        callback_enter(c);
         pthread_mutex_lock(&c->lock);
         if (c->tail)
                 c->tail->next = e;
@@ -124,6 +138,7 @@ static void push_event(MqttClient *c, Event *e) {
 
         /* EAGAIN means the counter is already non-zero: the loop will wake up anyway. */
         (void) !write(c->efd, &one, sizeof(one));
+        callback_leave(c);
 }
 
 static Event *event_new(EventType type, int code, const char *text) {
@@ -189,6 +204,7 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
         Event *e = NULL;
         bool drop;
 
+        callback_enter(c);
         pthread_mutex_lock(&c->lock);
         drop = c->n_queued_messages >= MAX_QUEUED_MESSAGES;
         if (drop)
@@ -228,6 +244,7 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
 
         MQTTAsync_freeMessage(&m);
         MQTTAsync_free(topic);
+        callback_leave(c);
         return 1;   /* consumed: Paho must not redeliver it */
 }
 
@@ -435,8 +452,10 @@ static void finish_shutdown(MqttClient *c) {
 static void dispatch(MqttClient *c, Event *e) {
         switch (e->type) {
         case EV_CONNECTED:
-                c->connected = true;
                 c->connecting = false;
+                if (c->shutting_down || c->shutdown_complete)
+                        break;  /* a connect that raced the shutdown: nothing to announce */
+                c->connected = true;
                 client_log(c, MQTT_LOG_INFO, "Connected to %s as %s", c->uri, c->client_id);
                 publish_online(c);
                 for (size_t i = 0; i < c->n_subs; i++)
@@ -947,7 +966,9 @@ const char *mqtt_client_get_id(const MqttClient *c) {
  *      variable, bounded);
  *   2. MQTTAsync_destroy(): Paho fails (calls onFailure for) what is still queued, on this
  *      thread, which only adds events to our queue;
- *   3. only now free the queue, complete the pending publishes with -ECANCELED, free the
+ *   3. wait for any Paho thread still inside one of our callbacks (Paho runs some of them
+ *      outside its own lock), bounded;
+ *   4. only now free the queue, complete the pending publishes with -ECANCELED, free the
  *      subscriptions Paho carried pointers to, and close the eventfd. */
 MqttClient *mqtt_client_free(MqttClient *c) {
         if (!c)
@@ -999,6 +1020,9 @@ MqttClient *mqtt_client_free(MqttClient *c) {
                 }
 
                 MQTTAsync_destroy(&c->paho);
+
+                for (unsigned i = 0; i < 1000 && __atomic_load_n(&c->callbacks_running, __ATOMIC_SEQ_CST) > 0; i++)
+                        usleep(1000);
         }
 
         for (Event *e; (e = pop_event(c)); event_free(e))
