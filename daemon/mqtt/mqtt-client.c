@@ -63,6 +63,7 @@ struct MqttClient {
         sd_event *event;
         sd_event_source *efd_source;
         sd_event_source *shutdown_timer;
+        sd_event_source *done_source;
         int efd;
         MQTTAsync paho;
 
@@ -435,18 +436,29 @@ static void publish_online(MqttClient *c) {
         json_object_put(o);
 }
 
-static void finish_shutdown(MqttClient *c) {
+static int on_shutdown_done(sd_event_source *s, void *userdata) {
+        MqttClient *c = userdata;
         void (*done)(MqttClient *, void *) = c->shutdown_done;
 
+        c->shutdown_done = NULL;
+        c->done_source = sd_event_source_disable_unref(c->done_source);
+        /* Last thing we do with c: done may free it. */
+        if (done)
+                done(c, c->shutdown_userdata);
+        return 0;
+}
+
+static void finish_shutdown(MqttClient *c) {
         if (!c->shutting_down)
                 return;
         c->shutting_down = false;
         c->shutdown_complete = true;
         c->connected = false;
-        c->shutdown_done = NULL;
         c->shutdown_timer = sd_event_source_disable_unref(c->shutdown_timer);
-        if (done)
-                done(c, c->shutdown_userdata);
+        /* done runs from its own event source, so that it may free the client: we may be in
+         * the middle of draining the event queue here. */
+        if (sd_event_add_defer(c->event, &c->done_source, on_shutdown_done, c) < 0)
+                c->shutdown_done = NULL;   /* out of memory: nobody to tell, free still works */
 }
 
 static void dispatch(MqttClient *c, Event *e) {
@@ -1042,6 +1054,7 @@ MqttClient *mqtt_client_free(MqttClient *c) {
         free(c->subs);
 
         sd_event_source_disable_unref(c->shutdown_timer);
+        sd_event_source_disable_unref(c->done_source);
         sd_event_source_disable_unref(c->efd_source);
         if (c->efd >= 0)
                 close(c->efd);

@@ -101,6 +101,12 @@ static void hub_shutdown_done(MqttClient *c, void *userdata) {
         h->shutdown_done++;
 }
 
+static void free_in_done(MqttClient *c, void *userdata) {
+        Hub *h = userdata;
+        CHECK(c == h->client);
+        h->client = mqtt_client_free(c);
+}
+
 static void publish_and_check(sd_event *e, Hub *hub, Recorder *sub, const char *topic, const char *payload,
                               int qos, bool retain) {
         size_t before = recorder_count(sub, topic);
@@ -195,6 +201,15 @@ static void test_topics_roundtrip(sd_event *e, unsigned version) {
         CHECK_EQ_STR(recorder_last(&sub, status)->payload, "{\"state\":\"offline\"}");
         CHECK(mqtt_client_connect(hub.client) == -ESHUTDOWN);
         hub.client = mqtt_client_free(hub.client);
+
+        /* done may free the client itself (the daemon's natural shutdown path). */
+        o.client_id = "hub1-again";
+        o.status_topic = NULL;
+        CHECK(mqtt_client_new(&hub.client, e, &o, NULL, NULL) == 0);
+        CHECK(mqtt_client_connect(hub.client) == 0);
+        RUN_UNTIL(e, mqtt_client_is_connected(hub.client), 20);
+        CHECK(mqtt_client_shutdown(hub.client, 5 * 1000 * 1000, free_in_done, &hub) == 0);
+        RUN_UNTIL(e, !hub.client, 10);
 
         recorder_done(&sub);
         free(uri);
