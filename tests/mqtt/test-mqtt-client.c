@@ -299,30 +299,37 @@ static void make_ca(const char *dir, const char *name) {
         free(cmd);
 }
 
-static void test_tls(sd_event *e) {
-        char *dir = test_tmpdir("tls");
-        char *cmd, *conf, *uri, *ca, *wrong_ca;
-        Mosquitto m;
+/* openssl: a key and a certificate NAME signed by ca, with the given subjectAltName. */
+static void make_cert(const char *dir, const char *name, const char *subject, const char *san) {
+        char *cmd;
+        CHECK(asprintf(&cmd,
+                       "cd %s && printf 'subjectAltName=%s\\n' > %s.ext && "
+                       "openssl req -newkey rsa:2048 -nodes -subj /CN=%s -keyout %s.key -out %s.csr >/dev/null 2>&1 && "
+                       "openssl x509 -req -in %s.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 "
+                       "-extfile %s.ext -out %s.crt >/dev/null 2>&1",
+                       dir, san, name, subject, name, name, name, name, name) > 0);
+        CHECK(system(cmd) == 0);
+        free(cmd);
+}
+
+static void tls_expect_refused(sd_event *e, MqttClientOptions *o, const char *client_id, const char *log) {
         Recorder r = {};
 
-        make_ca(dir, "ca");
-        make_ca(dir, "otherca");
-        CHECK(asprintf(&cmd,
-                       "cd %s && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext && "
-                       "openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr "
-                       ">/dev/null 2>&1 && "
-                       "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 "
-                       "-extfile san.ext -out server.crt >/dev/null 2>&1", dir) > 0);
-        CHECK(system(cmd) == 0);
-        CHECK(asprintf(&conf, "persistence false\ncafile %s/ca.crt\ncertfile %s/server.crt\nkeyfile %s/server.key",
-                       dir, dir, dir) > 0);
-        CHECK(mosquitto_start(&m, dir, 0, conf) == 0);
-        uri = uri_for(&m, "ssl");
-        CHECK(asprintf(&ca, "%s/ca.crt", dir) > 0);
-        CHECK(asprintf(&wrong_ca, "%s/otherca.crt", dir) > 0);
+        o->client_id = client_id;
+        CHECK(mqtt_client_new(&r.client, e, o, &recorder_callbacks, &r) == 0);
+        CHECK(mqtt_client_connect(r.client) == 0);
+        RUN_UNTIL(e, r.connect_failed > 0, 20);
+        CHECK(!r.connected);
+        if (log)
+                CHECK(recorder_has_log(&r, log));
+        recorder_done(&r);
+}
 
-        MqttClientOptions o = { .uri = uri, .client_id = "tls-ok", .ca_file = ca };
-        CHECK(mqtt_client_new(&r.client, e, &o, &recorder_callbacks, &r) == 0);
+static void tls_expect_ok(sd_event *e, MqttClientOptions *o, const char *client_id) {
+        Recorder r = {};
+
+        o->client_id = client_id;
+        CHECK(mqtt_client_new(&r.client, e, o, &recorder_callbacks, &r) == 0);
         CHECK(mqtt_client_subscribe(r.client, "tls/test", 1) == 0);
         CHECK(mqtt_client_connect(r.client) == 0);
         RUN_UNTIL(e, r.connected, 20);
@@ -331,22 +338,65 @@ static void test_tls(sd_event *e) {
         RUN_UNTIL(e, recorder_count(&r, "tls/test") == 1, 20);
         CHECK_EQ_STR(recorder_last(&r, "tls/test")->payload, "hello");
         recorder_done(&r);
+}
 
-        o.client_id = "tls-wrong-ca";
+static void test_tls(sd_event *e) {
+        char *dir = test_tmpdir("tls");
+        char *conf, *uri, *uri_mutual, *uri_badname, *ca, *wrong_ca, *client_crt, *client_key;
+        int port_mutual = test_free_port(), port_badname = test_free_port();
+        Mosquitto m;
+
+        make_ca(dir, "ca");
+        make_ca(dir, "otherca");
+        make_cert(dir, "server", "127.0.0.1", "IP:127.0.0.1,DNS:localhost");
+        make_cert(dir, "badname", "example.invalid", "DNS:example.invalid");
+        make_cert(dir, "client", "hub1", "DNS:hub1");
+
+        /* Three TLS listeners: server auth only; client certificates required; a server
+         * certificate for another name. (cafile/certfile/... apply to the listener above.) */
+        CHECK(asprintf(&conf,
+                       "persistence false\ncafile %1$s/ca.crt\ncertfile %1$s/server.crt\nkeyfile %1$s/server.key\n"
+                       "listener %2$d 127.0.0.1\ncafile %1$s/ca.crt\ncertfile %1$s/server.crt\n"
+                       "keyfile %1$s/server.key\nrequire_certificate true\n"
+                       "listener %3$d 127.0.0.1\ncafile %1$s/ca.crt\ncertfile %1$s/badname.crt\n"
+                       "keyfile %1$s/badname.key",
+                       dir, port_mutual, port_badname) > 0);
+        CHECK(mosquitto_start(&m, dir, 0, conf) == 0);
+        uri = uri_for(&m, "ssl");
+        CHECK(asprintf(&uri_mutual, "ssl://127.0.0.1:%d", port_mutual) > 0);
+        CHECK(asprintf(&uri_badname, "ssl://127.0.0.1:%d", port_badname) > 0);
+        CHECK(asprintf(&ca, "%s/ca.crt", dir) > 0);
+        CHECK(asprintf(&wrong_ca, "%s/otherca.crt", dir) > 0);
+        CHECK(asprintf(&client_crt, "%s/client.crt", dir) > 0);
+        CHECK(asprintf(&client_key, "%s/client.key", dir) > 0);
+
+        MqttClientOptions o = { .uri = uri, .ca_file = ca };
+        tls_expect_ok(e, &o, "tls-ok");
+
+        /* A CA that did not sign the broker: refused, and OpenSSL's reason is logged. */
         o.ca_file = wrong_ca;
-        CHECK(mqtt_client_new(&r.client, e, &o, &recorder_callbacks, &r) == 0);
-        CHECK(mqtt_client_connect(r.client) == 0);
-        RUN_UNTIL(e, r.connect_failed > 0, 20);
-        CHECK(!r.connected);
-        /* OpenSSL's reason reaches the log callback */
-        CHECK(recorder_has_log(&r, "certificate verify failed"));
-        recorder_done(&r);
+        tls_expect_refused(e, &o, "tls-wrong-ca", "certificate verify failed");
+
+        /* The right CA, but the certificate names another host. */
+        o.uri = uri_badname;
+        o.ca_file = ca;
+        tls_expect_refused(e, &o, "tls-bad-name", NULL);
+
+        /* A broker that wants client certificates: without one refused, with one fine. */
+        o.uri = uri_mutual;
+        tls_expect_refused(e, &o, "tls-no-client-cert", NULL);
+        o.cert_file = client_crt;
+        o.key_file = client_key;
+        tls_expect_ok(e, &o, "tls-mutual");
 
         free(ca);
         free(wrong_ca);
+        free(client_crt);
+        free(client_key);
         free(uri);
+        free(uri_mutual);
+        free(uri_badname);
         free(conf);
-        free(cmd);
         mosquitto_done(&m);
         test_rm_rf(dir);
         free(dir);
