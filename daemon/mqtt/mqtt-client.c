@@ -690,6 +690,8 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
                 r = read_credentials(c, opts->credentials_file);
                 if (r < 0)
                         return r;
+                if (!c->tls)
+                        client_log(c, MQTT_LOG_WARNING, "The MQTT password goes unencrypted over %s: use ssl://", c->uri);
         }
 
         c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -22,8 +22,11 @@ static bool station_valid(const char *s) {
         n = strlen(s);
         if (n == 0 || n > 64)
                 return false;
+        /* A file name: no '/', and no leading '.' (hidden, "..") */
+        if (s[0] == '.')
+                return false;
         for (; *s; s++)
-                if (!isalnum((unsigned char) *s) && *s != '_' && *s != '-')
+                if (!isalnum((unsigned char) *s) && *s != '_' && *s != '-' && *s != '.')
                         return false;
         return true;
 }

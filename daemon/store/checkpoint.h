@@ -8,7 +8,8 @@
 
 #include <stddef.h>
 
-/* station: 1..64 bytes of [A-Za-z0-9_-]. dir is created (0750) if missing. */
+/* station: 1..64 bytes of [A-Za-z0-9_.-], not starting with '.'. dir is created (0750) if
+ * missing. */
 int checkpoint_write(const char *dir, const char *station, const char *json, size_t len);
 
 /* Removes the checkpoint; 0 also when there was none. */

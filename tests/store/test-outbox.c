@@ -174,6 +174,10 @@ static void test_checkpoint(void) {
         CHECK(checkpoint_write(state, "right", "{\"v\":9}", 7) == 0);
         CHECK(checkpoint_write(state, "../x", "{}", 2) == -EINVAL);
         CHECK(checkpoint_write(state, "", "{}", 2) == -EINVAL);
+        CHECK(checkpoint_write(state, "..", "{}", 2) == -EINVAL);
+        CHECK(checkpoint_write(state, ".hidden", "{}", 2) == -EINVAL);
+        CHECK(checkpoint_write(state, "bench-1.a", "{}", 2) == 0);
+        CHECK(checkpoint_clear(state, "bench-1.a") == 0);
         CHECK(checkpoint_recover(state, "left", &json) == 1);
         CHECK_STR(json, "{\"v\":2}");
         free(json);
