@@ -238,6 +238,8 @@ int outbox_push(Outbox *o, const char *id, const char *json, size_t len, char **
                 return -EINVAL;
         if (!id_valid(id))
                 return -EINVAL;
+        if (len > OUTBOX_DOC_MAX)
+                return -EFBIG;
         if (o->count >= o->max_items)
                 return -ENOSPC;
 
@@ -270,7 +272,7 @@ int outbox_push(Outbox *o, const char *id, const char *json, size_t len, char **
 int outbox_read(Outbox *o, const char *name, char **ret_json, size_t *ret_len) {
         if (!o || !name || !ret_json || strchr(name, '/'))
                 return -EINVAL;
-        return atomic_file_read_at(o->dir_fd, name, 1024 * 1024, ret_json, ret_len);
+        return atomic_file_read_at(o->dir_fd, name, OUTBOX_DOC_MAX, ret_json, ret_len);
 }
 
 int outbox_remove(Outbox *o, const char *name) {

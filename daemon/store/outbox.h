@@ -29,6 +29,7 @@ typedef struct OutboxList {
 } OutboxList;
 
 #define OUTBOX_ID_MAX 128
+#define OUTBOX_DOC_MAX (1024 * 1024)   /* bytes per document; larger pushes fail with -EFBIG */
 
 /* Opens (creating it if missing, mode 0750) the spool directory. max_items bounds the
  * number of documents the spool holds (0 means the default, 1000). */

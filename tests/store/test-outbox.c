@@ -95,6 +95,12 @@ static void test_push_list_remove(void) {
         CHECK(outbox_push(o, "b", "{\"n\":2}", 7, NULL) == 0);
         CHECK(outbox_push(o, "bad id", "{}", 2, NULL) == -EINVAL);
         CHECK(outbox_push(o, "", "{}", 2, NULL) == -EINVAL);
+        {
+                char *big = calloc(1, OUTBOX_DOC_MAX + 1);
+                CHECK(big);
+                CHECK(outbox_push(o, "big", big, OUTBOX_DOC_MAX + 1, NULL) == -EFBIG);
+                free(big);
+        }
         CHECK(outbox_push(o, "c", "{\"n\":3}", 7, NULL) == 0);
 
         /* Full: refused, and nothing already spooled is touched. */
