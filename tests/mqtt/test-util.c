@@ -112,6 +112,43 @@ static bool port_open(int port) {
         return ok;
 }
 
+/* Brokers and helpers we started: a failing CHECK (abort) or meson's timeout (SIGTERM) must not
+ * leave them running. Only async-signal-safe calls in the handler. */
+#define MAX_CHILDREN 16
+static volatile pid_t children[MAX_CHILDREN];
+
+static void on_fatal_signal(int sig) {
+        for (size_t i = 0; i < MAX_CHILDREN; i++)
+                if (children[i] > 0)
+                        kill(children[i], SIGKILL);
+        signal(sig, SIG_DFL);
+        raise(sig);
+}
+
+static void child_track(pid_t pid) {
+        static bool installed;
+
+        if (!installed) {
+                struct sigaction sa = { .sa_handler = on_fatal_signal };
+                sigemptyset(&sa.sa_mask);
+                sigaction(SIGABRT, &sa, NULL);
+                sigaction(SIGTERM, &sa, NULL);
+                sigaction(SIGINT, &sa, NULL);
+                installed = true;
+        }
+        for (size_t i = 0; i < MAX_CHILDREN; i++)
+                if (children[i] <= 0) {
+                        children[i] = pid;
+                        return;
+                }
+}
+
+static void child_untrack(pid_t pid) {
+        for (size_t i = 0; i < MAX_CHILDREN; i++)
+                if (children[i] == pid)
+                        children[i] = 0;
+}
+
 static int mosquitto_spawn(Mosquitto *m) {
         char *argv[] = { (char *) "mosquitto", (char *) "-c", m->conf, NULL };
         posix_spawn_file_actions_t fa;
@@ -127,6 +164,7 @@ static int mosquitto_spawn(Mosquitto *m) {
         free(log);
         if (r != 0)
                 return -r;
+        child_track(m->pid);
 
         /* Bounded wait for the listener; a failed start shows in mosquitto.out. */
         uint64_t deadline = test_now_usec() + 10 * 1000000ULL;
@@ -134,6 +172,7 @@ static int mosquitto_spawn(Mosquitto *m) {
                 int status;
                 if (waitpid(m->pid, &status, WNOHANG) == m->pid) {
                         fprintf(stderr, "mosquitto exited early, see %s/mosquitto.out\n", m->dir);
+                        child_untrack(m->pid);
                         m->pid = 0;
                         return -ECHILD;
                 }
@@ -173,6 +212,7 @@ void mosquitto_stop(Mosquitto *m) {
                 return;
         kill(m->pid, SIGTERM);
         waitpid(m->pid, &status, 0);
+        child_untrack(m->pid);
         m->pid = 0;
 }
 
@@ -202,6 +242,7 @@ int helper_spawn(Helper *h, char *const argv[]) {
                 close(p[0]);
                 return -r;
         }
+        child_track(h->pid);
         h->out_fd = p[0];
         return 0;
 }
@@ -242,6 +283,7 @@ void helper_kill(Helper *h) {
         if (h->pid > 0) {
                 kill(h->pid, SIGKILL);
                 waitpid(h->pid, &status, 0);
+                child_untrack(h->pid);
         }
         if (h->out_fd >= 0)
                 close(h->out_fd);
