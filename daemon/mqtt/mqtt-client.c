@@ -1,0 +1,1085 @@
+/* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <MQTTAsync.h>
+
+#include "mqtt/mqtt-client.h"
+#include "shared/macro.h"
+
+/* Paho's threads hand over to the loop through this queue. Incoming messages are bounded so
+ * that a stuck loop cannot make a flood of commands eat the memory. */
+#define MAX_QUEUED_MESSAGES 1000
+/* Paho re-checks a pending disconnect only every 3 s (MQTTAsync_checkTimeouts): wait longer. */
+#define FREE_DISCONNECT_WAIT_MS 4000
+#define CREDENTIALS_MAX 4096
+
+typedef enum EventType {
+        EV_CONNECTED,
+        EV_CONNECTION_LOST,
+        EV_CONNECT_FAILED,
+        EV_MESSAGE,
+        EV_PUBLISH_DONE,
+        EV_DISCONNECT_DONE,
+        EV_LOG,
+} EventType;
+
+typedef struct Pending Pending;
+
+typedef struct Event {
+        struct Event *next;
+        EventType type;
+        int code;
+        int level;
+        char *text;             /* cause, message or topic */
+        void *data;
+        size_t len;
+        bool retained;
+        Pending *pending;
+} Event;
+
+/* A publish in Paho's hands. Owned by the client's list on the loop thread; Paho only carries
+ * the pointer back in its completion callback. */
+struct Pending {
+        MqttClient *client;
+        MqttPublishDone done;
+        void *userdata;
+        Pending *prev, *next;
+};
+
+typedef struct Subscription {
+        MqttClient *client;
+        char *filter;
+        int qos;
+} Subscription;
+
+struct MqttClient {
+        sd_event *event;
+        sd_event_source *efd_source;
+        sd_event_source *shutdown_timer;
+        sd_event_source *done_source;
+        int efd;
+        MQTTAsync paho;
+
+        MqttClientCallbacks cb;
+        void *userdata;
+
+        char *uri, *client_id, *username, *password;
+        char *ca_file, *cert_file, *key_file;
+        char *status_topic, *software_version, *started_at;
+        unsigned version, keepalive_s, connect_timeout_s, min_retry_s, max_retry_s, max_inflight;
+        bool persistent_session;
+        bool tls;
+
+        /* loop thread only */
+        bool connected;
+        bool connecting;
+        bool shutting_down;
+        bool shutdown_complete;
+        void (*shutdown_done)(MqttClient *c, void *userdata);
+        void *shutdown_userdata;
+        Pending *pending;
+        Subscription **subs;
+        size_t n_subs;
+
+        /* shared with Paho's threads, under lock */
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        Event *head, *tail;
+        size_t n_queued_messages;
+        uint64_t n_dropped_messages;
+        bool disconnect_done;
+        unsigned disconnect_timeout_ms;
+
+        /* Paho threads currently inside one of our callbacks (atomic). Paho calls some
+         * callbacks without its own lock held, so one may still be running when
+         * MQTTAsync_destroy() returns; free waits for it before freeing this struct. */
+        unsigned callbacks_running;
+};
+
+static void event_free(Event *e) {
+        if (!e)
+                return;
+        free(e->text);
+        free(e->data);
+        free(e);
+}
+
+/* ---- Paho threads: copy, queue, signal; nothing else ---- */
+
+static void callback_enter(MqttClient *c) {
+        __atomic_add_fetch(&c->callbacks_running, 1, __ATOMIC_SEQ_CST);
+}
+
+static void callback_leave(MqttClient *c) {
+        __atomic_sub_fetch(&c->callbacks_running, 1, __ATOMIC_SEQ_CST);
+}
+
+static void push_event(MqttClient *c, Event *e) {
+        uint64_t one = 1;
+
+        callback_enter(c);
+        pthread_mutex_lock(&c->lock);
+        if (c->tail)
+                c->tail->next = e;
+        else
+                c->head = e;
+        c->tail = e;
+        if (e->type == EV_DISCONNECT_DONE) {
+                c->disconnect_done = true;
+                pthread_cond_broadcast(&c->cond);
+        }
+        pthread_mutex_unlock(&c->lock);
+
+        /* EAGAIN means the counter is already non-zero: the loop will wake up anyway. */
+        (void) !write(c->efd, &one, sizeof(one));
+        callback_leave(c);
+}
+
+static Event *event_new(EventType type, int code, const char *text) {
+        Event *e = calloc(1, sizeof(Event));
+
+        if (!e)
+                return NULL;
+        e->type = type;
+        e->code = code;
+        if (text && !(e->text = strdup(text))) {
+                free(e);
+                return NULL;
+        }
+        return e;
+}
+
+static void queue_simple(MqttClient *c, EventType type, int code, const char *text) {
+        Event *e = event_new(type, code, text);
+
+        /* Out of memory on a Paho thread: nothing sensible to do but drop it. A lost
+         * publish completion leaves the session in the outbox, which is safe. */
+        if (e)
+                push_event(c, e);
+}
+
+static void queue_log(MqttClient *c, MqttLogLevel level, const char *fmt, ...) _printf_(3, 4);
+static void queue_log(MqttClient *c, MqttLogLevel level, const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        Event *e;
+
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        if (!s)
+                return;
+        e = calloc(1, sizeof(Event));
+        if (!e) {
+                free(s);
+                return;
+        }
+        e->type = EV_LOG;
+        e->level = level;
+        e->text = s;
+        push_event(c, e);
+}
+
+static void on_connected(void *context, char *cause) {
+        queue_simple(context, EV_CONNECTED, 0, NULL);
+}
+
+static void on_connection_lost(void *context, char *cause) {
+        queue_simple(context, EV_CONNECTION_LOST, 0, cause);
+}
+
+static void on_disconnected5(void *context, MQTTProperties *props, enum MQTTReasonCodes rc) {
+        queue_log(context, MQTT_LOG_WARNING, "Broker sent DISCONNECT: %s (%d)", MQTTReasonCode_toString(rc), (int) rc);
+}
+
+static int on_message(void *context, char *topic, int topic_len, MQTTAsync_message *m) {
+        MqttClient *c = context;
+        Event *e = NULL;
+        bool drop;
+
+        callback_enter(c);
+        pthread_mutex_lock(&c->lock);
+        drop = c->n_queued_messages >= MAX_QUEUED_MESSAGES;
+        if (drop)
+                c->n_dropped_messages++;
+        else
+                c->n_queued_messages++;
+        pthread_mutex_unlock(&c->lock);
+
+        if (!drop) {
+                size_t tl = topic_len > 0 ? (size_t) topic_len : strlen(topic);
+
+                e = calloc(1, sizeof(Event));
+                if (e) {
+                        e->type = EV_MESSAGE;
+                        e->text = strndup(topic, tl);
+                        e->len = m->payloadlen > 0 ? (size_t) m->payloadlen : 0;
+                        /* +1: a NUL after the bytes, a convenience for text payloads */
+                        e->data = malloc(e->len + 1);
+                        e->retained = m->retained;
+                        if (e->text && e->data) {
+                                memcpy(e->data, m->payload, e->len);
+                                ((char *) e->data)[e->len] = 0;
+                        } else {
+                                event_free(e);
+                                e = NULL;
+                        }
+                }
+                if (e)
+                        push_event(c, e);
+                else {
+                        pthread_mutex_lock(&c->lock);
+                        c->n_queued_messages--;
+                        c->n_dropped_messages++;
+                        pthread_mutex_unlock(&c->lock);
+                }
+        }
+
+        MQTTAsync_freeMessage(&m);
+        MQTTAsync_free(topic);
+        callback_leave(c);
+        return 1;   /* consumed: Paho must not redeliver it */
+}
+
+static void on_connect_failure(void *context, MQTTAsync_failureData *r) {
+        queue_simple(context, EV_CONNECT_FAILED, r ? r->code : MQTTASYNC_FAILURE, r ? r->message : NULL);
+}
+
+static void on_connect_failure5(void *context, MQTTAsync_failureData5 *r) {
+        MqttClient *c = context;
+
+        if (r && r->reasonCode != MQTTREASONCODE_SUCCESS)
+                queue_simple(c, EV_CONNECT_FAILED, r->reasonCode, MQTTReasonCode_toString(r->reasonCode));
+        else
+                queue_simple(c, EV_CONNECT_FAILED, r ? r->code : MQTTASYNC_FAILURE, r ? r->message : NULL);
+}
+
+static void publish_done(Pending *p, int code) {
+        Event *e = event_new(EV_PUBLISH_DONE, code, NULL);
+
+        if (!e)
+                return;
+        e->pending = p;
+        push_event(p->client, e);
+}
+
+static void on_publish_success(void *context, MQTTAsync_successData *r) {
+        publish_done(context, 0);
+}
+
+static void on_publish_failure(void *context, MQTTAsync_failureData *r) {
+        publish_done(context, r && r->code != 0 ? r->code : MQTTASYNC_FAILURE);
+}
+
+static void on_publish_success5(void *context, MQTTAsync_successData5 *r) {
+        /* A v5 PUBACK can carry a failure reason code (>= 0x80). */
+        publish_done(context, r && r->reasonCode >= 0x80 ? MQTTASYNC_FAILURE : 0);
+}
+
+static void on_publish_failure5(void *context, MQTTAsync_failureData5 *r) {
+        publish_done(context, r && r->code != 0 ? r->code : MQTTASYNC_FAILURE);
+}
+
+static void on_subscribe_success(void *context, MQTTAsync_successData *r) {
+        Subscription *s = context;
+
+        /* 3.1.1 reports a refused subscription as granted QoS 0x80. */
+        if (r && r->alt.qos == 0x80)
+                queue_log(s->client, MQTT_LOG_ERR, "Broker refused the subscription to %s", s->filter);
+}
+
+static void on_subscribe_failure(void *context, MQTTAsync_failureData *r) {
+        Subscription *s = context;
+
+        queue_log(s->client, MQTT_LOG_ERR, "Subscribing to %s failed: %d %s", s->filter,
+                  r ? r->code : 0, r && r->message ? r->message : "");
+}
+
+static void on_subscribe_success5(void *context, MQTTAsync_successData5 *r) {
+        Subscription *s = context;
+
+        if (r && r->reasonCode >= 0x80)
+                queue_log(s->client, MQTT_LOG_ERR, "Broker refused the subscription to %s: %s",
+                          s->filter, MQTTReasonCode_toString(r->reasonCode));
+}
+
+static void on_subscribe_failure5(void *context, MQTTAsync_failureData5 *r) {
+        Subscription *s = context;
+
+        queue_log(s->client, MQTT_LOG_ERR, "Subscribing to %s failed: %d %s", s->filter,
+                  r ? r->code : 0, r && r->message ? r->message : "");
+}
+
+static void on_disconnect_success(void *context, MQTTAsync_successData *r) {
+        queue_simple(context, EV_DISCONNECT_DONE, 0, NULL);
+}
+
+static void on_disconnect_failure(void *context, MQTTAsync_failureData *r) {
+        queue_simple(context, EV_DISCONNECT_DONE, r ? r->code : MQTTASYNC_FAILURE, NULL);
+}
+
+static void on_disconnect_success5(void *context, MQTTAsync_successData5 *r) {
+        queue_simple(context, EV_DISCONNECT_DONE, 0, NULL);
+}
+
+static void on_disconnect_failure5(void *context, MQTTAsync_failureData5 *r) {
+        queue_simple(context, EV_DISCONNECT_DONE, r ? r->code : MQTTASYNC_FAILURE, NULL);
+}
+
+static int on_ssl_error(const char *str, size_t len, void *u) {
+        queue_log(u, MQTT_LOG_ERR, "TLS: %.*s", (int) (len > 0 && str[len - 1] == '\n' ? len - 1 : len), str);
+        return 0;
+}
+
+/* ---- loop thread ---- */
+
+static void client_log(MqttClient *c, MqttLogLevel level, const char *fmt, ...) _printf_(3, 4);
+static void client_log(MqttClient *c, MqttLogLevel level, const char *fmt, ...) {
+        va_list ap;
+        char *s;
+
+        if (!c->cb.log)
+                return;
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        if (!s)
+                return;
+        c->cb.log(c, level, s, c->userdata);
+        free(s);
+}
+
+static int errno_from_paho(int rc) {
+        switch (rc) {
+        case MQTTASYNC_SUCCESS:
+                return 0;
+        case MQTTASYNC_DISCONNECTED:
+        case MQTTASYNC_OPERATION_INCOMPLETE:
+                return -ECONNABORTED;
+        case MQTTASYNC_MAX_BUFFERED_MESSAGES:
+        case MQTTASYNC_MAX_BUFFERED:
+        case MQTTASYNC_MAX_MESSAGES_INFLIGHT:
+        case MQTTASYNC_NO_MORE_MSGIDS:
+                return -ENOBUFS;
+        case MQTTASYNC_BAD_UTF8_STRING:
+        case MQTTASYNC_NULL_PARAMETER:
+        case MQTTASYNC_BAD_QOS:
+        case MQTTASYNC_BAD_STRUCTURE:
+        case MQTTASYNC_BAD_MQTT_OPTION:
+        case MQTTASYNC_TOPICNAME_TRUNCATED:
+                return -EINVAL;
+        case MQTTASYNC_SSL_NOT_SUPPORTED:
+        case MQTTASYNC_BAD_PROTOCOL:
+                return -EPROTONOSUPPORT;
+        default:
+                return -EIO;
+        }
+}
+
+static void pending_unlink(MqttClient *c, Pending *p) {
+        if (p->prev)
+                p->prev->next = p->next;
+        else
+                c->pending = p->next;
+        if (p->next)
+                p->next->prev = p->prev;
+        p->prev = p->next = NULL;
+}
+
+static void subscribe_one(MqttClient *c, Subscription *s) {
+        MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+        int rc;
+
+        ro.context = s;
+        if (c->version == 5) {
+                ro.onSuccess5 = on_subscribe_success5;
+                ro.onFailure5 = on_subscribe_failure5;
+        } else {
+                ro.onSuccess = on_subscribe_success;
+                ro.onFailure = on_subscribe_failure;
+        }
+        rc = MQTTAsync_subscribe(c->paho, s->filter, s->qos, &ro);
+        if (rc != MQTTASYNC_SUCCESS)
+                client_log(c, MQTT_LOG_ERR, "Subscribing to %s failed: %s", s->filter, MQTTAsync_strerror(rc));
+}
+
+static void publish_online(MqttClient *c) {
+        json_object *o;
+        int r;
+
+        if (!c->status_topic)
+                return;
+        o = json_object_new_object();
+        if (!o)
+                return;
+        json_object_object_add(o, "state", json_object_new_string("online"));
+        if (c->software_version)
+                json_object_object_add(o, "version", json_object_new_string(c->software_version));
+        if (c->started_at)
+                json_object_object_add(o, "started_at", json_object_new_string(c->started_at));
+        if (c->cb.online_status)
+                c->cb.online_status(c, o, c->userdata);
+
+        const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        r = mqtt_client_publish(c, c->status_topic, s, strlen(s), 1, true, NULL, NULL);
+        if (r < 0)
+                client_log(c, MQTT_LOG_ERR, "Publishing the online status failed: %s", strerror(-r));
+        json_object_put(o);
+}
+
+static int on_shutdown_done(sd_event_source *s, void *userdata) {
+        MqttClient *c = userdata;
+        void (*done)(MqttClient *, void *) = c->shutdown_done;
+
+        c->shutdown_done = NULL;
+        c->done_source = sd_event_source_disable_unref(c->done_source);
+        /* Last thing we do with c: done may free it. */
+        if (done)
+                done(c, c->shutdown_userdata);
+        return 0;
+}
+
+static void finish_shutdown(MqttClient *c) {
+        if (!c->shutting_down)
+                return;
+        c->shutting_down = false;
+        c->shutdown_complete = true;
+        c->connected = false;
+        c->shutdown_timer = sd_event_source_disable_unref(c->shutdown_timer);
+        /* done runs from its own event source, so that it may free the client: we may be in
+         * the middle of draining the event queue here. */
+        if (sd_event_add_defer(c->event, &c->done_source, on_shutdown_done, c) < 0)
+                c->shutdown_done = NULL;   /* out of memory: nobody to tell, free still works */
+}
+
+static void dispatch(MqttClient *c, Event *e) {
+        switch (e->type) {
+        case EV_CONNECTED:
+                c->connecting = false;
+                if (c->shutting_down || c->shutdown_complete)
+                        break;  /* a connect that raced the shutdown: nothing to announce */
+                c->connected = true;
+                client_log(c, MQTT_LOG_INFO, "Connected to %s as %s", c->uri, c->client_id);
+                publish_online(c);
+                for (size_t i = 0; i < c->n_subs; i++)
+                        subscribe_one(c, c->subs[i]);
+                if (c->cb.connected)
+                        c->cb.connected(c, c->userdata);
+                break;
+
+        case EV_CONNECTION_LOST:
+                c->connected = false;
+                client_log(c, MQTT_LOG_WARNING, "Connection to %s lost%s%s", c->uri,
+                           e->text ? ": " : "", e->text ?: "");
+                if (c->cb.connection_lost)
+                        c->cb.connection_lost(c, e->text, c->userdata);
+                break;
+
+        case EV_CONNECT_FAILED:
+                client_log(c, MQTT_LOG_ERR, "Connecting to %s failed: %s (%d); retrying with backoff",
+                           c->uri, e->text ?: MQTTAsync_strerror(e->code), e->code);
+                if (c->cb.connect_failed)
+                        c->cb.connect_failed(c, e->code, e->text, c->userdata);
+                break;
+
+        case EV_MESSAGE:
+                pthread_mutex_lock(&c->lock);
+                c->n_queued_messages--;
+                uint64_t dropped = c->n_dropped_messages;
+                c->n_dropped_messages = 0;
+                pthread_mutex_unlock(&c->lock);
+                if (dropped > 0)
+                        client_log(c, MQTT_LOG_WARNING, "Dropped %" PRIu64 " incoming messages (queue full)", dropped);
+                if (c->cb.message)
+                        c->cb.message(c, e->text, e->data, e->len, e->retained, c->userdata);
+                break;
+
+        case EV_PUBLISH_DONE: {
+                Pending *p = e->pending;
+
+                pending_unlink(c, p);
+                if (p->done)
+                        p->done(c, errno_from_paho(e->code), p->userdata);
+                free(p);
+                break;
+        }
+
+        case EV_DISCONNECT_DONE:
+                c->connected = false;
+                if (e->code != 0)
+                        client_log(c, MQTT_LOG_WARNING, "Disconnect did not complete cleanly: %s", MQTTAsync_strerror(e->code));
+                finish_shutdown(c);
+                break;
+
+        case EV_LOG:
+                if (c->cb.log)
+                        c->cb.log(c, e->level, e->text, c->userdata);
+                break;
+        }
+}
+
+static Event *pop_event(MqttClient *c) {
+        Event *e;
+
+        pthread_mutex_lock(&c->lock);
+        e = c->head;
+        if (e) {
+                c->head = e->next;
+                if (!c->head)
+                        c->tail = NULL;
+                e->next = NULL;
+        }
+        pthread_mutex_unlock(&c->lock);
+        return e;
+}
+
+static int on_efd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        MqttClient *c = userdata;
+        uint64_t v;
+
+        (void) !read(fd, &v, sizeof(v));
+        for (Event *e; (e = pop_event(c)); event_free(e))
+                dispatch(c, e);
+        return 0;
+}
+
+static int on_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        MqttClient *c = userdata;
+
+        client_log(c, MQTT_LOG_WARNING, "Disconnect from %s timed out", c->uri);
+        finish_shutdown(c);
+        return 0;
+}
+
+static int on_shutdown_now(sd_event_source *s, uint64_t usec, void *userdata) {
+        finish_shutdown(userdata);
+        return 0;
+}
+
+static int read_credentials(MqttClient *c, const char *path) {
+        _cleanup_close_ int fd = -EBADF;
+        char buf[CREDENTIALS_MAX + 1];
+        struct stat st;
+        size_t len = 0;
+        char *nl, *pw, *end;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                int r = negative_errno();
+                client_log(c, MQTT_LOG_ERR, "Cannot open MQTT credentials file %s: %s", path, strerror(-r));
+                return r;
+        }
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode)) {
+                client_log(c, MQTT_LOG_ERR, "MQTT credentials file %s is not a regular file", path);
+                return -EINVAL;
+        }
+        if (st.st_mode & 0007) {
+                client_log(c, MQTT_LOG_ERR,
+                           "Refusing MQTT credentials file %s: it is accessible by other users (mode %04o); "
+                           "chmod o-rwx it", path, (unsigned) (st.st_mode & 07777));
+                return -EPERM;
+        }
+        while (len < CREDENTIALS_MAX) {
+                ssize_t n = read(fd, buf + len, CREDENTIALS_MAX - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        buf[len] = 0;
+
+        nl = strchr(buf, '\n');
+        if (!nl || nl == buf) {
+                explicit_bzero(buf, sizeof(buf));
+                client_log(c, MQTT_LOG_ERR, "MQTT credentials file %s must hold \"user\\npassword\\n\"", path);
+                return -EINVAL;
+        }
+        *nl = 0;
+        if (nl > buf && nl[-1] == '\r')
+                nl[-1] = 0;
+        pw = nl + 1;
+        end = pw + strcspn(pw, "\r\n");
+        *end = 0;
+
+        c->username = strdup(buf);
+        c->password = strdup(pw);
+        explicit_bzero(buf, sizeof(buf));
+        if (!c->username || !c->password)
+                return -ENOMEM;
+        return 0;
+}
+
+static int strdup_opt(char **dst, const char *src) {
+        if (!src)
+                return 0;
+        *dst = strdup(src);
+        return *dst ? 0 : -ENOMEM;
+}
+
+int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *opts,
+                    const MqttClientCallbacks *callbacks, void *userdata) {
+        _cleanup_(mqtt_client_freep) MqttClient *c = NULL;
+        MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+        int r, rc;
+
+        if (!ret || !event || !opts || !opts->uri)
+                return -EINVAL;
+        if (opts->version != 0 && opts->version != 3 && opts->version != 5)
+                return -EINVAL;
+
+        c = calloc(1, sizeof(MqttClient));
+        if (!c)
+                return -ENOMEM;
+        c->efd = -EBADF;
+        pthread_mutex_init(&c->lock, NULL);
+        pthread_cond_init(&c->cond, NULL);
+        c->event = sd_event_ref(event);
+        if (callbacks)
+                c->cb = *callbacks;
+        c->userdata = userdata;
+
+        c->version = opts->version == 5 ? 5 : 3;
+        c->keepalive_s = opts->keepalive_s ?: 30;
+        c->connect_timeout_s = opts->connect_timeout_s ?: 10;
+        c->min_retry_s = opts->min_retry_s ?: 1;
+        c->max_retry_s = MAX(opts->max_retry_s ?: 30, c->min_retry_s);
+        c->max_inflight = opts->max_inflight ?: 20;
+        c->persistent_session = opts->persistent_session;
+        c->tls = strncmp(opts->uri, "ssl://", 6) == 0 || strncmp(opts->uri, "mqtts://", 8) == 0 ||
+                 strncmp(opts->uri, "wss://", 6) == 0;
+
+        if (strdup_opt(&c->uri, opts->uri) < 0 ||
+            strdup_opt(&c->ca_file, opts->ca_file) < 0 ||
+            strdup_opt(&c->cert_file, opts->cert_file) < 0 ||
+            strdup_opt(&c->key_file, opts->key_file) < 0 ||
+            strdup_opt(&c->status_topic, opts->status_topic) < 0 ||
+            strdup_opt(&c->software_version, opts->software_version) < 0 ||
+            strdup_opt(&c->started_at, opts->started_at) < 0)
+                return -ENOMEM;
+
+        if (!c->tls && (opts->ca_file || opts->cert_file || opts->key_file))
+                client_log(c, MQTT_LOG_WARNING, "TLS files are configured but %s is not an ssl:// URI: they are ignored", c->uri);
+
+        if (opts->client_id && *opts->client_id)
+                r = strdup_opt(&c->client_id, opts->client_id);
+        else {
+                char host[256] = {};
+                if (gethostname(host, sizeof(host) - 1) < 0 || !*host)
+                        strcpy(host, "tphub");
+                r = strdup_opt(&c->client_id, host);
+        }
+        if (r < 0)
+                return r;
+
+        if (opts->credentials_file) {
+                r = read_credentials(c, opts->credentials_file);
+                if (r < 0)
+                        return r;
+                if (!c->tls)
+                        client_log(c, MQTT_LOG_WARNING, "The MQTT password goes unencrypted over %s: use ssl://", c->uri);
+        }
+
+        c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (c->efd < 0)
+                return negative_errno();
+        r = sd_event_add_io(event, &c->efd_source, c->efd, EPOLLIN, on_efd, c);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(c->efd_source, "mqtt-paho-bridge");
+
+        co.sendWhileDisconnected = 1;
+        co.allowDisconnectedSendAtAnyTime = 1;
+        co.maxBufferedMessages = (int) (opts->max_buffered ?: 100);
+        /* Paho frees the oldest buffered message without calling its failure callback: never
+         * let it; a full buffer is an error the caller sees instead. */
+        co.deleteOldestMessages = 0;
+        co.restoreMessages = 0;
+        co.persistQoS0 = 0;
+        co.MQTTVersion = c->version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
+
+        /* No Paho persistence: its store is keyed on client id + URI and was seen to overwrite
+         * files across restarts (paho.mqtt.c#618); the outbox is our durable store. */
+        rc = MQTTAsync_createWithOptions(&c->paho, c->uri, c->client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
+        if (rc != MQTTASYNC_SUCCESS) {
+                c->paho = NULL;
+                client_log(c, MQTT_LOG_ERR, "Cannot create the MQTT client for %s: %s", c->uri, MQTTAsync_strerror(rc));
+                return errno_from_paho(rc);
+        }
+
+        rc = MQTTAsync_setCallbacks(c->paho, c, on_connection_lost, on_message, NULL);
+        if (rc == MQTTASYNC_SUCCESS)
+                rc = MQTTAsync_setConnected(c->paho, c, on_connected);
+        if (rc == MQTTASYNC_SUCCESS && c->version == 5)
+                rc = MQTTAsync_setDisconnected(c->paho, c, on_disconnected5);
+        if (rc != MQTTASYNC_SUCCESS)
+                return errno_from_paho(rc);
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int mqtt_client_connect(MqttClient *c) {
+        MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
+        MQTTAsync_connectOptions co5 = MQTTAsync_connectOptions_initializer5;
+        MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
+        MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+        MQTTProperties props = MQTTProperties_initializer;
+        MQTTAsync_connectOptions *o;
+        int rc;
+
+        if (!c || !c->paho)
+                return -EINVAL;
+        if (c->shutting_down || c->shutdown_complete)
+                return -ESHUTDOWN;
+        if (c->connected || c->connecting)
+                return -EALREADY;
+
+        o = c->version == 5 ? &co5 : &co;
+        o->keepAliveInterval = (int) c->keepalive_s;
+        o->connectTimeout = (int) c->connect_timeout_s;
+        o->maxInflight = (int) c->max_inflight;
+        o->automaticReconnect = 1;
+        o->minRetryInterval = (int) c->min_retry_s;
+        o->maxRetryInterval = (int) c->max_retry_s;
+        o->retryInterval = 0;
+        o->username = c->username;
+        o->password = c->password;
+        o->context = c;
+
+        if (c->version == 5) {
+                o->MQTTVersion = MQTTVERSION_5;
+                o->cleanstart = !c->persistent_session;
+                if (c->persistent_session) {
+                        MQTTProperty p = { .identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL,
+                                           .value.integer4 = 3600 };
+                        MQTTProperties_add(&props, &p);
+                        o->connectProperties = &props;
+                }
+                o->onFailure5 = on_connect_failure5;
+        } else {
+                o->MQTTVersion = MQTTVERSION_3_1_1;
+                o->cleansession = !c->persistent_session;
+                o->onFailure = on_connect_failure;
+        }
+
+        if (c->status_topic) {
+                will.topicName = c->status_topic;
+                will.message = "{\"state\":\"offline\"}";
+                will.retained = 1;
+                will.qos = 1;
+                o->will = &will;
+        }
+
+        if (c->tls) {
+                ssl.trustStore = c->ca_file;
+                ssl.keyStore = c->cert_file;
+                ssl.privateKey = c->key_file;
+                ssl.enableServerCertAuth = 1;
+                ssl.verify = 1;                 /* also check the host name */
+                /* Paho ignores sslVersion with OpenSSL >= 1.1 (TLS_client_method): the
+                 * protocol floor is OpenSSL's (Debian 12: TLS 1.2). */
+                ssl.sslVersion = MQTT_SSL_VERSION_DEFAULT;
+                ssl.ssl_error_cb = on_ssl_error;
+                ssl.ssl_error_context = c;
+                o->ssl = &ssl;
+        }
+
+        rc = MQTTAsync_connect(c->paho, o);
+        MQTTProperties_free(&props);
+        if (rc != MQTTASYNC_SUCCESS) {
+                client_log(c, MQTT_LOG_ERR, "Connecting to %s failed: %s", c->uri, MQTTAsync_strerror(rc));
+                return errno_from_paho(rc);
+        }
+        c->connecting = true;
+        return 0;
+}
+
+int mqtt_client_reconnect_now(MqttClient *c) {
+        if (!c || !c->paho)
+                return -EINVAL;
+        return errno_from_paho(MQTTAsync_reconnect(c->paho));
+}
+
+int mqtt_client_shutdown(MqttClient *c, uint64_t timeout_usec,
+                         void (*done)(MqttClient *c, void *userdata), void *userdata) {
+        MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
+        MQTTAsync_disconnectOptions d5 = MQTTAsync_disconnectOptions_initializer5;
+        MQTTAsync_disconnectOptions *o = c && c->version == 5 ? &d5 : &d;
+        int r, rc;
+
+        if (!c || !c->paho)
+                return -EINVAL;
+        if (c->shutting_down || c->shutdown_complete)
+                return -EALREADY;
+
+        c->shutting_down = true;
+        c->shutdown_done = done;
+        c->shutdown_userdata = userdata;
+
+        /* Paho's own timeout is how long it waits for in-flight QoS 1 flows before closing. */
+        o->timeout = (int) MIN(timeout_usec / 1000, (uint64_t) 600000);
+        c->disconnect_timeout_ms = (unsigned) o->timeout;
+        o->context = c;
+        if (c->version == 5) {
+                o->onSuccess5 = on_disconnect_success5;
+                o->onFailure5 = on_disconnect_failure5;
+        } else {
+                o->onSuccess = on_disconnect_success;
+                o->onFailure = on_disconnect_failure;
+        }
+
+        r = sd_event_add_time_relative(c->event, &c->shutdown_timer, CLOCK_MONOTONIC,
+                                       timeout_usec + 500 * 1000, 1000, on_shutdown_timeout, c);
+        if (r < 0) {
+                c->shutting_down = false;
+                return r;
+        }
+
+        /* A clean DISCONNECT suppresses the last will: say "offline" ourselves. Queued before
+         * the DISCONNECT, and Paho flushes in-flight QoS 1 within o->timeout. */
+        if (c->status_topic && c->connected) {
+                static const char offline[] = "{\"state\":\"offline\"}";
+                r = mqtt_client_publish(c, c->status_topic, offline, strlen(offline), 1, true, NULL, NULL);
+                if (r < 0)
+                        client_log(c, MQTT_LOG_WARNING, "Publishing the offline status failed: %s", strerror(-r));
+        }
+
+        pthread_mutex_lock(&c->lock);
+        c->disconnect_done = false;
+        pthread_mutex_unlock(&c->lock);
+
+        rc = MQTTAsync_disconnect(c->paho, o);
+        if (rc != MQTTASYNC_SUCCESS) {
+                /* Not connected (or never was): there is nothing to wait for. */
+                pthread_mutex_lock(&c->lock);
+                c->disconnect_done = true;
+                pthread_mutex_unlock(&c->lock);
+                c->connected = false;
+                c->shutdown_timer = sd_event_source_disable_unref(c->shutdown_timer);
+                /* Complete asynchronously all the same, so callers see one behaviour. */
+                r = sd_event_add_time_relative(c->event, &c->shutdown_timer, CLOCK_MONOTONIC, 0, 1000,
+                                               on_shutdown_now, c);
+                if (r < 0) {
+                        c->shutting_down = false;
+                        return r;
+                }
+        }
+        return 0;
+}
+
+int mqtt_client_publish(MqttClient *c, const char *topic, const void *payload, size_t len,
+                        int qos, bool retain, MqttPublishDone done, void *userdata) {
+        MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+        MQTTAsync_message m = MQTTAsync_message_initializer;
+        Pending *p = NULL;
+        int rc;
+
+        /* A wildcard in a PUBLISH is a protocol error: the broker would drop the connection. */
+        if (!c || !c->paho || !topic || !*topic || strpbrk(topic, "+#") || (!payload && len > 0) ||
+            qos < 0 || qos > 2 || len > 256 * 1024 * 1024)
+                return -EINVAL;
+
+        m.payload = (void *) payload;
+        m.payloadlen = (int) len;
+        m.qos = qos;
+        m.retained = retain;
+
+        if (done) {
+                p = calloc(1, sizeof(Pending));
+                if (!p)
+                        return -ENOMEM;
+                p->client = c;
+                p->done = done;
+                p->userdata = userdata;
+                ro.context = p;
+                if (c->version == 5) {
+                        ro.onSuccess5 = on_publish_success5;
+                        ro.onFailure5 = on_publish_failure5;
+                } else {
+                        ro.onSuccess = on_publish_success;
+                        ro.onFailure = on_publish_failure;
+                }
+        }
+
+        /* Paho copies topic and payload. A completion callback can only be dispatched by this
+         * (the loop) thread, so linking p after the call is race-free. */
+        rc = MQTTAsync_sendMessage(c->paho, topic, &m, &ro);
+        if (rc != MQTTASYNC_SUCCESS) {
+                free(p);
+                return errno_from_paho(rc);
+        }
+        if (p) {
+                p->next = c->pending;
+                if (c->pending)
+                        c->pending->prev = p;
+                c->pending = p;
+        }
+        return 0;
+}
+
+int mqtt_client_subscribe(MqttClient *c, const char *topic_filter, int qos) {
+        Subscription *s, **a;
+
+        if (!c || !topic_filter || !*topic_filter || qos < 0 || qos > 2)
+                return -EINVAL;
+        for (size_t i = 0; i < c->n_subs; i++)
+                if (strcmp(c->subs[i]->filter, topic_filter) == 0)
+                        return -EEXIST;
+
+        s = calloc(1, sizeof(Subscription));
+        if (!s)
+                return -ENOMEM;
+        s->client = c;
+        s->qos = qos;
+        s->filter = strdup(topic_filter);
+        a = realloc(c->subs, (c->n_subs + 1) * sizeof(Subscription *));
+        if (!s->filter || !a) {
+                if (a)
+                        c->subs = a;
+                free(s->filter);
+                free(s);
+                return -ENOMEM;
+        }
+        c->subs = a;
+        c->subs[c->n_subs++] = s;
+
+        if (c->connected)
+                subscribe_one(c, s);
+        return 0;
+}
+
+bool mqtt_client_is_connected(const MqttClient *c) {
+        return c && c->connected;
+}
+
+const char *mqtt_client_get_id(const MqttClient *c) {
+        return c ? c->client_id : NULL;
+}
+
+/* Teardown order, following the Paho pitfalls (docs/mqtt.md, stack-pitfalls.md section 4,
+ * paho.mqtt.c#578, #1236, #1294, #1440, #1669): MQTTAsync_destroy() must never run inside a Paho
+ * callback and never while a disconnect is still in progress, else Paho's threads can call
+ * back into freed memory or destroy can hang. So:
+ *   1. if still connected, MQTTAsync_disconnect() and wait for its onSuccess/onFailure
+ *      (normally mqtt_client_shutdown() did this on the loop; here we wait on a condition
+ *      variable, bounded);
+ *   2. MQTTAsync_destroy(): Paho fails (calls onFailure for) what is still queued, on this
+ *      thread, which only adds events to our queue;
+ *   3. wait for any Paho thread still inside one of our callbacks (Paho runs some of them
+ *      outside its own lock), bounded;
+ *   4. only now free the queue, complete the pending publishes with -ECANCELED, free the
+ *      subscriptions Paho carried pointers to, and close the eventfd. */
+MqttClient *mqtt_client_free(MqttClient *c) {
+        if (!c)
+                return NULL;
+
+        if (c->paho) {
+                bool wait = false;
+
+                if (c->shutting_down || c->shutdown_complete) {
+                        /* mqtt_client_shutdown() may have given up on its timer while Paho
+                         * still disconnects: wait for Paho all the same. */
+                        pthread_mutex_lock(&c->lock);
+                        wait = !c->disconnect_done;
+                        pthread_mutex_unlock(&c->lock);
+                } else {
+                        MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
+                        MQTTAsync_disconnectOptions d5 = MQTTAsync_disconnectOptions_initializer5;
+                        MQTTAsync_disconnectOptions *o = c->version == 5 ? &d5 : &d;
+
+                        /* Even when not connected: disconnect also stops Paho's reconnect
+                         * attempts, and destroying a client mid-reconnect is what hangs (#578).
+                         * No grace period here: whatever is in flight fails now (the outbox
+                         * keeps it); mqtt_client_shutdown() is the path that flushes first. */
+                        o->timeout = 0;
+                        o->context = c;
+                        if (c->version == 5) {
+                                o->onSuccess5 = on_disconnect_success5;
+                                o->onFailure5 = on_disconnect_failure5;
+                        } else {
+                                o->onSuccess = on_disconnect_success;
+                                o->onFailure = on_disconnect_failure;
+                        }
+                        pthread_mutex_lock(&c->lock);
+                        c->disconnect_done = false;
+                        pthread_mutex_unlock(&c->lock);
+                        wait = MQTTAsync_disconnect(c->paho, o) == MQTTASYNC_SUCCESS;
+                }
+
+                if (wait) {
+                        struct timespec deadline;
+
+                        clock_gettime(CLOCK_REALTIME, &deadline);
+                        deadline.tv_sec += (FREE_DISCONNECT_WAIT_MS + c->disconnect_timeout_ms) / 1000;
+                        pthread_mutex_lock(&c->lock);
+                        while (!c->disconnect_done)
+                                if (pthread_cond_timedwait(&c->cond, &c->lock, &deadline) == ETIMEDOUT)
+                                        break;
+                        pthread_mutex_unlock(&c->lock);
+                }
+
+                MQTTAsync_destroy(&c->paho);
+
+                for (unsigned i = 0; i < 1000 && __atomic_load_n(&c->callbacks_running, __ATOMIC_SEQ_CST) > 0; i++)
+                        usleep(1000);
+        }
+
+        for (Event *e; (e = pop_event(c)); event_free(e))
+                ;
+        /* Paho no longer holds these: tell their owners, so nobody waits forever. */
+        while (c->pending) {
+                Pending *p = c->pending;
+                pending_unlink(c, p);
+                if (p->done)
+                        p->done(c, -ECANCELED, p->userdata);
+                free(p);
+        }
+        for (size_t i = 0; i < c->n_subs; i++) {
+                free(c->subs[i]->filter);
+                free(c->subs[i]);
+        }
+        free(c->subs);
+
+        sd_event_source_disable_unref(c->shutdown_timer);
+        sd_event_source_disable_unref(c->done_source);
+        sd_event_source_disable_unref(c->efd_source);
+        if (c->efd >= 0)
+                close(c->efd);
+        sd_event_unref(c->event);
+
+        if (c->password)
+                explicit_bzero(c->password, strlen(c->password));
+        free(c->password);
+        free(c->username);
+        free(c->uri);
+        free(c->client_id);
+        free(c->ca_file);
+        free(c->cert_file);
+        free(c->key_file);
+        free(c->status_topic);
+        free(c->software_version);
+        free(c->started_at);
+        pthread_cond_destroy(&c->cond);
+        pthread_mutex_destroy(&c->lock);
+        free(c);
+        return NULL;
+}
+
+sd_event *mqtt_client_get_event(const MqttClient *c) {
+        return c ? c->event : NULL;
+}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The MQTT connection: Eclipse Paho's MQTTAsync client, bridged into the daemon's sd-event loop.
+ *
+ * Paho runs its own send/receive threads and calls back on them. Those callbacks do nothing but
+ * copy what they got into a mutex-protected queue and write an eventfd; an sd-event io source on
+ * that eventfd drains the queue on the loop thread and calls the callbacks below. So every
+ * callback here runs on the loop thread and no user state is ever touched from a Paho thread.
+ *
+ * The client knows Paho, TLS, credentials and the hub's status topic (last will "offline",
+ * retained "online" on every (re)connect); it knows nothing about stations or sessions: it gets
+ * topic names and payload bytes. It never logs: it reports through callbacks.log.
+ *
+ * Callbacks must not call mqtt_client_free() on their own client. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+#include <systemd/sd-event.h>
+
+typedef struct MqttClient MqttClient;
+
+typedef enum MqttLogLevel {
+        MQTT_LOG_ERR = 3,       /* syslog priorities, so the daemon can pass them on */
+        MQTT_LOG_WARNING = 4,
+        MQTT_LOG_INFO = 6,
+        MQTT_LOG_DEBUG = 7,
+} MqttLogLevel;
+
+typedef struct MqttClientOptions {
+        const char *uri;               /* tcp://host:port, or ssl://host:port for TLS */
+        const char *client_id;         /* NULL = the host name */
+        unsigned version;              /* 3 (MQTT 3.1.1, default) or 5 */
+        const char *credentials_file;  /* "user\npassword\n", must not be world-accessible; NULL = none */
+        const char *ca_file;           /* TLS: CA bundle (PEM) that signs the broker; NULL = system store */
+        const char *cert_file;         /* TLS client certificate (PEM), optional */
+        const char *key_file;          /* its key, optional */
+        unsigned keepalive_s;          /* 0 = 30 */
+        unsigned connect_timeout_s;    /* 0 = 10 */
+        unsigned min_retry_s;          /* reconnect backoff, 0 = 1 */
+        unsigned max_retry_s;          /* 0 = 30 */
+        unsigned max_buffered;         /* Paho's short-term in-memory buffer while offline, 0 = 100 */
+        unsigned max_inflight;         /* 0 = 20 */
+        bool persistent_session;       /* keep the broker session (subscriptions, queued QoS 1) */
+
+        /* Hub status: the last will publishes {"state":"offline"} here (retained, QoS 1), and
+         * every (re)connect publishes {"state":"online","version":...,"started_at":...}
+         * (retained, QoS 1). NULL = neither. */
+        const char *status_topic;
+        const char *software_version;
+        const char *started_at;        /* ISO 8601 */
+} MqttClientOptions;
+
+typedef struct MqttClientCallbacks {
+        /* After every (re)connect, once the online status is queued and every subscription
+         * re-issued. */
+        void (*connected)(MqttClient *c, void *userdata);
+        /* cause may be NULL. Paho reconnects by itself with backoff. */
+        void (*connection_lost)(MqttClient *c, const char *cause, void *userdata);
+        /* The first connect attempt failed (code: Paho's code, or the CONNACK return code;
+         * message may be NULL). Paho keeps retrying with backoff and reports later failures
+         * only through log. */
+        void (*connect_failed)(MqttClient *c, int code, const char *message, void *userdata);
+        void (*message)(MqttClient *c, const char *topic, const void *payload, size_t len,
+                        bool retained, void *userdata);
+        /* Lets the hub add fields to the online status document before it is published. */
+        void (*online_status)(MqttClient *c, json_object *status, void *userdata);
+        void (*log)(MqttClient *c, MqttLogLevel level, const char *message, void *userdata);
+} MqttClientCallbacks;
+
+/* error is 0 when the broker acknowledged (QoS 1: PUBACK) or the message was written (QoS 0),
+ * else a negative errno: -ECONNABORTED when the connection dropped before the PUBACK,
+ * -ECANCELED when the client is being freed, -EIO for anything else. */
+typedef void (*MqttPublishDone)(MqttClient *c, int error, void *userdata);
+
+/* Validates the options, reads the credentials file (-EPERM if it is accessible by "other",
+ * with a log message saying so), creates the Paho client and attaches to event. Does not
+ * connect yet. */
+int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *opts,
+                    const MqttClientCallbacks *callbacks, void *userdata);
+
+/* Destroys the client. If it is still connected and mqtt_client_shutdown() did not run to the
+ * end, it disconnects first and waits (bounded, blocking: a few seconds) for Paho to confirm. Publishes
+ * still pending complete with -ECANCELED from inside this call (the client pointer passed to
+ * their callback must not be used for anything else then). */
+MqttClient *mqtt_client_free(MqttClient *c);
+static inline void mqtt_client_freep(MqttClient **c) {
+        if (*c)
+                mqtt_client_free(*c);
+}
+
+/* Starts connecting (asynchronously); Paho retries with backoff until connected. */
+int mqtt_client_connect(MqttClient *c);
+
+/* Asks Paho to retry the connection now instead of waiting out the backoff. */
+int mqtt_client_reconnect_now(MqttClient *c);
+
+/* Clean shutdown without blocking the loop: publishes the retained offline status (a clean
+ * disconnect suppresses the will), disconnects (flushing in-flight messages for at
+ * most timeout_usec), and calls done on the loop when Paho confirmed or the timeout passed.
+ * Free the client afterwards (from done is fine: it is not a Paho callback). */
+int mqtt_client_shutdown(MqttClient *c, uint64_t timeout_usec,
+                         void (*done)(MqttClient *c, void *userdata), void *userdata);
+
+/* Queues a message. While disconnected, Paho buffers up to max_buffered messages; beyond that
+ * this returns -ENOBUFS. done (optional) runs on the loop when the message completes. */
+int mqtt_client_publish(MqttClient *c, const char *topic, const void *payload, size_t len,
+                        int qos, bool retain, MqttPublishDone done, void *userdata);
+
+/* Adds a subscription; it is (re)issued on every connect. */
+int mqtt_client_subscribe(MqttClient *c, const char *topic_filter, int qos);
+
+bool mqtt_client_is_connected(const MqttClient *c);
+
+/* The client id in use (configured or the host name). */
+const char *mqtt_client_get_id(const MqttClient *c);
+
+sd_event *mqtt_client_get_event(const MqttClient *c);
