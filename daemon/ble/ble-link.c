@@ -33,6 +33,7 @@ struct BleLink {
         BleLinkState state;
         bool connected_reported;
         bool streaming_reported;
+        bool sample_seen;
         SetupStep step;
         char *notify_path;
         char *write_path;
@@ -103,6 +104,7 @@ static void clear_link(BleLink *l) {
         l->write_path = mfree_str(l->write_path);
         l->battery_path = mfree_str(l->battery_path);
         l->streaming_reported = false;
+        l->sample_seen = false;
 }
 
 BleLink *ble_link_free(BleLink *l) {
@@ -232,6 +234,16 @@ static int arm_timer(BleLink *l, uint32_t ms, uint64_t accuracy_usec) {
 
 static void setup_next(BleLink *l);
 
+/* "Streaming" means set up completely and delivering: the owner may start the next
+ * connection attempt and reset its recovery ladder. */
+static void maybe_report_streaming(BleLink *l) {
+        if (l->streaming_reported || !l->sample_seen || l->state != BLE_LINK_STREAMING)
+                return;
+        l->streaming_reported = true;
+        if (l->cb.streaming)
+                l->cb.streaming(l->userdata, l);
+}
+
 static int on_setup_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         BleLink *l = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
@@ -295,8 +307,11 @@ static void setup_next(BleLink *l) {
         }
         if (l->step == STEP_DONE) {
                 l->state = BLE_LINK_STREAMING;
-                if (arm_timer(l, l->cfg.stall_timeout_ms, 100U * 1000U) < 0)
+                if (arm_timer(l, l->cfg.stall_timeout_ms, 100U * 1000U) < 0) {
                         fail(l, BLE_FAILURE_FAILED, "cannot arm stall timer");
+                        return;
+                }
+                maybe_report_streaming(l);
         }
 }
 
@@ -491,11 +506,8 @@ void ble_link_notification(BleLink *l, const BluezCharacteristic *c, const uint8
                 const DriverOutput *o = &out[i];
                 if (o->type == DRIVER_OUT_SAMPLE) {
                         double newtons = o->newtons;
-                        if (!l->streaming_reported) {
-                                l->streaming_reported = true;
-                                if (l->cb.streaming)
-                                        l->cb.streaming(l->userdata, l);
-                        }
+                        l->sample_seen = true;
+                        maybe_report_streaming(l);
                         if (l->soft_tare && !ble_tare_apply(&l->tare, now, &newtons))
                                 continue;
                         if (l->cb.sample)

@@ -56,7 +56,7 @@ typedef struct BleLinkCallbacks {
         void (*state)(void *userdata, BleLink *l, bool connected);
         /* The attempt or stream ended; the link is IDLE again. detail: D-Bus error text. */
         void (*ended)(void *userdata, BleLink *l, BleFailure f, const char *detail);
-        /* The stream works: first sample after (re)connecting. */
+        /* The stream works: set up completely and the first sample arrived. */
         void (*streaming)(void *userdata, BleLink *l);
         void (*sample)(void *userdata, BleLink *l, double newtons, nsec_t arrival, bool has_device_ts,
                        uint64_t device_ts_us);

@@ -600,6 +600,10 @@ bool pred_calls(Lab *lab, const void *arg) {
         return lab_count_calls(lab, a->name, a->path_suffix) >= a->n;
 }
 
+bool pred_log(Lab *lab, const void *arg) {
+        return lab_count_logs(lab, arg) > 0;
+}
+
 double progressor_newtons(double force_n) {
         float kg = (float) (force_n / KG_TO_N);
         return (double) kg * KG_TO_N;

@@ -157,6 +157,8 @@ typedef struct LabCallsArg {
         size_t n;
 } LabCallsArg;
 
+bool pred_log(Lab *lab, const void *arg);       /* arg: const char *needle */
+
 /* the Progressor encoding of a force as the simulator produces it, decoded again */
 double progressor_newtons(double force_n);
 double whc06_newtons(double force_n);

@@ -268,6 +268,7 @@ static void test_power_cycle(Lab *lab) {
         lab_wait(lab, pred_samples, &(LabSamplesArg) { A1, 10 }, 10000, "first samples");
         sim_set_bool(lab, "SetPowered", "hci0", false);
         lab_wait(lab, pred_state, &(LabStateArg) { A1, false, 1 }, 5000, "tool down with the adapter");
+        lab_wait(lab, pred_log, "no usable Bluetooth adapter", 5000, "adapter loss noticed");
         CHECK(lab_count_logs(lab, "no usable Bluetooth adapter") == 1);
         sim_set_bool(lab, "SetPowered", "hci0", true);
         lab_wait(lab, pred_samples, &(LabSamplesArg) { A1, tr.n }, 15000, "all samples");
@@ -318,6 +319,7 @@ static void test_link_cap(Lab *lab) {
         BleManagerConfig cfg = test_config();
 
         cfg.max_links = 2;
+        cfg.stall_timeout_ms = 30000;   /* finished traces are silence, not a stall, here */
         make_trace(&tr, 80, 10, 2.0, 0.25);
         tool_with_trace(lab, A1, "Progressor_1", &tr, false);
         tool_with_trace(lab, A2, "Progressor_2", &tr, false);
@@ -423,6 +425,7 @@ static void test_advert_tool(Lab *lab) {
         static const double forces[] = { 1.0, 1.0, 20.5, 20.5, 20.5, 33.3, -4.0, 50.0 };
 
         cfg.advert_timeout_ms = 400;
+        cfg.tare_samples = 1;   /* the real scale advertises at ~1 Hz: one sample per window */
         tr.n = ELEMENTSOF(forces);
         for (size_t i = 0; i < tr.n; i++) {
                 tr.t[i] = (double) i * 40;
@@ -481,6 +484,7 @@ static void test_stall(Lab *lab) {
         lab_wait(lab, pred_samples, &(LabSamplesArg) { A1, 5 }, 10000, "first samples");
         sim_set_bool(lab, "SetStalled", A1, true);
         lab_wait(lab, pred_state, &(LabStateArg) { A1, false, 1 }, 3000, "stall detected");
+        lab_wait(lab, pred_log, "stall", 3000, "stall reported");
         CHECK(lab_count_logs(lab, "stall (no notification in time)") == 1);
         CHECK(lab_count_calls(lab, "Disconnect", D1) == 1);
         sim_set_bool(lab, "SetStalled", A1, false);
