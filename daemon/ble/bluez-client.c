@@ -496,13 +496,14 @@ static int add_device(BluezClient *c, const char *path, sd_bus_message *m) {
                 changed |= BLUEZ_DEVICE_NEW;
         }
         r = parse_device_props(d, m, &changed);
-        if (r < 0)
-                return r;
-        if (!d->address) {
-                /* unusable without an address; forget it rather than keep half an object */
-                ptr_array_remove((void **) c->devices, &c->n_devices, (size_t) find_device(c, path));
-                device_free(d);
-                return 0;
+        if (r < 0 || !d->address) {
+                /* unusable without an address: forget it rather than keep half an object (an
+                 * object known before keeps its last good address) */
+                if (changed & BLUEZ_DEVICE_NEW) {
+                        ptr_array_remove((void **) c->devices, &c->n_devices, (size_t) find_device(c, path));
+                        device_free(d);
+                }
+                return r < 0 ? r : 0;
         }
         if (c->up && c->cb.device)
                 c->cb.device(c->userdata, d, changed, false);
@@ -513,6 +514,8 @@ static int add_char(BluezClient *c, const char *path, sd_bus_message *m) {
         ssize_t i = find_char(c, path);
         BluezCharacteristic *ch;
         int r;
+
+        bool is_new = i < 0;
 
         if (i >= 0)
                 ch = c->chars[i];
@@ -529,12 +532,12 @@ static int add_char(BluezClient *c, const char *path, sd_bus_message *m) {
                 }
         }
         r = parse_char_props(ch, m, NULL, NULL);
-        if (r < 0)
-                return r;
-        if (!ch->uuid || !ch->device) {
-                ptr_array_remove((void **) c->chars, &c->n_chars, (size_t) find_char(c, path));
-                char_free(ch);
-                return 0;
+        if (r < 0 || !ch->uuid || !ch->device) {
+                if (is_new) {
+                        ptr_array_remove((void **) c->chars, &c->n_chars, (size_t) find_char(c, path));
+                        char_free(ch);
+                }
+                return r < 0 ? r : 0;
         }
         if (c->up && c->cb.characteristic)
                 c->cb.characteristic(c->userdata, ch, false);
