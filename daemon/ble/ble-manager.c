@@ -467,6 +467,9 @@ static void on_service(void *userdata, bool up) {
         if (!up)
                 drop_links(m);
         ble_adapter_update(m->adapter);
+        if (up && !ble_adapter_path(m->adapter))
+                logf_(m, LOG_WARNING, "bluetoothd has no usable adapter%s%s yet", m->adapter_name ? " " : "",
+                      m->adapter_name ?: "");
         if (up)
                 for (size_t i = 0; (d = bluez_client_device_at(m->client, i)); i++)
                         device_event(m, d, BLUEZ_DEVICE_NEW | BLUEZ_DEVICE_MFR | BLUEZ_DEVICE_SVC | BLUEZ_DEVICE_RSSI,
