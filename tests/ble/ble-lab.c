@@ -181,7 +181,26 @@ static int on_props_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret
         Lab *lab = userdata;
         const char *iface;
 
-        if (sd_bus_message_read(m, "s", &iface) < 0 || strcmp(iface, "org.bluez.Device1") != 0)
+        if (sd_bus_message_read(m, "s", &iface) < 0)
+                return 0;
+        if (strcmp(iface, "org.bluez.GattCharacteristic1") == 0) {
+                int b;
+                if (sd_bus_message_enter_container(m, 'a', "{sv}") < 0)
+                        return 0;
+                while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+                        const char *key;
+                        if (sd_bus_message_read(m, "s", &key) < 0)
+                                return 0;
+                        if (strcmp(key, "Notifying") == 0 && sd_bus_message_read(m, "v", "b", &b) >= 0 && !b)
+                                lab->notifying_off++;
+                        else if (sd_bus_message_skip(m, "v") < 0)
+                                return 0;
+                        if (sd_bus_message_exit_container(m) < 0)
+                                return 0;
+                }
+                return 0;
+        }
+        if (strcmp(iface, "org.bluez.Device1") != 0)
                 return 0;
         if (sd_bus_message_enter_container(m, 'a', "{sv}") < 0)
                 return 0;

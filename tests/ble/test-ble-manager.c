@@ -493,6 +493,56 @@ static void test_stall(Lab *lab) {
         lab_wait(lab, pred_samples, &(LabSamplesArg) { A1, n + 5 }, 5000, "samples again");
 }
 
+static bool pred_notify_off(Lab *lab, const void *arg) {
+        return lab->notifying_off > 0;
+}
+
+/* tphubd dies (its bus connection closes without a Disconnect) and starts again while
+ * bluetoothd keeps the link: Connect says AlreadyConnected, the notify session (which died
+ * with the old connection) is opened again, samples resume */
+static void test_client_restart(Lab *lab) {
+        static Trace tr;
+        BleManagerConfig cfg = test_config();
+        size_t n0, n1;
+
+        make_trace(&tr, 300, 10, 2.0, 0.125);
+        tool_with_trace(lab, A1, "Progressor_1", &tr, false);
+        lab_manager_new(lab, &cfg);
+        CHECK_OK(ble_manager_add_tool(lab->manager, A1, "progressor"));
+        CHECK_OK(ble_manager_start(lab->manager));
+        lab_wait(lab, pred_samples, &(LabSamplesArg) { A1, 10 }, 10000, "first samples");
+
+        /* a crash: the connection goes, nothing is said to bluetoothd */
+        sd_bus_close(lab->bus);
+        lab->manager = ble_manager_free(lab->manager);
+        lab->bus = sd_bus_unref(lab->bus);
+        lab_wait(lab, pred_notify_off, NULL, 5000, "notify session ended with the connection");
+        n0 = lab_count_samples(lab, A1);
+        check_samples(lab, A1, 0, &tr, 0, n0);
+
+        lab_manager_new(lab, &cfg);
+        CHECK_OK(ble_manager_add_tool(lab->manager, A1, "progressor"));
+        CHECK_OK(ble_manager_start(lab->manager));
+        lab_wait(lab, pred_samples, &(LabSamplesArg) { A1, n0 + 20 }, 10000, "samples after the restart");
+        n1 = lab_count_samples(lab, A1);
+
+        /* the stream went on meanwhile: later rows, in order, exact */
+        uint64_t last = lab_nth_sample(lab, A1, n0 - 1)->ts;
+        for (size_t i = n0; i < n1; i++) {
+                const LabSample *s = lab_nth_sample(lab, A1, i);
+                size_t row = (size_t) (s->ts / 10000U);
+                CHECK(s->ts > last && s->ts % 10000U == 0 && row < tr.n);
+                CHECK(s->newtons == progressor_newtons(tr.f[row]));
+                last = s->ts;
+        }
+        CHECK(lab_count_calls(lab, "Connect", D1) == 2);
+        CHECK(lab_count_calls(lab, "Disconnect", D1) == 0);
+        CHECK(lab_count_calls(lab, "StartNotify", D1) == 2);
+        CHECK(lab->max_connected == 1);
+        CHECK(lab_count_states(lab, A1, true) == 2);
+        CHECK(lab_count_logs(lab, "reconnecting") == 0);
+}
+
 static const struct {
         const char *name;
         void (*fn)(Lab *lab);
@@ -509,6 +559,7 @@ static const struct {
         { "advert-tool", test_advert_tool },
         { "adopt", test_adopt },
         { "stall", test_stall },
+        { "client-restart", test_client_restart },
 };
 
 int main(int argc, char *argv[]) {

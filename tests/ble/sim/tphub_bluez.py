@@ -86,6 +86,7 @@ def _svc(svc):
 
 
 ROOT = None
+CALLER = None   # unique bus name of the client whose call is being handled
 
 
 def _root():
@@ -138,16 +139,21 @@ def _add_method(obj, iface, name, in_sig, out_sig, fn):
         self.log(name + mockobject._format_args(args))  # pylint: disable=protected-access
         self.call_log.append((int(GLib.get_real_time() / 1000000), name, args))
         self.MethodCalled(name, args)
+        global CALLER  # pylint: disable=global-statement
+        CALLER = kw.get('_sender')
         try:
             fn(self, ok, err, *args)
         except dbus.exceptions.DBusException as e:
             err(e)
+        finally:
+            CALLER = None
 
     dbus_method = dbus.service.method(iface, out_signature=out_sig)(method)
     dbus_method.__name__ = name
     dbus_method._dbus_in_signature = in_sig  # pylint: disable=protected-access
     dbus_method._dbus_args = [f'arg{i}' for i in range(len(dbus.Signature(in_sig)))]  # pylint: disable=protected-access
     dbus_method._dbus_async_callbacks = ('_ok', '_err')  # pylint: disable=protected-access
+    dbus_method._dbus_sender_keyword = '_sender'  # pylint: disable=protected-access
     obj.methods.setdefault(iface, {})[name] = (in_sig, out_sig, '', dbus_method)
 
 
@@ -275,6 +281,8 @@ class Tool:
         self.connected = False
         self.pending = None
         self.chars = {}   # role -> path
+        self.sessions = {}   # characteristic path -> unique names with a notify session
+        self.watches = {}    # unique name -> NameOwnerChanged receiver
         self.gatt_paths = []
         self.mfr = {}
         self.svc = {}
@@ -437,6 +445,7 @@ class Tool:
             _remove_object(path)
         self.gatt_paths = []
         self.chars = {}
+        self.sessions = {}
         if self.exists():
             _emit_changed(self.path, DEVICE_IFACE, {'ServicesResolved': dbus.Boolean(False, variant_level=1)})
             _emit_changed(self.path, DEVICE_IFACE, {'Connected': dbus.Boolean(False, variant_level=1)})
@@ -468,9 +477,20 @@ class Tool:
     def m_start_notify(self, role, path, ok):
         if not self.connected:
             raise _error('org.bluez.Error.Failed', 'Not connected')
+        # like bluetoothd, a notify session belongs to the caller's bus connection and ends
+        # when that connection goes away
+        sender = CALLER
+        sessions = self.sessions.setdefault(path, set())
+        if sender and sender not in sessions:
+            sessions.add(sender)
+            if sender not in self.watches:
+                self.watches[sender] = ROOT.bus_name.get_bus().add_signal_receiver(
+                    lambda name, old, new, s=sender: self.client_left(s) if not new else None,
+                    'NameOwnerChanged', 'org.freedesktop.DBus', 'org.freedesktop.DBus',
+                    '/org/freedesktop/DBus', arg0=sender)
         obj = mockobject.objects[path]
         if not obj.props[CHAR_IFACE]['Notifying']:
-            # like bluetoothd: Notifying flips (and early data may flow) before the reply
+            # Notifying flips (and early data may flow) before the reply
             _emit_changed(path, CHAR_IFACE, {'Notifying': dbus.Boolean(True, variant_level=1)})
             if role == 'data' and self.early_value and self.trace_pos < len(self.trace):
                 self.notify(self.trace[self.trace_pos:self.trace_pos + 1])
@@ -478,14 +498,26 @@ class Tool:
         ok()
 
     def m_stop_notify(self, path, ok):
-        _emit_changed(path, CHAR_IFACE, {'Notifying': dbus.Boolean(False, variant_level=1)})
+        self.sessions.get(path, set()).discard(CALLER)
+        if not self.sessions.get(path):
+            _emit_changed(path, CHAR_IFACE, {'Notifying': dbus.Boolean(False, variant_level=1)})
         ok()
+
+    def client_left(self, sender):
+        watch = self.watches.pop(sender, None)
+        if watch is not None:
+            watch.remove()
+        for path, sessions in self.sessions.items():
+            if sender in sessions:
+                sessions.discard(sender)
+                if not sessions and path in mockobject.objects:
+                    _emit_changed(path, CHAR_IFACE, {'Notifying': dbus.Boolean(False, variant_level=1)})
 
     def notify(self, samples):
         path = self.chars.get('data')
         if path is None or self.stalled:
             return
-        if not mockobject.objects[path].props[CHAR_IFACE]['Notifying']:
+        if not mockobject.objects[path].props[CHAR_IFACE]['Notifying'] or not self.sessions.get(path):
             return
         value = _encode.progressor_weight(samples)
         _emit_changed(path, CHAR_IFACE, {'Value': dbus.Array([dbus.Byte(b) for b in value], signature='y',
