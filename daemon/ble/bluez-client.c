@@ -820,8 +820,10 @@ int bluez_client_start(BluezClient *c) {
 
         /* Matches first: the daemon handles our messages in order, so no signal sent after
          * the enumeration below can be missed. */
-        r = sd_bus_match_signal_async(c->bus, &c->match_owner, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                      "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, NULL, c);
+        r = sd_bus_add_match_async(c->bus, &c->match_owner,
+                                   "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                                   "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" BLUEZ_SERVICE "'",
+                                   on_name_owner_changed, NULL, c);
         if (r < 0)
                 return r;
         r = sd_bus_add_match_async(c->bus, &c->match_added,
