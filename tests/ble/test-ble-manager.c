@@ -493,6 +493,35 @@ static void test_stall(Lab *lab) {
         lab_wait(lab, pred_samples, &(LabSamplesArg) { A1, n + 5 }, 5000, "samples again");
 }
 
+/* the controller disappears (USB unplug, hciuart death) and comes back; no adapter
+ * configured: the first powered one is used */
+static void test_adapter_hotplug(Lab *lab) {
+        static Trace tr;
+        BleManagerConfig cfg = test_config();
+
+        cfg.adapter = NULL;
+        make_trace(&tr, 80, 10, 6.0, 0.5);
+        tool_with_trace(lab, A1, "Progressor_1", &tr, false);
+        lab_manager_new(lab, &cfg);
+        CHECK_OK(ble_manager_add_tool(lab->manager, A1, "progressor"));
+        CHECK_OK(ble_manager_start(lab->manager));
+        lab_wait(lab, pred_samples, &(LabSamplesArg) { A1, 10 }, 10000, "first samples");
+        CHECK(lab_count_logs(lab, "using Bluetooth adapter /org/bluez/hci0") == 1);
+
+        sim_simple(lab, "RemoveAdapter", "hci0");
+        lab_wait(lab, pred_log, "no usable Bluetooth adapter", 5000, "adapter loss noticed");
+        CHECK(lab_count_states(lab, A1, false) == 1);
+        sim_simple(lab, "AddAdapter", "hci0");
+        lab_wait(lab, pred_samples, &(LabSamplesArg) { A1, tr.n }, 15000, "all samples");
+        check_samples(lab, A1, 0, &tr, 0, tr.n);
+        CHECK(lab_count_logs(lab, "using Bluetooth adapter /org/bluez/hci0") == 2);
+        /* the new adapter object knew no filter and had no device: both found again */
+        CHECK(lab_count_calls(lab, "SetDiscoveryFilter", NULL) == 2);
+        CHECK(lab_count_calls(lab, "StartDiscovery", NULL) == 2);
+        CHECK(lab_count_calls(lab, "Connect", D1) == 2);
+        CHECK(lab_count_states(lab, A1, true) == 2);
+}
+
 static bool pred_notify_off(Lab *lab, const void *arg) {
         return lab->notifying_off > 0;
 }
@@ -560,6 +589,7 @@ static const struct {
         { "adopt", test_adopt },
         { "stall", test_stall },
         { "client-restart", test_client_restart },
+        { "adapter-hotplug", test_adapter_hotplug },
 };
 
 int main(int argc, char *argv[]) {

@@ -165,10 +165,17 @@ class Adapter:
     def __init__(self, name):
         self.name = name
         self.path = '/org/bluez/' + name
+        self.index = len(adapters)
+        self.present = False
+        self.create()
+
+    def create(self):
+        '''(Re-)creates the D-Bus object: the controller appeared (again).'''
+        self.present = True
         self.powered = True
         self.discovering = False
         self.filter = {}
-        n = len(adapters)
+        n = self.index
         props = {
             'Address': dbus.String(f'00:AA:00:00:00:{n:02X}', variant_level=1),
             'AddressType': dbus.String('public', variant_level=1),
@@ -189,6 +196,15 @@ class Adapter:
             ],
             PROPS_IFACE: [('Set', 'ssv', '', self.m_set)],
         })
+
+    def remove(self):
+        '''The controller vanished (USB unplugged, hciuart died): devices and adapter go.'''
+        for tool in tools.values():
+            if tool.adapter is self:
+                tool.remove()
+        self.discovering = False
+        self.present = False
+        _remove_object(self.path)
 
     def duplicate_data(self):
         return bool(self.filter.get('DuplicateData', True))
@@ -594,10 +610,23 @@ def _read_csv(path):
 
 @dbus.service.method(SIM_IFACE, in_signature='s', out_signature='o')
 def AddAdapter(_self, name):
+    '''A new adapter, or one removed before coming back (its tools are in range again).'''
     if name in adapters:
-        raise _error(SIM_IFACE + '.Error', f'adapter {name} exists')
-    adapters[name] = Adapter(name)
+        if adapters[name].present:
+            raise _error(SIM_IFACE + '.Error', f'adapter {name} exists')
+        adapters[name].create()
+    else:
+        adapters[name] = Adapter(name)
     return dbus.ObjectPath(adapters[name].path)
+
+
+@dbus.service.method(SIM_IFACE, in_signature='s', out_signature='')
+def RemoveAdapter(_self, name):
+    '''The adapter disappears with all its devices (InterfacesRemoved for each).'''
+    adapter = _adapter(name)
+    if not adapter.present:
+        raise _error(SIM_IFACE + '.Error', f'adapter {name} already removed')
+    adapter.remove()
 
 
 @dbus.service.method(SIM_IFACE, in_signature='ssssa{sv}', out_signature='o')
