@@ -10,12 +10,15 @@
 #define GATT_CALL_TIMEOUT_USEC (5U * 1000U * 1000U)
 #define DISCONNECT_TIMEOUT_USEC (5U * 1000U * 1000U)
 #define DETAIL_MAX 128U
-#define OUTPUTS_MAX 64U
 
+/* After StartNotify, in this order. The battery command goes before start because some
+ * devices (Progressor) only answer it while not streaming. */
 typedef enum SetupStep {
+        STEP_INIT,              /* driver handshake */
+        STEP_BATTERY_CMD,       /* battery asked for on the data channel */
         STEP_START,
         STEP_TARE,
-        STEP_BATTERY,
+        STEP_BATTERY,           /* Battery Level characteristic read */
         STEP_DONE,
 } SetupStep;
 
@@ -48,6 +51,9 @@ struct BleLink {
 
         BleTare tare;
         bool soft_tare;
+        bool low_power_reported;
+
+        DriverOutput outputs[DRIVER_OUTPUTS_MAX];
 };
 
 static char *mfree_str(char *s) {
@@ -105,6 +111,7 @@ static void clear_link(BleLink *l) {
         l->battery_path = mfree_str(l->battery_path);
         l->streaming_reported = false;
         l->sample_seen = false;
+        l->low_power_reported = false;
 }
 
 BleLink *ble_link_free(BleLink *l) {
@@ -255,7 +262,7 @@ static int on_setup_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                 /* a missing battery level is no reason to drop a working link */
                 if (!e && sd_bus_message_read_array(reply, 'y', &bytes, &len) >= 0 && len >= 1 &&
                     ((const uint8_t *) bytes)[0] <= 100 && l->cb.battery)
-                        l->cb.battery(l->userdata, l, ((const uint8_t *) bytes)[0]);
+                        l->cb.battery(l->userdata, l, ((const uint8_t *) bytes)[0], -1);
         } else if (e) {
                 fail_with_error(l, e);
                 return 0;
@@ -286,6 +293,14 @@ static void setup_next(BleLink *l) {
         int r = 0;
 
         for (; l->step < STEP_DONE; l->step++) {
+                if (l->step == STEP_INIT && l->write_path && d->init_cmd.len > 0) {
+                        r = write_command(l, &d->init_cmd);
+                        break;
+                }
+                if (l->step == STEP_BATTERY_CMD && l->write_path && d->battery_cmd.len > 0) {
+                        r = write_command(l, &d->battery_cmd);
+                        break;
+                }
                 if (l->step == STEP_START && l->write_path && d->start_cmd.len > 0) {
                         r = write_command(l, &d->start_cmd);
                         break;
@@ -325,7 +340,7 @@ static int on_start_notify(sd_bus_message *reply, void *userdata, sd_bus_error *
                 return 0;
         }
         l->state = BLE_LINK_SETUP;
-        l->step = STEP_START;
+        l->step = STEP_INIT;
         /* commands and battery get a deadline of their own; the watchdog covers the stream */
         if (arm_timer(l, l->cfg.stall_timeout_ms, 100U * 1000U) < 0) {
                 fail(l, BLE_FAILURE_FAILED, "cannot arm stall timer");
@@ -486,14 +501,14 @@ void ble_link_characteristic_event(BleLink *l, const BluezCharacteristic *c, boo
 
 void ble_link_notification(BleLink *l, const BluezCharacteristic *c, const uint8_t *value, size_t len,
                            nsec_t now) {
-        DriverOutput out[OUTPUTS_MAX];
+        DriverOutput *out = l->outputs;
         int n;
 
         if (l->state != BLE_LINK_SUBSCRIBING && l->state != BLE_LINK_SETUP && l->state != BLE_LINK_STREAMING)
                 return;
         if (l->battery_path && strcmp(c->path, l->battery_path) == 0) {
                 if (len >= 1 && value[0] <= 100 && l->cb.battery)
-                        l->cb.battery(l->userdata, l, value[0]);
+                        l->cb.battery(l->userdata, l, value[0], -1);
                 return;
         }
         if (!l->notify_path || strcmp(c->path, l->notify_path) != 0)
@@ -501,7 +516,7 @@ void ble_link_notification(BleLink *l, const BluezCharacteristic *c, const uint8
         if (l->state == BLE_LINK_STREAMING)
                 (void) arm_timer(l, l->cfg.stall_timeout_ms, 100U * 1000U);
 
-        n = driver_decoder_feed(l->decoder, value, len, out, ELEMENTSOF(out));
+        n = driver_decoder_feed(l->decoder, value, len, out, ELEMENTSOF(l->outputs));
         for (int i = 0; i < n; i++) {
                 const DriverOutput *o = &out[i];
                 if (o->type == DRIVER_OUT_SAMPLE) {
@@ -512,8 +527,14 @@ void ble_link_notification(BleLink *l, const BluezCharacteristic *c, const uint8
                                 continue;
                         if (l->cb.sample)
                                 l->cb.sample(l->userdata, l, newtons, now, o->has_device_ts, o->device_ts_us);
-                } else if (o->type == DRIVER_OUT_BATTERY && o->battery_percent >= 0 && l->cb.battery)
-                        l->cb.battery(l->userdata, l, o->battery_percent);
+                } else if (o->type == DRIVER_OUT_BATTERY && (o->battery_percent >= 0 || o->battery_mv >= 0)) {
+                        if (l->cb.battery)
+                                l->cb.battery(l->userdata, l, o->battery_percent, o->battery_mv);
+                } else if (o->type == DRIVER_OUT_LOW_POWER && !l->low_power_reported) {
+                        l->low_power_reported = true;
+                        if (l->cb.low_power)
+                                l->cb.low_power(l->userdata, l);
+                }
         }
 }
 

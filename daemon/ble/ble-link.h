@@ -4,8 +4,8 @@
 /* One GATT connection to one tool, from Connect to a running notification stream:
  *
  *   IDLE -> CONNECTING (Device1.Connect, timeout) -> RESOLVING (ServicesResolved and the
- *   driver's characteristics present, timeout) -> SUBSCRIBING (StartNotify) -> SETUP (start
- *   and tare commands, battery read) -> STREAMING (stall watchdog) -> IDLE
+ *   driver's characteristics present, timeout) -> SUBSCRIBING (StartNotify) -> SETUP (init,
+ *   battery, start and tare commands, battery level read) -> STREAMING (stall watchdog)
  *
  * Any failure disconnects (waiting for Disconnect's reply, so a retry never races the old
  * link) and reports once through ended(). The PropertiesChanged match for notifications is
@@ -60,7 +60,10 @@ typedef struct BleLinkCallbacks {
         void (*streaming)(void *userdata, BleLink *l);
         void (*sample)(void *userdata, BleLink *l, double newtons, nsec_t arrival, bool has_device_ts,
                        uint64_t device_ts_us);
-        void (*battery)(void *userdata, BleLink *l, int percent);
+        /* percent and/or millivolts, -1 when not known */
+        void (*battery)(void *userdata, BleLink *l, int percent, int millivolts);
+        /* the device warned it is about to switch off (once per connection) */
+        void (*low_power)(void *userdata, BleLink *l);
 } BleLinkCallbacks;
 
 int ble_link_new(BleLink **ret, BluezClient *client, sd_event *event, const Driver *driver, const char *address,

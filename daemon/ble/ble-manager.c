@@ -20,7 +20,6 @@
 #define RETRY_ACCURACY_USEC (10U * 1000U)
 #define ADVERT_ACCURACY_USEC (100U * 1000U)
 #define DISCONNECT_TIMEOUT_USEC (2U * 1000U * 1000U)
-#define ADVERT_OUTPUTS_MAX 16U
 
 static char *mfree_ptr(char *s) {
         free(s);
@@ -35,6 +34,7 @@ typedef struct Tool {
         bool adopted;
         bool connected;
         int battery;
+        int battery_mv;
         nsec_t last_seen;
 
         /* GATT tools */
@@ -69,6 +69,8 @@ struct BleManager {
         bool started;
         sd_event_source *kick;
         uint64_t seed;
+
+        DriverOutput outputs[DRIVER_OUTPUTS_MAX];      /* advert decoding scratch */
 };
 
 _printf_(3, 4) static void logf_(BleManager *m, int priority, const char *fmt, ...) {
@@ -159,14 +161,15 @@ static void deliver_sample(Tool *t, double newtons, nsec_t arrival, bool has_ts,
                 m->cb.tool_sample(m->userdata, t->address, newtons, arrival, has_ts, ts);
 }
 
-static void deliver_battery(Tool *t, int percent) {
+static void deliver_battery(Tool *t, int percent, int mv) {
         BleManager *m = t->m;
 
-        if (t->battery == percent)
+        if (t->battery == percent && t->battery_mv == mv)
                 return;
         t->battery = percent;
+        t->battery_mv = mv;
         if (m->cb.tool_battery)
-                m->cb.tool_battery(m->userdata, t->address, percent);
+                m->cb.tool_battery(m->userdata, t->address, percent, mv);
 }
 
 /* --- link callbacks --- */
@@ -197,10 +200,18 @@ static void on_link_sample(void *userdata, BleLink *l, double newtons, nsec_t ar
                 deliver_sample(t, newtons, arrival, has_ts, ts);
 }
 
-static void on_link_battery(void *userdata, BleLink *l, int percent) {
+static void on_link_battery(void *userdata, BleLink *l, int percent, int mv) {
         Tool *t = find_tool_by_link(userdata, l);
         if (t)
-                deliver_battery(t, percent);
+                deliver_battery(t, percent, mv);
+}
+
+static void on_link_low_power(void *userdata, BleLink *l) {
+        BleManager *m = userdata;
+        Tool *t = find_tool_by_link(m, l);
+        if (t)
+                logf_(m, LOG_WARNING, "tool %s (%s): device reports low power and may switch off", t->address,
+                      t->driver->name);
 }
 
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -284,7 +295,7 @@ static int on_advert_timeout(sd_event_source *s, uint64_t usec, void *userdata) 
 
 static void advert_tool_device(Tool *t, const BluezDevice *d, unsigned changed) {
         BleManager *m = t->m;
-        DriverOutput out[ADVERT_OUTPUTS_MAX];
+        DriverOutput *out = m->outputs;
         const BluezAdvData *a;
         nsec_t now;
         int n;
@@ -295,7 +306,7 @@ static void advert_tool_device(Tool *t, const BluezDevice *d, unsigned changed) 
         if (!a)
                 return;
         now = now_ns(m);
-        n = driver_decoder_feed(t->decoder, a->data, a->len, out, ELEMENTSOF(out));
+        n = driver_decoder_feed(t->decoder, a->data, a->len, out, ELEMENTSOF(m->outputs));
         if (n <= 0)
                 return;
         if (!t->connected) {
@@ -312,8 +323,8 @@ static void advert_tool_device(Tool *t, const BluezDevice *d, unsigned changed) 
         (void) sd_event_source_set_enabled(t->advert_timer, SD_EVENT_ONESHOT);
         for (int i = 0; i < n; i++) {
                 double newtons = out[i].newtons;
-                if (out[i].type == DRIVER_OUT_BATTERY && out[i].battery_percent >= 0)
-                        deliver_battery(t, out[i].battery_percent);
+                if (out[i].type == DRIVER_OUT_BATTERY)
+                        deliver_battery(t, out[i].battery_percent, out[i].battery_mv);
                 if (out[i].type != DRIVER_OUT_SAMPLE)
                         continue;
                 if (!t->driver->hw_tare && !ble_tare_apply(&t->tare, now, &newtons))
@@ -558,6 +569,7 @@ static int tool_new(BleManager *m, const char *address, const Driver *driver, bo
         t->driver = driver;
         t->adopted = adopted;
         t->battery = -1;
+        t->battery_mv = -1;
         r = bluez_address_normalize(address, t->address);
         if (r < 0)
                 goto fail;
@@ -581,6 +593,7 @@ static int tool_new(BleManager *m, const char *address, const Driver *driver, bo
                         .streaming = on_link_streaming,
                         .sample = on_link_sample,
                         .battery = on_link_battery,
+                        .low_power = on_link_low_power,
                 };
                 BleRecoveryConfig rc = {
                         .backoff_initial_ms = m->cfg.backoff_initial_ms,
@@ -809,6 +822,7 @@ static void fill_info(const Tool *t, BleToolInfo *ret) {
                 .name = t->name,
                 .connected = t->connected,
                 .battery = t->battery,
+                .battery_mv = t->battery_mv,
                 .last_seen = t->last_seen,
         };
 }

@@ -20,7 +20,8 @@ typedef struct BleCallbacks {
         void (*tool_state)(void *userdata, const char *address, const char *driver, bool connected);
         void (*tool_sample)(void *userdata, const char *address, double newtons, nsec_t arrival_mono,
                             bool has_device_ts, uint64_t device_ts_us);
-        void (*tool_battery)(void *userdata, const char *address, int percent);
+        /* percent and/or millivolts (as the device reports it), -1 when not known */
+        void (*tool_battery)(void *userdata, const char *address, int percent, int millivolts);
         void (*tag_tap)(void *userdata, const char *athlete, const char *address, int rssi);
         void (*log)(void *userdata, int priority /* LOG_ERR..LOG_DEBUG */, const char *message);
 } BleCallbacks;
@@ -75,6 +76,7 @@ typedef struct BleToolInfo {
         const char *name;       /* advertised name, NULL if unknown */
         bool connected;
         int battery;            /* percent, -1 if unknown */
+        int battery_mv;         /* millivolts, -1 if unknown */
         nsec_t last_seen;       /* CLOCK_MONOTONIC of the last sample, 0 if none */
 } BleToolInfo;
 

@@ -259,9 +259,10 @@ static void cb_sample(void *userdata, const char *address, double newtons, nsec_
         s->ts = ts;
 }
 
-static void cb_battery(void *userdata, const char *address, int percent) {
+static void cb_battery(void *userdata, const char *address, int percent, int mv) {
         Lab *lab = userdata;
         lab->battery = percent;
+        lab->battery_mv = mv;
 }
 
 static void cb_tap(void *userdata, const char *athlete, const char *address, int rssi) {
@@ -330,6 +331,7 @@ void lab_start(Lab *lab) {
         memset(lab, 0, sizeof(*lab));
         lab_current = lab;
         lab->battery = -1;
+        lab->battery_mv = -1;
         snprintf(lab->sim_path, sizeof(lab->sim_path), "%s/tphub_bluez.py", BLE_SIM_DIR);
         if (access("/usr/bin/python3", X_OK) < 0 || access("/usr/bin/dbus-daemon", X_OK) < 0) {
                 fprintf(stderr, "python3 or dbus-daemon missing: skipping\n");
@@ -628,7 +630,17 @@ double progressor_newtons(double force_n) {
         return (double) kg * KG_TO_N;
 }
 
-double whc06_newtons(double force_n) {
-        double centi = nearbyint(force_n / KG_TO_N * 100);
+/* encode.py rounds half away from zero, as round() does */
+double entralpi_newtons(double force_n) {
+        double centi = CLAMP(round(force_n / KG_TO_N * 100), 0, 65535);
         return centi / 100.0 * KG_TO_N;
+}
+
+double whc06_newtons(double force_n) {
+        double centi = CLAMP(round(force_n / KG_TO_N * 100), -32768, 32767);
+        return centi / 100.0 * KG_TO_N;
+}
+
+bool same_newtons(double a, double b) {
+        return fabs(a - b) <= 1e-9 * MAX(fabs(a), fabs(b)) + 1e-12;
 }

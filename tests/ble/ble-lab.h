@@ -93,6 +93,7 @@ typedef struct Lab {
         char logs[128][256];
         size_t n_logs;
         int battery;
+        int battery_mv;
         unsigned traces_finished;
 
         /* Device1.Connected as the simulator announces it */
@@ -160,6 +161,9 @@ typedef struct LabCallsArg {
 
 bool pred_log(Lab *lab, const void *arg);       /* arg: const char *needle */
 
-/* the Progressor encoding of a force as the simulator produces it, decoded again */
+/* A force as the simulator encodes it, decoded again (the drivers' quantisation) */
 double progressor_newtons(double force_n);
+double entralpi_newtons(double force_n);
 double whc06_newtons(double force_n);
+/* The drivers' decode contract: the exact value to 1e-9 relative. */
+bool same_newtons(double a, double b);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* TEST-ONLY stand-in for the drivers library (daemon/ble/drivers/, another branch): just
- * enough of driver.h for the BlueZ client tests to link, with a "progressor" and a "whc06"
- * decoding the documented byte layouts minimally. At merge time the tests link the real
- * drivers library instead and this file goes away. */
+ * enough of driver.h for the BlueZ client tests to link, with "progressor", "entralpi" and
+ * "whc06" decoding the documented byte layouts minimally and declared like the real ones.
+ * At merge time the tests link the real drivers library (drivers_dep) instead and this
+ * file goes away. */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -22,10 +23,20 @@ static int progressor_decode(void *state, const uint8_t *buf, size_t len, Driver
         if (len < 2 || (size_t) buf[1] + 2 != len)
                 return -EBADMSG;
         if (buf[0] == 0) {
-                if (buf[1] != 4 || max < 1)
-                        return -EBADMSG;
+                uint32_t mv = buf[1] == 4 ? le32(buf + 2) : 0;
+                if (mv < 1000 || mv > 10000)
+                        return 0;   /* other command replies */
+                if (max < 1)
+                        return -ENOBUFS;
                 out[0] = (DriverOutput) { .type = DRIVER_OUT_BATTERY, .battery_percent = -1,
-                                          .battery_mv = (int) le32(buf + 2) };
+                                          .battery_mv = (int) mv };
+                return 1;
+        }
+        if (buf[0] == 4) {
+                if (max < 1)
+                        return -ENOBUFS;
+                out[0] = (DriverOutput) { .type = DRIVER_OUT_LOW_POWER, .battery_percent = -1,
+                                          .battery_mv = -1 };
                 return 1;
         }
         if (buf[0] != 1 || buf[1] % 8 != 0 || buf[1] / 8U > max)
@@ -46,6 +57,21 @@ static int progressor_decode(void *state, const uint8_t *buf, size_t len, Driver
         return (int) n;
 }
 
+/* uint16 BE 1/100 kg, one a notification */
+static int entralpi_decode(void *state, const uint8_t *buf, size_t len, DriverOutput *out, size_t max) {
+        if (len != 2)
+                return -EBADMSG;
+        if (max < 1)
+                return -ENOBUFS;
+        out[0] = (DriverOutput) {
+                .type = DRIVER_OUT_SAMPLE,
+                .newtons = ((unsigned) buf[0] << 8 | buf[1]) / 100.0 * KG_TO_N,
+                .battery_percent = -1,
+                .battery_mv = -1,
+        };
+        return 1;
+}
+
 /* manufacturer data (company 0x0100): BE int16 centi-kg at 10-11, unit nibble at 14 */
 static int whc06_decode(void *state, const uint8_t *buf, size_t len, DriverOutput *out, size_t max) {
         if (len < 15 || max < 1 || (buf[14] & 0x0F) != 1)
@@ -63,23 +89,40 @@ static int whc06_decode(void *state, const uint8_t *buf, size_t len, DriverOutpu
 static const uint8_t progressor_start[] = { 0x65 };
 static const uint8_t progressor_stop[] = { 0x66 };
 static const uint8_t progressor_tare[] = { 0x64 };
+static const uint8_t progressor_battery[] = { 0x6F };
 static const char *const progressor_names[] = { "Progressor", NULL };
 static const char *const whc06_names[] = { "IF_B7", NULL };
+static const char *const entralpi_names[] = { "ENTRALPI", NULL };
 
 static const Driver progressor = {
         .name = "progressor",
         .description = "test-only Tindeq Progressor",
         .name_prefixes = progressor_names,
         .service_uuid = "7e4e1701-1ea6-40c9-9dcc-13d34ffead57",
+        .uuid_identifies = true,
         .notify_uuid = "7e4e1702-1ea6-40c9-9dcc-13d34ffead57",
         .write_uuid = "7e4e1703-1ea6-40c9-9dcc-13d34ffead57",
-        .battery_uuid = "00002a19-0000-1000-8000-00805f9b34fb",
+        .battery_uuid = NULL,
         .hw_tare = true,
         .start_cmd = { progressor_start, sizeof(progressor_start) },
         .stop_cmd = { progressor_stop, sizeof(progressor_stop) },
         .tare_cmd = { progressor_tare, sizeof(progressor_tare) },
+        .battery_cmd = { progressor_battery, sizeof(progressor_battery) },
         .nominal_rate_hz = 80,
         .decode = progressor_decode,
+};
+
+static const Driver entralpi = {
+        .name = "entralpi",
+        .description = "test-only Entralpi",
+        .name_prefixes = entralpi_names,
+        .service_uuid = "0000181d-0000-1000-8000-00805f9b34fb",
+        .uuid_identifies = false,
+        .notify_uuid = "0000fff1-0000-1000-8000-00805f9b34fb",
+        .battery_uuid = "00002a19-0000-1000-8000-00805f9b34fb",
+        .hw_tare = false,
+        .nominal_rate_hz = 10,
+        .decode = entralpi_decode,
 };
 
 static const Driver whc06 = {
@@ -92,7 +135,7 @@ static const Driver whc06 = {
         .decode = whc06_decode,
 };
 
-const Driver *const driver_table[] = { &progressor, &whc06, NULL };
+const Driver *const driver_table[] = { &progressor, &entralpi, &whc06, NULL };
 
 const Driver *driver_find(const char *name) {
         for (size_t i = 0; name && driver_table[i]; i++)
@@ -102,13 +145,17 @@ const Driver *driver_find(const char *name) {
 }
 
 const Driver *driver_match(const char *adv_name, const char *const *uuids, size_t n_uuids) {
+        /* like the real one: the name first, then a service UUID that identifies a family */
         for (size_t i = 0; driver_table[i]; i++) {
                 const Driver *d = driver_table[i];
-                for (size_t j = 0; d->service_uuid && j < n_uuids; j++)
-                        if (strcasecmp(uuids[j], d->service_uuid) == 0)
-                                return d;
                 for (size_t j = 0; adv_name && d->name_prefixes && d->name_prefixes[j]; j++)
                         if (strncmp(adv_name, d->name_prefixes[j], strlen(d->name_prefixes[j])) == 0)
+                                return d;
+        }
+        for (size_t i = 0; driver_table[i]; i++) {
+                const Driver *d = driver_table[i];
+                for (size_t j = 0; d->uuid_identifies && d->service_uuid && j < n_uuids; j++)
+                        if (strcasecmp(uuids[j], d->service_uuid) == 0)
                                 return d;
         }
         return NULL;

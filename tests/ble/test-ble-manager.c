@@ -50,6 +50,14 @@ static void check_samples(const Lab *lab, const char *address, size_t from, cons
         }
 }
 
+static bool pred_battery_mv(Lab *lab, const void *arg) {
+        return lab->battery_mv >= 0;
+}
+
+static bool pred_battery(Lab *lab, const void *arg) {
+        return lab->battery >= 0;
+}
+
 static BleManagerConfig test_config(void) {
         return (BleManagerConfig) {
                 .adapter = "hci0",
@@ -81,7 +89,7 @@ static void test_stream(Lab *lab) {
 
         lab_wait(lab, pred_samples, &(LabSamplesArg) { A1, tr.n }, 10000, "all samples");
         lab_wait(lab, pred_calls, &(LabCallsArg) { "StopDiscovery", NULL, 1 }, 5000, "discovery stopped");
-        lab_wait(lab, pred_calls, &(LabCallsArg) { "ReadValue", NULL, 1 }, 5000, "battery read");
+        lab_wait(lab, pred_battery_mv, NULL, 5000, "battery reply");
 
         /* discovery: LE only, the configured driver's service, no duplicate reports */
         const LabCall *f = lab_nth_call(lab, "SetDiscoveryFilter", NULL, 0);
@@ -94,13 +102,16 @@ static void test_stream(Lab *lab) {
         CHECK(lab_count_calls(lab, "StartDiscovery", NULL) == 1);
         CHECK(lab_nth_call(lab, "SetDiscoveryFilter", NULL, 0)->when <= lab_nth_call(lab, "StartDiscovery", NULL, 0)->when);
 
-        /* one Connect, one StartNotify on the data characteristic, then start + tare */
+        /* one Connect, one StartNotify on the data characteristic, then battery (asked
+         * before streaming, the Progressor answers it only then), start and tare */
         CHECK(lab_count_calls(lab, "Connect", D1) == 1);
         CHECK(lab_count_calls(lab, "StartNotify", NULL) == 1);
         CHECK(lab_count_calls(lab, "StartNotify", D1 "/service000a/char000b") == 1);
-        CHECK(lab_count_calls(lab, "WriteValue", NULL) == 2);
-        CHECK(lab_nth_call(lab, "WriteValue", NULL, 0)->byte0 == 0x65);
-        CHECK(lab_nth_call(lab, "WriteValue", NULL, 1)->byte0 == 0x64);
+        CHECK(lab_count_calls(lab, "WriteValue", NULL) == 3);
+        CHECK(lab_nth_call(lab, "WriteValue", NULL, 0)->byte0 == 0x6F);
+        CHECK(lab_nth_call(lab, "WriteValue", NULL, 1)->byte0 == 0x65);
+        CHECK(lab_nth_call(lab, "WriteValue", NULL, 2)->byte0 == 0x64);
+        CHECK(lab_count_calls(lab, "ReadValue", NULL) == 0);
         CHECK(lab_nth_call(lab, "Connect", NULL, 0)->when <= lab_nth_call(lab, "StartNotify", NULL, 0)->when);
         CHECK(lab_nth_call(lab, "StartNotify", NULL, 0)->when <= lab_nth_call(lab, "WriteValue", NULL, 0)->when);
 
@@ -110,13 +121,15 @@ static void test_stream(Lab *lab) {
 
         CHECK(lab_count_states(lab, A1, true) == 1);
         CHECK(lab_count_states(lab, A1, false) == 0);
-        CHECK(lab->battery == 87);
+        CHECK(lab->battery == -1);
+        CHECK(lab->battery_mv == 3900);
         CHECK_OK(ble_manager_tool_info(lab->manager, A1, &info));
         CHECK(strcmp(info.address, A1) == 0);
         CHECK(strcmp(info.driver, "progressor") == 0);
         CHECK(info.name && strcmp(info.name, "Progressor_1") == 0);
         CHECK(info.connected);
-        CHECK(info.battery == 87);
+        CHECK(info.battery == -1);
+        CHECK(info.battery_mv == 3900);
         CHECK(info.last_seen > 0);
         CHECK(ble_manager_tool_info(lab->manager, A2, &info) == -ENOENT);
         CHECK(strcmp(ble_manager_tool_at(lab->manager, 0), A1) == 0);
@@ -124,8 +137,8 @@ static void test_stream(Lab *lab) {
 
         /* hardware tare on request */
         CHECK_OK(ble_manager_tare(lab->manager, A1));
-        lab_wait(lab, pred_calls, &(LabCallsArg) { "WriteValue", NULL, 3 }, 5000, "tare written");
-        CHECK(lab_nth_call(lab, "WriteValue", NULL, 2)->byte0 == 0x64);
+        lab_wait(lab, pred_calls, &(LabCallsArg) { "WriteValue", NULL, 4 }, 5000, "tare written");
+        CHECK(lab_nth_call(lab, "WriteValue", NULL, 3)->byte0 == 0x64);
         CHECK(lab_count_logs(lab, "reconnecting") == 0);
 }
 
@@ -445,12 +458,51 @@ static void test_advert_tool(Lab *lab) {
         double offset = whc06_newtons(forces[0]);
         for (size_t i = 1; i < tr.n; i++) {
                 const LabSample *s = lab_nth_sample(lab, W1, i - 1);
-                CHECK(s->newtons == whc06_newtons(forces[i]) - offset);
+                CHECK(same_newtons(s->newtons, whc06_newtons(forces[i]) - offset));
                 CHECK(!s->has_ts);
         }
         CHECK(lab_count_states(lab, W1, true) == 1);
         lab_wait(lab, pred_state, &(LabStateArg) { W1, false, 1 }, 3000, "advert tool silent");
         CHECK(lab_count_calls(lab, "Connect", NULL) == 0);
+}
+
+#define E1 "E0:00:00:00:00:01"
+
+/* a tool without commands (Entralpi): streams once notifications are on; no hardware tare,
+ * so the first samples after connecting are the software tare; battery from 0x2A19 */
+static void test_selfstream(Lab *lab) {
+        static Trace tr;
+        BleManagerConfig cfg = test_config();
+        static const double forces[] = { 1.0, 1.5, 0.5, 40.0, 41.0, 42.5, 60.0, 0.0, 12.25, 100.0 };
+        double offset = 0;
+
+        cfg.tare_samples = 3;
+        tr.n = ELEMENTSOF(forces);
+        for (size_t i = 0; i < tr.n; i++) {
+                tr.t[i] = (double) i * 20;
+                tr.f[i] = forces[i];
+        }
+        sim_add_tool(lab, E1, "entralpi", "ENTRALPI", -60, false);
+        sim_set_trace(lab, E1, tr.t, tr.f, tr.n);
+        lab_manager_new(lab, &cfg);
+        CHECK_OK(ble_manager_add_tool(lab->manager, E1, "entralpi"));
+        CHECK_OK(ble_manager_start(lab->manager));
+
+        lab_wait(lab, pred_samples, &(LabSamplesArg) { E1, tr.n - 3 }, 10000, "samples after the tare");
+        lab_wait(lab, pred_battery, NULL, 5000, "battery level read");
+        CHECK(lab->battery == 87);
+        CHECK(lab_count_calls(lab, "ReadValue", "E0_00_00_00_00_01") == 1);
+        CHECK(lab_count_calls(lab, "WriteValue", NULL) == 0);
+        for (size_t i = 0; i < 3; i++)
+                offset += entralpi_newtons(forces[i]);
+        offset /= 3;
+        for (size_t i = 3; i < tr.n; i++) {
+                const LabSample *s = lab_nth_sample(lab, E1, i - 3);
+                CHECK(same_newtons(s->newtons, entralpi_newtons(forces[i]) - offset));
+                CHECK(!s->has_ts);
+        }
+        CHECK(lab_count_samples(lab, E1) == tr.n - 3);
+        CHECK(ble_manager_tare(lab->manager, E1) == 0);   /* software: a new tare window */
 }
 
 /* auto-adopt by driver match on the advertised service */
@@ -590,6 +642,7 @@ static const struct {
         { "stall", test_stall },
         { "client-restart", test_client_restart },
         { "adapter-hotplug", test_adapter_hotplug },
+        { "selfstream", test_selfstream },
 };
 
 int main(int argc, char *argv[]) {

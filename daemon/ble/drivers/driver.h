@@ -30,8 +30,16 @@ typedef struct DriverOutput {
 typedef struct DriverStats {
         uint64_t frames;        /* notifications/adverts seen */
         uint64_t samples;       /* samples produced */
-        uint64_t dropped;       /* malformed, short, oversized, bad checksum, ... */
+        uint64_t dropped;       /* malformed, short, oversized, bad checksum, ... and, for
+                                 * stream devices, skipped garbage runs (see take_dropped) */
 } DriverStats;
+
+/* The largest ATT attribute value (Core spec Vol 3 Part F 3.2.9): longer input is refused
+ * with -EMSGSIZE by every decoder, so no decoder ever copies more than this. */
+#define DRIVER_FRAME_MAX 512
+/* With max >= DRIVER_OUTPUTS_MAX no decoder can fail with -ENOBUFS on any input of at
+ * most DRIVER_FRAME_MAX bytes: callers that pass this many never lose a frame to it. */
+#define DRIVER_OUTPUTS_MAX 256
 
 /* A command to write to write_uuid (with response) after notifications are on. */
 typedef struct DriverCommand {
@@ -44,12 +52,15 @@ typedef struct Driver {
         const char *description;
         const char *const *name_prefixes; /* advertised names that identify it, NULL-terminated */
         const char *service_uuid;      /* primary service to discover by, lower-case 128-bit */
+        bool uuid_identifies;          /* service_uuid alone identifies the device; false for
+                                        * generic ones (HM-10 UART 0xFFE0, SIG Weight Scale) */
         const char *notify_uuid;       /* characteristic to StartNotify, NULL if advert-only */
         const char *write_uuid;        /* control characteristic, NULL if none */
         const char *battery_uuid;      /* 0x2A19 if offered, NULL if not */
         bool advert_only;              /* samples come from ManufacturerData (no connection) */
         uint16_t company_id;           /* advert_only: manufacturer data key */
         bool hw_tare;                  /* tare_cmd zeroes the device; else tare in software */
+        DriverCommand init_cmd;        /* handshake written once before start_cmd, len 0 if none */
         DriverCommand start_cmd;       /* start streaming, len 0 if it streams by itself */
         DriverCommand stop_cmd;
         DriverCommand tare_cmd;
@@ -62,13 +73,19 @@ typedef struct Driver {
          * the frame was malformed (then nothing is appended). Must never read out of bounds,
          * whatever len is, and never invent a sample. */
         int (*decode)(void *state, const uint8_t *buf, size_t len, DriverOutput *out, size_t max);
+        /* Stream decoders only (NULL otherwise): how many broken frames or runs of garbage the
+         * last decode call skipped while resynchronising, also when that call still produced
+         * samples; reading resets it. driver_decoder_feed adds it to DriverStats.dropped
+         * (at least 1 for a call that failed). */
+        unsigned (*take_dropped)(void *state);
 } Driver;
 
 /* All drivers, NULL-terminated. */
 extern const Driver *const driver_table[];
 
 const Driver *driver_find(const char *name);
-/* Matches an advertised name and/or a list of service UUIDs (either may be NULL). */
+/* Matches an advertised name and/or a list of service UUIDs (either may be NULL): first by
+ * name prefix, then by a service UUID of a driver with uuid_identifies (case-insensitive). */
 const Driver *driver_match(const char *adv_name, const char *const *uuids, size_t n_uuids);
 
 /* A decoder instance per connected device: state plus statistics. */

@@ -28,11 +28,11 @@ from dbusmock import OBJECT_MANAGER_IFACE, mockobject
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 try:
-    import encode as _encode  # the drivers branch's full encoder set
-    if not hasattr(_encode, 'progressor_weight'):
+    import encode as _encode  # the drivers' encoders and device table (every driver)
+    if not hasattr(_encode, 'ENCODERS') or not hasattr(_encode, 'DEVICES'):
         raise ImportError
 except ImportError:
-    import encode_minimal as _encode  # stopgap: progressor + whc06 only
+    import encode_minimal as _encode  # stopgap subset: progressor, entralpi, whc06
 
 BUS_NAME = 'org.bluez'
 MAIN_OBJ = '/'
@@ -47,25 +47,42 @@ CHAR_IFACE = 'org.bluez.GattCharacteristic1'
 PROPS_IFACE = 'org.freedesktop.DBus.Properties'
 MOCK_IFACE = 'org.freedesktop.DBus.Mock'
 
-PROGRESSOR_SERVICE = '7e4e1701-1ea6-40c9-9dcc-13d34ffead57'
-PROGRESSOR_DATA = '7e4e1702-1ea6-40c9-9dcc-13d34ffead57'
-PROGRESSOR_CONTROL = '7e4e1703-1ea6-40c9-9dcc-13d34ffead57'
 BATTERY_SERVICE = '0000180f-0000-1000-8000-00805f9b34fb'
-BATTERY_LEVEL = '00002a19-0000-1000-8000-00805f9b34fb'
-WHC06_COMPANY = 0x0100
+WRITE_FLAGS = ['write', 'write-without-response']
 
-# kind -> advertised UUIDs and GATT layout: [(service uuid, [(char uuid, flags, role)])]
-KINDS = {
-    'progressor': {
-        'uuids': [PROGRESSOR_SERVICE],
-        'gatt': [(PROGRESSOR_SERVICE, [(PROGRESSOR_DATA, ['notify'], 'data'),
-                                       (PROGRESSOR_CONTROL, ['write', 'write-without-response'], 'control')]),
-                 (BATTERY_SERVICE, [(BATTERY_LEVEL, ['read', 'notify'], 'battery')])],
-        'connectable': True,
-    },
-    'whc06': {'uuids': [], 'gatt': [], 'connectable': False},
-    'tag': {'uuids': [], 'gatt': [], 'connectable': False},
-}
+
+def kind_spec(kind):
+    '''How a device of this kind looks: advertised UUIDs, GATT layout [(service uuid,
+    [(char uuid, flags, role)])], commands, or the company id of an advert-only device.
+    Built from the encoder module's DEVICES table, the drivers' contract.'''
+    if kind == 'tag':
+        return {'uuids': [], 'gatt': [], 'connectable': False, 'commands': {}, 'company': None}
+    dev = _encode.DEVICES.get(kind)
+    if dev is None or kind not in _encode.ENCODERS:
+        return None
+    if 'company_id' in dev:
+        return {'uuids': [], 'gatt': [], 'connectable': False, 'commands': {}, 'company': dev['company_id']}
+    service, write = dev['service'], dev.get('write')
+    write_service = dev.get('write_service', service)
+    chars = [(dev['notify'], ['notify'], 'data')]
+    if write and write_service == service:
+        chars.append((write, WRITE_FLAGS, 'control'))
+    gatt = [(service, chars)]
+    if write and write_service != service:
+        gatt.append((write_service, [(write, WRITE_FLAGS, 'control')]))
+    if dev.get('battery'):
+        gatt.append((BATTERY_SERVICE, [(dev['battery'], ['read', 'notify'], 'battery')]))
+    return {'uuids': [service], 'gatt': gatt, 'connectable': True, 'commands': dev.get('commands', {}),
+            'company': None}
+
+
+def battery_frames(kind, mv):
+    '''The reply to a battery command on the data characteristic, if the encoders know it.'''
+    fn = getattr(_encode, f'encode_{kind}_battery', None)
+    if fn is not None:
+        return fn(mv)
+    fn = getattr(_encode, f'{kind}_battery_frame', None)
+    return [fn(mv)] if fn is not None else []
 
 adapters = {}   # name -> Adapter
 tools = {}      # address -> Tool
@@ -272,7 +289,8 @@ class Adapter:
 
 class Tool:
     def __init__(self, adapter, address, kind, name, opts):
-        if kind not in KINDS:
+        self.spec = kind_spec(kind)
+        if self.spec is None:
             raise _error(SIM_IFACE + '.Error', f'unknown kind {kind}')
         self.adapter = adapter
         self.address = address.upper()
@@ -285,6 +303,7 @@ class Tool:
         self.resolve_delay_ms = int(opts.get('resolve_delay_ms', 20))
         self.early_value = bool(opts.get('early_value', False))
         self.battery = int(opts.get('battery', 87))
+        self.battery_mv = int(opts.get('battery_mv', 3900))
         self.advert_interval_ms = int(opts.get('advert_interval_ms', 100))
         self.script = []
         self.trace = []
@@ -324,7 +343,7 @@ class Tool:
                 'LegacyPairing': dbus.Boolean(False, variant_level=1),
                 'Connected': dbus.Boolean(self.connected, variant_level=1),
                 'ServicesResolved': dbus.Boolean(False, variant_level=1),
-                'UUIDs': dbus.Array(KINDS[self.kind]['uuids'], signature='s', variant_level=1),
+                'UUIDs': dbus.Array(self.spec['uuids'], signature='s', variant_level=1),
                 'RSSI': dbus.Int16(self.rssi, variant_level=1),
                 'ManufacturerData': _mfr(self.mfr),
                 'ServiceData': _svc(self.svc),
@@ -343,7 +362,7 @@ class Tool:
             ]})
         elif 'RSSI' not in mockobject.objects[self.path].props[DEVICE_IFACE]:
             _emit_changed(self.path, DEVICE_IFACE, {'RSSI': dbus.Int16(self.rssi, variant_level=1)})
-        if self.kind == 'whc06' and self.trace and self.trace_t0 is None:
+        if self.spec['company'] is not None and self.trace and self.trace_t0 is None:
             self.start_trace()
 
     def scan_stopped(self):
@@ -377,7 +396,7 @@ class Tool:
 
     # -- connection --
     def m_connect(self, _obj, ok, err):
-        if not KINDS[self.kind]['connectable']:
+        if not self.spec['connectable']:
             raise _error('org.bluez.Error.NotSupported', 'Operation is not supported')
         if self.connected:
             raise _error('org.bluez.Error.AlreadyConnected', 'Already Connected')
@@ -413,7 +432,7 @@ class Tool:
         if not self.connected or not self.exists():
             return False
         handle = 0x0a
-        for suuid, chars in KINDS[self.kind]['gatt']:
+        for suuid, chars in self.spec['gatt']:
             spath = f'{self.path}/service{handle:04x}'
             _add_object(spath, {SERVICE_IFACE: {
                 'UUID': dbus.String(suuid, variant_level=1),
@@ -483,12 +502,15 @@ class Tool:
         data = bytes(value)
         self.writes.append(data)
         ok()
-        if self.kind == 'progressor' and data[:1] == b'\x65':
+        commands = self.spec['commands']
+        if data == commands.get('start'):
             self.streaming = True
             self.start_trace()
-        elif self.kind == 'progressor' and data[:1] == b'\x66':
+        elif data == commands.get('stop'):
             self.streaming = False
             self.stop_timer()
+        elif data == commands.get('battery'):
+            self.emit_values(battery_frames(self.kind, self.battery_mv))
 
     def m_start_notify(self, role, path, ok):
         if not self.connected:
@@ -511,6 +533,10 @@ class Tool:
             if role == 'data' and self.early_value and self.trace_pos < len(self.trace):
                 self.notify(self.trace[self.trace_pos:self.trace_pos + 1])
                 self.trace_pos += 1
+        if role == 'data' and 'start' not in self.spec['commands'] and not self.streaming:
+            # devices without a start command stream as soon as someone listens
+            self.streaming = True
+            self.start_trace()
         ok()
 
     def m_stop_notify(self, path, ok):
@@ -530,14 +556,19 @@ class Tool:
                     _emit_changed(path, CHAR_IFACE, {'Notifying': dbus.Boolean(False, variant_level=1)})
 
     def notify(self, samples):
+        encode = _encode.ENCODERS[self.kind][0]
+        self.emit_values(encode([n for _t, n in samples], [int(round(t * 1000)) for t, _n in samples]))
+
+    def emit_values(self, values):
+        '''Notifications on the data characteristic, if anyone listens.'''
         path = self.chars.get('data')
         if path is None or self.stalled:
             return
         if not mockobject.objects[path].props[CHAR_IFACE]['Notifying'] or not self.sessions.get(path):
             return
-        value = _encode.progressor_weight(samples)
-        _emit_changed(path, CHAR_IFACE, {'Value': dbus.Array([dbus.Byte(b) for b in value], signature='y',
-                                                             variant_level=1)})
+        for value in values:
+            _emit_changed(path, CHAR_IFACE, {'Value': dbus.Array([dbus.Byte(b) for b in value], signature='y',
+                                                                 variant_level=1)})
 
     # -- traces --
     def stop_timer(self):
@@ -565,15 +596,15 @@ class Tool:
     def tick(self):
         self.trace_timer = None
         t_ms, force_n = self.trace[self.trace_pos]
-        if self.kind == 'progressor':
+        if self.spec['connectable']:
             if not (self.streaming and self.connected):
                 return False
             self.notify([(t_ms, force_n)])
-        elif self.kind == 'whc06':
+        elif self.spec['company'] is not None:
             if not self.adapter.discovering:
                 self.trace_t0 = None
                 return False
-            self.advertise(mfr={WHC06_COMPANY: _encode.whc06_advert(force_n)})
+            self.advertise(mfr={self.spec['company']: _encode.ENCODERS[self.kind][0]([force_n])[0]})
         self.trace_pos += 1
         self.schedule_next()
         return False
