@@ -494,6 +494,23 @@ void sim_add_tool(Lab *lab, const char *address, const char *kind, const char *n
         sim_send(lab, m);
 }
 
+bool sim_try_add_tool(Lab *lab, const char *address, const char *kind, const char *name) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = sim_msg(lab, "AddTool");
+        int r;
+
+        CHECK_OK(sd_bus_message_append(m, "ssss", "hci0", address, kind, name));
+        CHECK_OK(sd_bus_message_append(m, "a{sv}", 0));
+        r = sd_bus_call(lab->ctl, m, 5 * 1000 * 1000, &e, NULL);
+        sd_bus_message_unref(m);
+        if (r < 0 && !sd_bus_error_has_name(&e, "org.tphub.BlueZSim1.Error")) {
+                fprintf(stderr, "AddTool %s: %s %s\n", kind, e.name, e.message);
+                lab_dump_and_abort();
+        }
+        sd_bus_error_free(&e);
+        return r >= 0;
+}
+
 void sim_set_trace(Lab *lab, const char *address, const double *t_ms, const double *force_n, size_t n) {
         sd_bus_message *m = sim_msg(lab, "SetTrace");
         CHECK_OK(sd_bus_message_append(m, "s", address));

@@ -2,9 +2,11 @@
 /* BleManager against the fake bluetoothd on a private bus. One scenario per invocation
  * (argv[1]) so meson runs them in parallel, each with its own bus and simulator. */
 
+#include <math.h>
 #include <string.h>
 
 #include "ble-lab.h"
+#include "ble/drivers/driver.h"
 
 #define A1 "AA:BB:CC:00:00:01"
 #define A2 "AA:BB:CC:00:00:02"
@@ -624,6 +626,64 @@ static void test_client_restart(Lab *lab) {
         CHECK(lab_count_logs(lab, "reconnecting") == 0);
 }
 
+/* every connected-tool driver the simulator can emulate (all of them once the drivers'
+ * encode.py is there): connect, set up (init/battery/start/tare as each driver says),
+ * stream; values within the device's own resolution */
+static void test_all_drivers(Lab *lab) {
+        static Trace tr;
+        BleManagerConfig cfg = test_config();
+        char addresses[16][18];
+        const char *names[16];
+        bool hw_tare[16];
+        size_t n = 0;
+
+        cfg.max_links = 16;
+        /* 25 unloaded samples (software tare takes up to 20), then a ramp */
+        tr.n = 85;
+        for (size_t i = 0; i < tr.n; i++) {
+                tr.t[i] = (double) i * 10;
+                tr.f[i] = i < 25 ? 0.0 : 10.0 + 3.0 * (double) (i - 25);
+        }
+        lab_manager_new(lab, &cfg);
+        for (size_t i = 0; driver_table[i] && n < ELEMENTSOF(addresses); i++) {
+                const Driver *d = driver_table[i];
+                if (d->advert_only)
+                        continue;
+                snprintf(addresses[n], sizeof(addresses[n]), "F0:00:00:00:00:%02zX", i);
+                if (!sim_try_add_tool(lab, addresses[n], d->name, d->name_prefixes && d->name_prefixes[0] ?
+                                      d->name_prefixes[0] : d->name)) {
+                        fprintf(stderr, "simulator cannot emulate %s: not tested\n", d->name);
+                        continue;
+                }
+                sim_set_trace(lab, addresses[n], tr.t, tr.f, tr.n);
+                CHECK_OK(ble_manager_add_tool(lab->manager, addresses[n], d->name));
+                hw_tare[n] = d->hw_tare;
+                names[n++] = d->name;
+        }
+        CHECK(n >= 2);
+        CHECK_OK(ble_manager_start(lab->manager));
+        for (size_t k = 0; k < n; k++) {
+                size_t got;
+                /* every row arrives, less the 20 a software tare takes */
+                size_t want = hw_tare[k] ? tr.n : tr.n - 20;
+                lab_wait(lab, pred_samples, &(LabSamplesArg) { addresses[k], want }, 15000, names[k]);
+                got = lab_count_samples(lab, addresses[k]);
+                CHECK(got == want);
+                CHECK(lab_count_states(lab, addresses[k], true) == 1);
+                /* the last 60 rows are the ramp, in order */
+                for (size_t j = 0; j < 60; j++) {
+                        const LabSample *s = lab_nth_sample(lab, addresses[k], got - 60 + j);
+                        double expected = tr.f[tr.n - 60 + j];
+                        if (fabs(s->newtons - expected) > 2.5) {
+                                fprintf(stderr, "%s sample %zu: %.3f N, want %.3f N\n", names[k], j, s->newtons,
+                                        expected);
+                                CHECK(false);
+                        }
+                }
+                fprintf(stderr, "%s: %zu samples ok\n", names[k], got);
+        }
+}
+
 static const struct {
         const char *name;
         void (*fn)(Lab *lab);
@@ -643,6 +703,7 @@ static const struct {
         { "client-restart", test_client_restart },
         { "adapter-hotplug", test_adapter_hotplug },
         { "selfstream", test_selfstream },
+        { "all-drivers", test_all_drivers },
 };
 
 int main(int argc, char *argv[]) {
