@@ -368,6 +368,7 @@ static const uint8_t EDDYSTONE[] = { 0x00, 0xee, 0xed, 0xd1, 0xeb, 0xea, 0xc0, 0
                                      0x17, 0x00, 0x00, 0x00, 0x00, 0x00, 0xa1, 0x00, 0x00 };
 #define T1 "C0:00:00:00:00:01"
 #define T2 "C0:00:00:00:00:02"
+#define T3 "C0:00:00:00:00:03"
 
 static bool pred_taps(Lab *lab, const void *arg) {
         return lab->n_taps >= *(const size_t *) arg;
@@ -376,12 +377,13 @@ static bool pred_taps(Lab *lab, const void *arg) {
 /* tag tap-in: RSSI at or above the level for the hold time gives exactly one tap */
 static void test_tags(Lab *lab) {
         BleManagerConfig cfg = test_config();
-        static const size_t one = 1, two = 2, three = 3;
+        static const size_t one = 1, two = 2, three = 3, four = 4;
 
         cfg.tag_rssi_dbm = -55;
         cfg.tag_hold_ms = 400;  /* long enough that a loaded CI machine still sees the brush-past as brief */
         sim_add_tool(lab, T1, "tag", "", -80, false);
         sim_add_tool(lab, T2, "tag", "", -80, false);
+        sim_add_tool(lab, T3, "tag", "", -80, false);   /* known by its fixed address only */
         sim_advertise(lab, T1, 0x004C, IBEACON, sizeof(IBEACON), NULL, NULL, 0);
         sim_advertise(lab, T2, 0, NULL, 0, "0000feaa-0000-1000-8000-00805f9b34fb", EDDYSTONE, sizeof(EDDYSTONE));
         lab_manager_new(lab, &cfg);
@@ -390,6 +392,7 @@ static void test_tags(Lab *lab) {
         CHECK(ble_manager_add_tag(lab->manager, "x", NULL, NULL, NULL) == -EINVAL);
         CHECK_OK(ble_manager_add_tag(lab->manager, "ath-7", NULL, "f7826da6-4fa2-4e98-8024-bc5b71e0893e:100:7", NULL));
         CHECK_OK(ble_manager_add_tag(lab->manager, "ath-9", NULL, NULL, "edd1ebeac04e5defa017:0000000000a1"));
+        CHECK_OK(ble_manager_add_tag(lab->manager, "ath-3", "c0:00:00:00:00:03", NULL, NULL));
         CHECK_OK(ble_manager_start(lab->manager));
         lab_wait(lab, pred_calls, &(LabCallsArg) { "StartDiscovery", NULL, 1 }, 5000, "discovery");
         const LabCall *f = lab_nth_call(lab, "SetDiscoveryFilter", NULL, 0);
@@ -429,6 +432,12 @@ static void test_tags(Lab *lab) {
         CHECK(lab->taps[2].rssi == -55);
         lab_run_for(lab, 500);
         CHECK(lab->n_taps == 3);
+
+        sim_set_rssi(lab, T3, -30);
+        lab_wait(lab, pred_taps, &four, 3000, "tap of ath-3");
+        CHECK(strcmp(lab->taps[3].athlete, "ath-3") == 0);
+        CHECK(strcmp(lab->taps[3].address, T3) == 0);
+        CHECK(lab->taps[3].rssi == -30);
 }
 
 #define W1 "D0:00:00:00:00:01"
