@@ -844,9 +844,15 @@ int bluez_client_start(BluezClient *c) {
                                    on_properties_changed, NULL, c);
         if (r < 0)
                 return r;
-        return sd_bus_call_method_async(c->bus, &c->owner_call, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                        "org.freedesktop.DBus", "GetNameOwner", on_get_name_owner, c, "s",
-                                        BLUEZ_SERVICE);
+        sd_bus_message *m = NULL;
+        r = sd_bus_message_new_method_call(c->bus, &m, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                           "org.freedesktop.DBus", "GetNameOwner");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", BLUEZ_SERVICE);
+        if (r >= 0)
+                r = sd_bus_call_async(c->bus, &c->owner_call, m, on_get_name_owner, c, ENUMERATE_TIMEOUT_USEC);
+        sd_bus_message_unref(m);
+        return r;
 }
 
 bool bluez_client_is_up(const BluezClient *c) {
