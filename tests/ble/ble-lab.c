@@ -569,6 +569,47 @@ void sim_advertise(Lab *lab, const char *address, uint16_t company, const uint8_
         sim_send(lab, m);
 }
 
+static sd_bus_message *mock_emit_msg(Lab *lab, const char *path, const char *iface, const char *member,
+                                      const char *signature) {
+        sd_bus_message *m = NULL;
+        CHECK_OK(sd_bus_message_new_method_call(lab->ctl, &m, "org.bluez", path, "org.freedesktop.DBus.Mock",
+                                                "EmitSignal"));
+        CHECK_OK(sd_bus_message_append(m, "sss", iface, member, signature));
+        return m;
+}
+
+void sim_emit_bad_property(Lab *lab, const char *path, const char *iface, const char *key, const char *value) {
+        sd_bus_message *m = mock_emit_msg(lab, path, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                          "sa{sv}as");
+        CHECK_OK(sd_bus_message_open_container(m, 'a', "v"));
+        CHECK_OK(sd_bus_message_append(m, "v", "s", iface));
+        CHECK_OK(sd_bus_message_open_container(m, 'v', "a{sv}"));
+        CHECK_OK(sd_bus_message_append(m, "a{sv}", 1, key, "s", value));
+        CHECK_OK(sd_bus_message_close_container(m));
+        CHECK_OK(sd_bus_message_open_container(m, 'v', "as"));
+        CHECK_OK(sd_bus_message_append(m, "as", 0));
+        CHECK_OK(sd_bus_message_close_container(m));
+        CHECK_OK(sd_bus_message_close_container(m));
+        sim_send(lab, m);
+}
+
+void sim_emit_bad_object(Lab *lab, const char *path, const char *iface, const char *key, const char *value) {
+        sd_bus_message *m = mock_emit_msg(lab, "/", "org.freedesktop.DBus.ObjectManager", "InterfacesAdded",
+                                          "oa{sa{sv}}");
+        CHECK_OK(sd_bus_message_open_container(m, 'a', "v"));
+        CHECK_OK(sd_bus_message_append(m, "v", "o", path));
+        CHECK_OK(sd_bus_message_open_container(m, 'v', "a{sa{sv}}"));
+        CHECK_OK(sd_bus_message_open_container(m, 'a', "{sa{sv}}"));
+        CHECK_OK(sd_bus_message_open_container(m, 'e', "sa{sv}"));
+        CHECK_OK(sd_bus_message_append(m, "s", iface));
+        CHECK_OK(sd_bus_message_append(m, "a{sv}", 1, key, "s", value));
+        CHECK_OK(sd_bus_message_close_container(m));
+        CHECK_OK(sd_bus_message_close_container(m));
+        CHECK_OK(sd_bus_message_close_container(m));
+        CHECK_OK(sd_bus_message_close_container(m));
+        sim_send(lab, m);
+}
+
 /* --- queries --- */
 
 static bool path_matches(const char *path, const char *suffix) {

@@ -134,6 +134,12 @@ void sim_set_rssi(Lab *lab, const char *address, int rssi);
 void sim_advertise(Lab *lab, const char *address, uint16_t company, const uint8_t *mfr, size_t mfr_len,
                    const char *svc_uuid, const uint8_t *svc, size_t svc_len);
 
+/* Makes the simulator emit PropertiesChanged(iface, {key: <string value>}) from path:
+ * wrong-typed data, as a broken bluetoothd could send. */
+void sim_emit_bad_property(Lab *lab, const char *path, const char *iface, const char *key, const char *value);
+/* InterfacesAdded for path with one interface whose only property is {key: <string>}. */
+void sim_emit_bad_object(Lab *lab, const char *path, const char *iface, const char *key, const char *value);
+
 /* queries over what was recorded */
 size_t lab_count_calls(const Lab *lab, const char *name, const char *path_suffix);
 const LabCall *lab_nth_call(const Lab *lab, const char *name, const char *path_suffix, size_t nth);

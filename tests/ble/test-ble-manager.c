@@ -693,6 +693,42 @@ static void test_all_drivers(Lab *lab) {
         }
 }
 
+/* a broken bluetoothd: wrong-typed properties and half objects change nothing and lose
+ * nothing */
+static void test_bad_data(Lab *lab) {
+        static Trace tr;
+        BleManagerConfig cfg = test_config();
+        static const char *const dev = "/org/bluez/hci0/" D1;
+        static const char *const data = "/org/bluez/hci0/" D1 "/service000a/char000b";
+
+        make_trace(&tr, 60, 10, 9.0, 0.5);
+        tool_with_trace(lab, A1, "Progressor_1", &tr, false);
+        lab_manager_new(lab, &cfg);
+        CHECK_OK(ble_manager_add_tool(lab->manager, A1, "progressor"));
+        CHECK_OK(ble_manager_add_tag(lab->manager, "ath-1", "C0:00:00:00:00:01", NULL, NULL));
+        CHECK_OK(ble_manager_start(lab->manager));
+        lab_wait(lab, pred_samples, &(LabSamplesArg) { A1, 5 }, 10000, "first samples");
+
+        sim_emit_bad_property(lab, dev, "org.bluez.Device1", "Connected", "no");
+        sim_emit_bad_property(lab, dev, "org.bluez.Device1", "RSSI", "loud");
+        sim_emit_bad_property(lab, dev, "org.bluez.Device1", "ManufacturerData", "junk");
+        sim_emit_bad_property(lab, dev, "org.bluez.Device1", "ServicesResolved", "maybe");
+        sim_emit_bad_property(lab, data, "org.bluez.GattCharacteristic1", "Value", "not bytes");
+        sim_emit_bad_property(lab, "/org/bluez/hci0", "org.bluez.Adapter1", "Powered", "off");
+        sim_emit_bad_object(lab, "/org/bluez/hci0/dev_C0_00_00_00_00_01", "org.bluez.Device1", "Address", "nonsense");
+        sim_emit_bad_object(lab, "/org/bluez/hci0/dev_C0_00_00_00_00_02", "org.bluez.Device1", "Name", "no address");
+        sim_emit_bad_object(lab, data, "org.bluez.GattCharacteristic1", "Service", "not a path");
+        sim_emit_bad_object(lab, "/org/bluez/hci9", "org.bluez.Adapter1", "Powered", "yes");
+
+        lab_wait(lab, pred_samples, &(LabSamplesArg) { A1, tr.n }, 10000, "all samples");
+        check_samples(lab, A1, 0, &tr, 0, tr.n);
+        CHECK(lab_count_states(lab, A1, false) == 0);
+        CHECK(lab_count_calls(lab, "Connect", D1) == 1);
+        CHECK(lab->n_taps == 0);
+        CHECK(lab_count_logs(lab, "reconnecting") == 0);
+        CHECK(lab_count_logs(lab, "no usable Bluetooth adapter") == 0);
+}
+
 static const struct {
         const char *name;
         void (*fn)(Lab *lab);
@@ -713,6 +749,7 @@ static const struct {
         { "adapter-hotplug", test_adapter_hotplug },
         { "selfstream", test_selfstream },
         { "all-drivers", test_all_drivers },
+        { "bad-data", test_bad_data },
 };
 
 int main(int argc, char *argv[]) {
