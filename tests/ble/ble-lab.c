@@ -283,12 +283,13 @@ static void cb_log(void *userdata, int priority, const char *message) {
 
 /* --- processes --- */
 
-static pid_t spawn(const char *const argv[], const char *out_path, int out_fd) {
+/* stdout to out_fd if >= 0 (else to log_path), stderr to log_path */
+static pid_t spawn(const char *const argv[], const char *log_path, int out_fd) {
         pid_t pid = fork();
         CHECK(pid >= 0);
         if (pid == 0) {
-                int fd = out_fd >= 0 ? out_fd : open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-                if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || (out_path && dup2(fd, STDERR_FILENO) < 0))
+                int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+                if (log < 0 || dup2(out_fd >= 0 ? out_fd : log, STDOUT_FILENO) < 0 || dup2(log, STDERR_FILENO) < 0)
                         _exit(127);
                 execv(argv[0], (char *const *) argv);
                 _exit(127);
@@ -364,7 +365,9 @@ void lab_start(Lab *lab) {
         char conf_arg[160];
         snprintf(conf_arg, sizeof(conf_arg), "--config-file=%s", conf);
         const char *const argv[] = { "/usr/bin/dbus-daemon", conf_arg, "--nofork", "--print-address=1", NULL };
-        lab->bus_pid = spawn(argv, NULL, pipefd[1]);
+        char bus_log[128];
+        snprintf(bus_log, sizeof(bus_log), "%s/bus.log", lab->dir);
+        lab->bus_pid = spawn(argv, bus_log, pipefd[1]);
         close(pipefd[1]);
         /* the address line is the daemon's "ready" */
         while (got < sizeof(addr) - 1 && (n = read(pipefd[0], addr + got, sizeof(addr) - 1 - got)) > 0) {
