@@ -322,6 +322,22 @@ void lab_sim_kill(Lab *lab) {
         lab->sim_pid = 0;
 }
 
+static bool have_dbusmock(void) {
+        int status;
+        pid_t pid = fork();
+
+        CHECK(pid >= 0);
+        if (pid == 0) {
+                int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                if (null >= 0)
+                        (void) dup2(null, STDERR_FILENO);
+                execl("/usr/bin/python3", "python3", "-c", "import dbusmock, gi.repository.GLib", (char *) NULL);
+                _exit(127);
+        }
+        CHECK(waitpid(pid, &status, 0) == pid);
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 void lab_start(Lab *lab) {
         char conf[128], addr[256], env[300];
         int pipefd[2];
@@ -334,8 +350,9 @@ void lab_start(Lab *lab) {
         lab->battery = -1;
         lab->battery_mv = -1;
         snprintf(lab->sim_path, sizeof(lab->sim_path), "%s/tphub_bluez.py", BLE_SIM_DIR);
-        if (access("/usr/bin/python3", X_OK) < 0 || access("/usr/bin/dbus-daemon", X_OK) < 0) {
-                fprintf(stderr, "python3 or dbus-daemon missing: skipping\n");
+        if (access("/usr/bin/python3", X_OK) < 0 || access("/usr/bin/dbus-daemon", X_OK) < 0 ||
+            !have_dbusmock()) {
+                fprintf(stderr, "python3, python3-dbusmock or dbus-daemon missing: skipping\n");
                 exit(77);
         }
         snprintf(lab->dir, sizeof(lab->dir), "/tmp/tphub-ble-XXXXXX");
