@@ -448,7 +448,7 @@ static void test_advert_tool(Lab *lab) {
         BleManagerConfig cfg = test_config();
         static const double forces[] = { 1.0, 1.0, 20.5, 20.5, 20.5, 33.3, -4.0, 50.0 };
 
-        cfg.advert_timeout_ms = 400;
+        cfg.advert_timeout_ms = 1000;
         cfg.tare_samples = 1;   /* the real scale advertises at ~1 Hz: one sample per window */
         tr.n = ELEMENTSOF(forces);
         for (size_t i = 0; i < tr.n; i++) {
@@ -488,6 +488,7 @@ static void test_selfstream(Lab *lab) {
         double offset = 0;
 
         cfg.tare_samples = 3;
+        cfg.tare_window_ms = 60000;     /* the sample count ends the tare, whatever the timing */
         tr.n = ELEMENTSOF(forces);
         for (size_t i = 0; i < tr.n; i++) {
                 tr.t[i] = (double) i * 20;
@@ -538,7 +539,7 @@ static void test_stall(Lab *lab) {
         static Trace tr;
         BleManagerConfig cfg = test_config();
 
-        cfg.stall_timeout_ms = 300;
+        cfg.stall_timeout_ms = 600;
         make_trace(&tr, 150, 10, 4.0, 0.1);
         tool_with_trace(lab, A1, "Progressor_1", &tr, false);
         lab_manager_new(lab, &cfg);
@@ -647,6 +648,7 @@ static void test_all_drivers(Lab *lab) {
         size_t n = 0;
 
         cfg.max_links = 16;
+        cfg.tare_window_ms = 60000;     /* the sample count ends the tare, whatever the timing */
         /* 25 unloaded samples (software tare takes up to 20), then a ramp */
         tr.n = 85;
         for (size_t i = 0; i < tr.n; i++) {
