@@ -65,7 +65,7 @@ static BleManagerConfig test_config(void) {
                 .adapter = "hci0",
                 .connect_timeout_ms = 2000,
                 .resolve_timeout_ms = 2000,
-                .stall_timeout_ms = 3000,
+                .stall_timeout_ms = 10000,     /* ended traces are silence; only the stall test wants one */
                 .backoff_initial_ms = 50,
                 .backoff_max_ms = 1000,
                 .no_jitter = true,
