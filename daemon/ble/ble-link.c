@@ -1,0 +1,568 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ble/ble-link.h"
+#include "ble/ble-tare.h"
+#include "shared/macro.h"
+
+#define GATT_CALL_TIMEOUT_USEC (5U * 1000U * 1000U)
+#define DISCONNECT_TIMEOUT_USEC (5U * 1000U * 1000U)
+#define DETAIL_MAX 128U
+
+/* After StartNotify, in this order. The battery command goes before start because some
+ * devices (Progressor) only answer it while not streaming. */
+typedef enum SetupStep {
+        STEP_INIT,              /* driver handshake */
+        STEP_BATTERY_CMD,       /* battery asked for on the data channel */
+        STEP_START,
+        STEP_TARE,
+        STEP_BATTERY,           /* Battery Level characteristic read */
+        STEP_DONE,
+} SetupStep;
+
+struct BleLink {
+        BluezClient *client;
+        sd_event *event;
+        const Driver *driver;
+        DriverDecoder *decoder;
+        char address[18];
+        char *device_path;
+        BleLinkConfig cfg;
+        BleLinkCallbacks cb;
+        void *userdata;
+
+        BleLinkState state;
+        bool connected_reported;
+        bool streaming_reported;
+        bool sample_seen;
+        SetupStep step;
+        char *notify_path;
+        char *write_path;
+        char *battery_path;
+
+        sd_bus_slot *call;
+        sd_event_source *timer;         /* resolve deadline, then stall watchdog */
+
+        /* what to report once Disconnect has answered */
+        BleFailure pending_failure;
+        char pending_detail[DETAIL_MAX];
+
+        BleTare tare;
+        bool soft_tare;
+        bool low_power_reported;
+
+        DriverOutput outputs[DRIVER_OUTPUTS_MAX];
+};
+
+static char *mfree_str(char *s) {
+        free(s);
+        return NULL;
+}
+
+const char *ble_failure_to_string(BleFailure f) {
+        static const char *const names[] = {
+                [BLE_FAILURE_ABORT] = "connection-abort",
+                [BLE_FAILURE_FAILED] = "failed",
+                [BLE_FAILURE_IN_PROGRESS] = "in-progress",
+                [BLE_FAILURE_TIMEOUT] = "timeout",
+                [BLE_FAILURE_STALL] = "stall",
+                [BLE_FAILURE_LOST] = "link-lost",
+                [BLE_FAILURE_LOCAL] = "local",
+        };
+        return (unsigned) f < ELEMENTSOF(names) ? names[f] : "?";
+}
+
+int ble_link_new(BleLink **ret, BluezClient *client, sd_event *event, const Driver *driver, const char *address,
+                 const BleLinkConfig *cfg, const BleLinkCallbacks *cb, void *userdata) {
+        BleLink *l;
+        int r;
+
+        if (!ret || !client || !event || !driver || !driver->notify_uuid || !cfg || !cb)
+                return -EINVAL;
+        l = calloc(1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        r = bluez_address_normalize(address, l->address);
+        if (r >= 0)
+                r = driver_decoder_new(driver, &l->decoder);
+        if (r < 0) {
+                free(l);
+                return r;
+        }
+        l->client = client;
+        l->event = sd_event_ref(event);
+        l->driver = driver;
+        l->cfg = *cfg;
+        l->cb = *cb;
+        l->userdata = userdata;
+        l->soft_tare = !driver->hw_tare;
+        ble_tare_init(&l->tare, nsec_from_ms(cfg->tare_window_ms), cfg->tare_samples);
+        *ret = l;
+        return 0;
+}
+
+static void clear_link(BleLink *l) {
+        l->call = sd_bus_slot_unref(l->call);
+        l->timer = sd_event_source_disable_unref(l->timer);
+        l->notify_path = mfree_str(l->notify_path);
+        l->write_path = mfree_str(l->write_path);
+        l->battery_path = mfree_str(l->battery_path);
+        l->streaming_reported = false;
+        l->sample_seen = false;
+        l->low_power_reported = false;
+}
+
+BleLink *ble_link_free(BleLink *l) {
+        if (!l)
+                return NULL;
+        clear_link(l);
+        driver_decoder_free(l->decoder);
+        sd_event_unref(l->event);
+        free(l->device_path);
+        free(l);
+        return NULL;
+}
+
+BleLinkState ble_link_get_state(const BleLink *l) {
+        return l->state;
+}
+
+const char *ble_link_get_address(const BleLink *l) {
+        return l->address;
+}
+
+const char *ble_link_get_device_path(const BleLink *l) {
+        return l->device_path;
+}
+
+const Driver *ble_link_get_driver(const BleLink *l) {
+        return l->driver;
+}
+
+static void report_down(BleLink *l) {
+        if (l->connected_reported) {
+                l->connected_reported = false;
+                if (l->cb.state)
+                        l->cb.state(l->userdata, l, false);
+        }
+}
+
+/* Back to IDLE and tell the owner; the owner may free the link from ended(). */
+static void finish(BleLink *l, BleFailure f, const char *detail) {
+        clear_link(l);
+        l->state = BLE_LINK_IDLE;
+        report_down(l);
+        if (l->cb.ended)
+                l->cb.ended(l->userdata, l, f, detail ?: "");
+}
+
+static int on_disconnected(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        BleLink *l = userdata;
+        char detail[DETAIL_MAX];
+
+        l->call = sd_bus_slot_unref(l->call);
+        memcpy(detail, l->pending_detail, sizeof(detail));
+        finish(l, l->pending_failure, detail);
+        return 0;
+}
+
+/* Failure while bluetoothd may still hold a (half) link: disconnect it first so that the
+ * next attempt does not race the old one. */
+static void fail(BleLink *l, BleFailure f, const char *detail) {
+        const BluezDevice *d = bluez_client_get_device(l->client, l->device_path);
+        int r;
+
+        clear_link(l);
+        report_down(l);
+        if (!d) {
+                finish(l, f, detail);
+                return;
+        }
+        l->state = BLE_LINK_DISCONNECTING;
+        l->pending_failure = f;
+        snprintf(l->pending_detail, sizeof(l->pending_detail), "%s", detail ?: "");
+        r = bluez_client_call(l->client, &l->call, l->device_path, BLUEZ_DEVICE_IFACE, "Disconnect",
+                              DISCONNECT_TIMEOUT_USEC, on_disconnected, l, NULL);
+        if (r < 0)
+                finish(l, f, detail);
+}
+
+static BleFailure classify(const sd_bus_error *e) {
+        if (sd_bus_error_has_name(e, "org.bluez.Error.InProgress"))
+                return BLE_FAILURE_IN_PROGRESS;
+        if (sd_bus_error_has_name(e, SD_BUS_ERROR_NO_REPLY) || sd_bus_error_has_name(e, SD_BUS_ERROR_TIMEOUT))
+                return BLE_FAILURE_TIMEOUT;
+        if (sd_bus_error_has_name(e, "org.bluez.Error.Failed") && e->message &&
+            (strstr(e->message, "abort") || strstr(e->message, "Abort")))
+                return BLE_FAILURE_ABORT;
+        return BLE_FAILURE_FAILED;
+}
+
+static void fail_with_error(BleLink *l, const sd_bus_error *e) {
+        char detail[DETAIL_MAX];
+
+        snprintf(detail, sizeof(detail), "%s: %s", e->name ?: "?", e->message ?: "");
+        fail(l, classify(e), detail);
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        BleLink *l = userdata;
+
+        l->timer = sd_event_source_disable_unref(l->timer);
+        if (l->state == BLE_LINK_RESOLVING)
+                fail(l, BLE_FAILURE_TIMEOUT, "GATT services not resolved in time");
+        else if (l->state == BLE_LINK_STREAMING || l->state == BLE_LINK_SETUP)
+                fail(l, BLE_FAILURE_STALL, "no notification in time");
+        return 0;
+}
+
+static int arm_timer(BleLink *l, uint32_t ms, uint64_t accuracy_usec) {
+        uint64_t now;
+        int r;
+
+        if (ms == 0) {
+                l->timer = sd_event_source_disable_unref(l->timer);
+                return 0;
+        }
+        r = sd_event_now(l->event, CLOCK_MONOTONIC, &now);
+        if (r < 0)
+                return r;
+        if (l->timer) {
+                r = sd_event_source_set_time(l->timer, now + (uint64_t) ms * 1000U);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(l->timer, SD_EVENT_ONESHOT);
+                return r;
+        }
+        return sd_event_add_time(l->event, &l->timer, CLOCK_MONOTONIC, now + (uint64_t) ms * 1000U, accuracy_usec,
+                                 on_timer, l);
+}
+
+static void setup_next(BleLink *l);
+
+/* "Streaming" means set up completely and delivering: the owner may start the next
+ * connection attempt and reset its recovery ladder. */
+static void maybe_report_streaming(BleLink *l) {
+        if (l->streaming_reported || !l->sample_seen || l->state != BLE_LINK_STREAMING)
+                return;
+        l->streaming_reported = true;
+        if (l->cb.streaming)
+                l->cb.streaming(l->userdata, l);
+}
+
+static int on_setup_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        BleLink *l = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        l->call = sd_bus_slot_unref(l->call);
+        if (l->step == STEP_BATTERY) {
+                const void *bytes;
+                size_t len;
+                /* a missing battery level is no reason to drop a working link */
+                if (!e && sd_bus_message_read_array(reply, 'y', &bytes, &len) >= 0 && len >= 1 &&
+                    ((const uint8_t *) bytes)[0] <= 100 && l->cb.battery)
+                        l->cb.battery(l->userdata, l, ((const uint8_t *) bytes)[0], -1);
+        } else if (e) {
+                fail_with_error(l, e);
+                return 0;
+        }
+        l->step++;
+        setup_next(l);
+        return 0;
+}
+
+static int write_command(BleLink *l, const DriverCommand *cmd) {
+        sd_bus_message *m = NULL;
+        int r;
+
+        r = bluez_client_new_call(l->client, &m, l->write_path, BLUEZ_CHAR_IFACE, "WriteValue");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_array(m, 'y', cmd->bytes, cmd->len);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a{sv}", 1, "type", "s", "request");
+        if (r >= 0)
+                r = bluez_client_send(l->client, &l->call, m, GATT_CALL_TIMEOUT_USEC, on_setup_reply, l);
+        sd_bus_message_unref(m);
+        return r;
+}
+
+static void setup_next(BleLink *l) {
+        const Driver *d = l->driver;
+        int r = 0;
+
+        for (; l->step < STEP_DONE; l->step++) {
+                if (l->step == STEP_INIT && l->write_path && d->init_cmd.len > 0) {
+                        r = write_command(l, &d->init_cmd);
+                        break;
+                }
+                if (l->step == STEP_BATTERY_CMD && l->write_path && d->battery_cmd.len > 0) {
+                        r = write_command(l, &d->battery_cmd);
+                        break;
+                }
+                if (l->step == STEP_START && l->write_path && d->start_cmd.len > 0) {
+                        r = write_command(l, &d->start_cmd);
+                        break;
+                }
+                if (l->step == STEP_TARE && l->write_path && l->cfg.tare_on_connect && d->hw_tare &&
+                    d->tare_cmd.len > 0) {
+                        r = write_command(l, &d->tare_cmd);
+                        break;
+                }
+                if (l->step == STEP_BATTERY && l->battery_path) {
+                        r = bluez_client_call(l->client, &l->call, l->battery_path, BLUEZ_CHAR_IFACE, "ReadValue",
+                                              GATT_CALL_TIMEOUT_USEC, on_setup_reply, l, "a{sv}", 0);
+                        break;
+                }
+        }
+        if (r < 0) {
+                fail(l, BLE_FAILURE_FAILED, "cannot send GATT request");
+                return;
+        }
+        if (l->step == STEP_DONE) {
+                l->state = BLE_LINK_STREAMING;
+                if (arm_timer(l, l->cfg.stall_timeout_ms, 100U * 1000U) < 0) {
+                        fail(l, BLE_FAILURE_FAILED, "cannot arm stall timer");
+                        return;
+                }
+                maybe_report_streaming(l);
+        }
+}
+
+static int on_start_notify(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        BleLink *l = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        l->call = sd_bus_slot_unref(l->call);
+        if (e) {
+                fail_with_error(l, e);
+                return 0;
+        }
+        l->state = BLE_LINK_SETUP;
+        l->step = STEP_INIT;
+        /* commands and battery get a deadline of their own; the watchdog covers the stream */
+        if (arm_timer(l, l->cfg.stall_timeout_ms, 100U * 1000U) < 0) {
+                fail(l, BLE_FAILURE_FAILED, "cannot arm stall timer");
+                return 0;
+        }
+        setup_next(l);
+        return 0;
+}
+
+static int dup_path(char **dst, const BluezCharacteristic *c) {
+        if (!c) {
+                *dst = mfree_str(*dst);
+                return 0;
+        }
+        if (*dst && strcmp(*dst, c->path) == 0)
+                return 0;
+        free(*dst);
+        *dst = strdup(c->path);
+        return *dst ? 0 : -ENOMEM;
+}
+
+/* RESOLVING -> SUBSCRIBING once bluetoothd says so and the objects we need exist. */
+static void check_resolved(BleLink *l) {
+        const BluezDevice *d = bluez_client_get_device(l->client, l->device_path);
+        const BluezCharacteristic *notify, *write = NULL, *battery = NULL;
+        int r;
+
+        if (l->state != BLE_LINK_RESOLVING || !d || !d->connected || !d->services_resolved)
+                return;
+        notify = bluez_client_find_characteristic(l->client, l->device_path, l->driver->notify_uuid);
+        if (!notify)
+                return;
+        if (l->driver->write_uuid) {
+                write = bluez_client_find_characteristic(l->client, l->device_path, l->driver->write_uuid);
+                if (!write)
+                        return;
+        }
+        if (l->driver->battery_uuid) {
+                battery = bluez_client_find_characteristic(l->client, l->device_path, l->driver->battery_uuid);
+                if (battery && !battery->can_read)
+                        battery = NULL;
+        }
+        if (dup_path(&l->notify_path, notify) < 0 || dup_path(&l->write_path, write) < 0 ||
+            dup_path(&l->battery_path, battery) < 0) {
+                fail(l, BLE_FAILURE_FAILED, "out of memory");
+                return;
+        }
+
+        l->timer = sd_event_source_disable_unref(l->timer);
+        l->state = BLE_LINK_SUBSCRIBING;
+        driver_decoder_reset(l->decoder);
+        if (l->soft_tare && l->cfg.tare_on_connect)
+                ble_tare_begin(&l->tare);
+        l->connected_reported = true;
+        if (l->cb.state)
+                l->cb.state(l->userdata, l, true);
+        if (l->state != BLE_LINK_SUBSCRIBING)
+                return;   /* the owner changed its mind from the callback */
+
+        r = bluez_client_call(l->client, &l->call, l->notify_path, BLUEZ_CHAR_IFACE, "StartNotify",
+                              GATT_CALL_TIMEOUT_USEC, on_start_notify, l, NULL);
+        if (r < 0)
+                fail(l, BLE_FAILURE_FAILED, "cannot call StartNotify");
+}
+
+static int on_connect(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        BleLink *l = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        l->call = sd_bus_slot_unref(l->call);
+        if (e && !sd_bus_error_has_name(e, "org.bluez.Error.AlreadyConnected")) {
+                fail_with_error(l, e);
+                return 0;
+        }
+        /* Connect answers when ATT is up; GATT browsing goes on after it */
+        l->state = BLE_LINK_RESOLVING;
+        if (arm_timer(l, l->cfg.resolve_timeout_ms, 10U * 1000U) < 0) {
+                fail(l, BLE_FAILURE_FAILED, "cannot arm resolve timer");
+                return 0;
+        }
+        check_resolved(l);
+        return 0;
+}
+
+int ble_link_connect(BleLink *l, const char *device_path) {
+        int r;
+
+        if (!l || !device_path)
+                return -EINVAL;
+        if (l->state != BLE_LINK_IDLE)
+                return -EBUSY;
+        if (!l->device_path || strcmp(l->device_path, device_path) != 0) {
+                char *p = strdup(device_path);
+                if (!p)
+                        return -ENOMEM;
+                free(l->device_path);
+                l->device_path = p;
+        }
+        r = bluez_client_call(l->client, &l->call, l->device_path, BLUEZ_DEVICE_IFACE, "Connect",
+                              (uint64_t) l->cfg.connect_timeout_ms * 1000U, on_connect, l, NULL);
+        if (r < 0)
+                return r;
+        l->state = BLE_LINK_CONNECTING;
+        return 0;
+}
+
+int ble_link_disconnect(BleLink *l) {
+        if (!l)
+                return -EINVAL;
+        if (l->state == BLE_LINK_IDLE || l->state == BLE_LINK_DISCONNECTING)
+                return 0;
+        fail(l, BLE_FAILURE_LOCAL, "disconnect requested");
+        return 0;
+}
+
+bool ble_link_drop(BleLink *l) {
+        bool was = l->connected_reported;
+
+        clear_link(l);
+        l->state = BLE_LINK_IDLE;
+        l->connected_reported = false;
+        return was;
+}
+
+void ble_link_device_event(BleLink *l, const BluezDevice *d, unsigned changed, bool removed) {
+        if (!l->device_path || strcmp(d->path, l->device_path) != 0)
+                return;
+        switch (l->state) {
+        case BLE_LINK_IDLE:
+        case BLE_LINK_CONNECTING:       /* Connect's reply decides */
+                return;
+        case BLE_LINK_DISCONNECTING:
+                if (removed) {
+                        /* no reply will say more than this */
+                        char detail[DETAIL_MAX];
+                        memcpy(detail, l->pending_detail, sizeof(detail));
+                        finish(l, l->pending_failure, detail);
+                }
+                return;
+        default:
+                break;
+        }
+        if (removed || ((changed & BLUEZ_DEVICE_CONNECTED) && !d->connected)) {
+                clear_link(l);
+                finish(l, BLE_FAILURE_LOST, removed ? "device removed" : "disconnected");
+                return;
+        }
+        if (changed & (BLUEZ_DEVICE_RESOLVED | BLUEZ_DEVICE_CONNECTED))
+                check_resolved(l);
+}
+
+void ble_link_characteristic_event(BleLink *l, const BluezCharacteristic *c, bool removed) {
+        if (!l->device_path || strcmp(c->device, l->device_path) != 0)
+                return;
+        if (l->state == BLE_LINK_RESOLVING && !removed)
+                check_resolved(l);
+}
+
+void ble_link_notification(BleLink *l, const BluezCharacteristic *c, const uint8_t *value, size_t len,
+                           nsec_t now) {
+        DriverOutput *out = l->outputs;
+        int n;
+
+        if (l->state != BLE_LINK_SUBSCRIBING && l->state != BLE_LINK_SETUP && l->state != BLE_LINK_STREAMING)
+                return;
+        if (l->battery_path && strcmp(c->path, l->battery_path) == 0) {
+                if (len >= 1 && value[0] <= 100 && l->cb.battery)
+                        l->cb.battery(l->userdata, l, value[0], -1);
+                return;
+        }
+        if (!l->notify_path || strcmp(c->path, l->notify_path) != 0)
+                return;
+        if (l->state == BLE_LINK_STREAMING)
+                (void) arm_timer(l, l->cfg.stall_timeout_ms, 100U * 1000U);
+
+        n = driver_decoder_feed(l->decoder, value, len, out, ELEMENTSOF(l->outputs));
+        for (int i = 0; i < n; i++) {
+                const DriverOutput *o = &out[i];
+                if (o->type == DRIVER_OUT_SAMPLE) {
+                        double newtons = o->newtons;
+                        l->sample_seen = true;
+                        maybe_report_streaming(l);
+                        if (l->soft_tare && !ble_tare_apply(&l->tare, now, &newtons))
+                                continue;
+                        if (l->cb.sample)
+                                l->cb.sample(l->userdata, l, newtons, now, o->has_device_ts, o->device_ts_us);
+                } else if (o->type == DRIVER_OUT_BATTERY && (o->battery_percent >= 0 || o->battery_mv >= 0)) {
+                        if (l->cb.battery)
+                                l->cb.battery(l->userdata, l, o->battery_percent, o->battery_mv);
+                } else if (o->type == DRIVER_OUT_LOW_POWER && !l->low_power_reported) {
+                        l->low_power_reported = true;
+                        if (l->cb.low_power)
+                                l->cb.low_power(l->userdata, l);
+                }
+        }
+}
+
+static int on_tare_written(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        return 0;
+}
+
+int ble_link_tare(BleLink *l) {
+        if (!l)
+                return -EINVAL;
+        if (l->state != BLE_LINK_STREAMING)
+                return -ENOTCONN;
+        if (l->soft_tare) {
+                ble_tare_begin(&l->tare);
+                return 0;
+        }
+        if (!l->write_path || l->driver->tare_cmd.len == 0)
+                return -EOPNOTSUPP;
+        /* floating: the reply carries nothing we act on */
+        sd_bus_message *m = NULL;
+        int r = bluez_client_new_call(l->client, &m, l->write_path, BLUEZ_CHAR_IFACE, "WriteValue");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_array(m, 'y', l->driver->tare_cmd.bytes, l->driver->tare_cmd.len);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a{sv}", 1, "type", "s", "request");
+        if (r >= 0)
+                r = bluez_client_send(l->client, NULL, m, GATT_CALL_TIMEOUT_USEC, on_tare_written, NULL);
+        sd_bus_message_unref(m);
+        return r;
+}

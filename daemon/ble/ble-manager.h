@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* tphub's BLE side: force tools (by address, or adopted by driver match), advert-only tools,
+ * and athlete tags, over BlueZ on the caller's sd-bus connection and sd-event loop. It knows
+ * nothing of stations or the engine: it reports tool state, samples in newtons, battery and
+ * tag taps through callbacks, and never logs by itself (log() receives the messages the
+ * daemon may print; each recovery escalation is reported once, not per retry). */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "shared/time-util.h"
+
+typedef struct BleManager BleManager;
+
+typedef struct BleCallbacks {
+        void (*tool_state)(void *userdata, const char *address, const char *driver, bool connected);
+        void (*tool_sample)(void *userdata, const char *address, double newtons, nsec_t arrival_mono,
+                            bool has_device_ts, uint64_t device_ts_us);
+        /* percent and/or millivolts (as the device reports it), -1 when not known */
+        void (*tool_battery)(void *userdata, const char *address, int percent, int millivolts);
+        void (*tag_tap)(void *userdata, const char *athlete, const char *address, int rssi);
+        void (*log)(void *userdata, int priority /* LOG_ERR..LOG_DEBUG */, const char *message);
+} BleCallbacks;
+
+/* Zero means "default" for every field. */
+typedef struct BleManagerConfig {
+        const char *adapter;                    /* "hci0"; NULL or "": the first powered adapter */
+        unsigned max_links;                     /* simultaneous GATT links, default 5 */
+        uint32_t connect_timeout_ms;            /* Connect() reply, default 10000 */
+        uint32_t resolve_timeout_ms;            /* ServicesResolved + characteristics, default 10000 */
+        uint32_t stall_timeout_ms;              /* silent connected stream, default 5000 */
+        uint32_t advert_timeout_ms;             /* advert-only tool silent -> disconnected, default 10000 */
+        int tag_rssi_dbm;                       /* tap level, default -60 (0 means default) */
+        uint32_t tag_hold_ms;                   /* RSSI at or above the level this long, default 1500 */
+        uint32_t tare_window_ms;                /* software tare window, default 250 */
+        unsigned tare_samples;                  /* software tare: at most this many samples, default 20 */
+        bool no_tare_on_connect;                /* don't tare (hardware or software) on connect */
+        /* recovery ladder (see ble-recovery.h) */
+        uint32_t backoff_initial_ms;            /* default 1000 */
+        uint32_t backoff_max_ms;                /* default 30000 */
+        unsigned jitter_percent;                /* default 20; 100 or more = default */
+        bool no_jitter;                         /* exact backoff (tests) */
+        unsigned retries_before_remove;         /* default 3 */
+        unsigned retries_before_power_cycle;    /* default 6 */
+        uint32_t power_cycle_min_interval_ms;   /* default 300000 */
+} BleManagerConfig;
+
+/* Limits on what configuration and the air can make us allocate. */
+#define BLE_MANAGER_MAX_TOOLS 32U
+
+int ble_manager_new(BleManager **ret, sd_bus *bus, sd_event *event, const BleManagerConfig *cfg,
+                    const BleCallbacks *cb, void *userdata);
+BleManager *ble_manager_free(BleManager *m);
+
+/* A tool at this address handled by this driver (driver_find() name). -EEXIST, -ENOENT
+ * (no such driver), -EINVAL (bad address), -E2BIG (too many). */
+int ble_manager_add_tool(BleManager *m, const char *address, const char *driver);
+/* Adopt any device whose advertised name / service UUIDs match a driver. */
+int ble_manager_set_auto_adopt(BleManager *m, bool on);
+/* A tag for an athlete, identified by any of: address "AA:BB:..", iBeacon
+ * "UUID:major:minor" (decimal major/minor), Eddystone-UID "NAMESPACE20HEX:INSTANCE12HEX".
+ * Unused identifiers are NULL. */
+int ble_manager_add_tag(BleManager *m, const char *athlete, const char *address, const char *ibeacon,
+                        const char *eddystone);
+int ble_manager_start(BleManager *m);
+/* Hardware tare command, or a new software tare for tools without one. -ENOTCONN, -ENOENT. */
+int ble_manager_tare(BleManager *m, const char *address);
+
+typedef struct BleToolInfo {
+        const char *address;
+        const char *driver;
+        const char *name;       /* advertised name, NULL if unknown */
+        bool connected;
+        int battery;            /* percent, -1 if unknown */
+        int battery_mv;         /* millivolts, -1 if unknown */
+        nsec_t last_seen;       /* CLOCK_MONOTONIC of the last sample, 0 if none */
+} BleToolInfo;
+
+/* Strings in *ret stay valid until the next call into the manager. */
+int ble_manager_tool_info(BleManager *m, const char *address, BleToolInfo *ret);
+/* Addresses of all tools, i from 0 until NULL (for tools/<address> topics). */
+const char *ble_manager_tool_at(BleManager *m, size_t i);
