@@ -5,32 +5,62 @@
 #include "shared/log.h"
 
 int hub_adapters_start(Hub *h) {
-        return hub_gpio_start(h);
+        int r;
+
+        /* MQTT first: interrupted sessions are spooled before anything new can happen. */
+        r = hub_mqtt_start(h);
+        if (r < 0)
+                return r;
+        r = hub_gpio_start(h);
+        if (r < 0)
+                return r;
+        return hub_ble_start(h);
 }
 
 int hub_adapters_reload(Hub *h) {
-        /* Lines may have moved or stations come and gone: reopen GPIO from the new config. */
-        hub_gpio_stop(h);
-        return hub_gpio_start(h);
+        /* Lines, tools and the broker may have changed: reopen from the new configuration.
+         * Stations and their engines (and so running sessions) stay. */
+        hub_adapters_stop(h);
+        return hub_adapters_start(h);
 }
 
 void hub_adapters_stop(Hub *h) {
+        hub_ble_stop(h);
         hub_gpio_stop(h);
+        hub_mqtt_stop(h);
 }
 
 void hub_cue_changed(Hub *h, Station *s, const Cue *cue) {
-        for (size_t i = 0; i < h->n_stations; i++)
-                if (h->stations[i].station == s && h->stations[i].cues)
-                        (void) cue_player_show(h->stations[i].cues, cue, now_monotonic());
+        HubStation *hs = hub_station_of(h, s);
+
+        if (!hs)
+                return;
+        if (hs->cues)
+                (void) cue_player_show(hs->cues, cue, now_monotonic());
+        hub_mqtt_cue(h, hs);
 }
 
 void hub_event(Hub *h, Station *s, const EngineEvent *ev) {
+        HubStation *hs = hub_station_of(h, s);
+
+        if (!hs)
+                return;
+        hub_mqtt_event(h, hs, ev);
+        /* Checkpoint at rep boundaries only (see hub_mqtt_checkpoint). */
+        if (ev->type == EVENT_CHECKIN || ev->type == EVENT_REST || ev->type == EVENT_SKIPPED)
+                hub_mqtt_checkpoint(h, hs);
 }
 
 void hub_session_finished(Hub *h, Station *s, const Session *session, const char *json) {
-        log_info("%s: %s", station_name(s), json);
+        HubStation *hs = hub_station_of(h, s);
+
+        if (!h->mqtt)
+                log_info("%s: %s", station_name(s), json);
+        if (hs)
+                hub_mqtt_session(h, hs, session, json);
 }
 
 void hub_station_removed(Hub *h, HubStation *hs) {
         hub_gpio_station_stop(hs);
+        hub_mqtt_station_stop(hs);
 }

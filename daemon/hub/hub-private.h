@@ -7,15 +7,24 @@
 #include "hub/hub.h"
 #include "hub/station.h"
 
+#include <systemd/sd-bus.h>
+
+#include "ble/ble-manager.h"
 #include "gpio/cue-player.h"
 #include "gpio/footswitch.h"
 #include "gpio/gpio-backend.h"
+#include "mqtt/mqtt-client.h"
+#include "mqtt/session-publisher.h"
+#include "store/outbox.h"
 
 typedef struct HubStation {
         Station *station;
         const ConfigStation *config;   /* points into Hub.config */
         Footswitch *footswitch;
         CuePlayer *cues;
+        /* MQTT live state: refreshed at every transition and at 4 Hz while counting down */
+        sd_event_source *state_timer;
+        nsec_t force_published;
 } HubStation;
 
 typedef struct Hub {
@@ -27,6 +36,17 @@ typedef struct Hub {
         size_t n_stations;
         char *status;
         GpioBackend *gpio;
+
+        sd_bus *bus;
+        BleManager *ble;
+
+        MqttClient *mqtt;
+        Outbox *outbox;
+        SessionPublisher *publisher;
+        char *started_at;
+        bool spool_trouble;              /* said loudly in the status document */
+        void (*stopped)(void *userdata); /* hub_stop() is done */
+        void *stopped_userdata;
 } Hub;
 
 void hub_release_retired(Hub *h);
@@ -35,6 +55,25 @@ void hub_release_retired(Hub *h);
 int hub_gpio_start(Hub *h);
 void hub_gpio_stop(Hub *h);
 void hub_gpio_station_stop(HubStation *hs);
+
+/* BlueZ glue (hub-ble.c). */
+int hub_ble_start(Hub *h);
+void hub_ble_stop(Hub *h);
+
+/* MQTT glue (hub-mqtt.c). */
+int hub_mqtt_start(Hub *h);
+void hub_mqtt_stop(Hub *h);
+int hub_mqtt_shutdown(Hub *h);  /* 1: h->stopped will be called */
+void hub_mqtt_cue(Hub *h, HubStation *hs);
+void hub_mqtt_event(Hub *h, HubStation *hs, const EngineEvent *ev);
+void hub_mqtt_force(Hub *h, HubStation *hs, nsec_t now);
+void hub_mqtt_session(Hub *h, HubStation *hs, const Session *session, const char *json);
+void hub_mqtt_checkpoint(Hub *h, HubStation *hs);
+void hub_mqtt_tool(Hub *h, const char *address);
+void hub_mqtt_station_stop(HubStation *hs);
+
+HubStation *hub_find_station(Hub *h, const char *name);
+HubStation *hub_station_of(Hub *h, const Station *s);
 
 /* Implemented by the adapter glue (hub-adapters.c). */
 int hub_adapters_start(Hub *h);

@@ -50,9 +50,16 @@ static const StationCallbacks station_callbacks = {
         .finished = on_finished,
 };
 
-static HubStation *find_station(Hub *h, const char *name) {
+HubStation *hub_find_station(Hub *h, const char *name) {
         for (size_t i = 0; i < h->n_stations; i++)
                 if (strcmp(station_name(h->stations[i].station), name) == 0)
+                        return &h->stations[i];
+        return NULL;
+}
+
+HubStation *hub_station_of(Hub *h, const Station *s) {
+        for (size_t i = 0; i < h->n_stations; i++)
+                if (h->stations[i].station == s)
                         return &h->stations[i];
         return NULL;
 }
@@ -76,7 +83,7 @@ static int apply_config(Hub *h) {
 
         for (size_t i = 0; i < c->n_stations; i++) {
                 const ConfigStation *cs = &c->stations[i];
-                HubStation *hs = find_station(h, cs->name);
+                HubStation *hs = hub_find_station(h, cs->name);
 
                 if (!hs) {
                         HubStation *n = reallocarray(h->stations, h->n_stations + 1, sizeof(HubStation));
@@ -148,12 +155,23 @@ Hub *hub_free(Hub *h) {
         config_free(h->config);
         sd_event_unref(h->event);
         free(h->status);
+        free(h->started_at);
         free(h);
         return NULL;
 }
 
 int hub_start(Hub *h) {
         return hub_adapters_start(h);
+}
+
+int hub_stop(Hub *h, void (*done)(void *userdata), void *userdata) {
+        /* Outputs to their safe state and tools let go at once; MQTT says goodbye (retained
+         * offline status) without blocking the loop, then done is called. */
+        hub_ble_stop(h);
+        hub_gpio_stop(h);
+        h->stopped = done;
+        h->stopped_userdata = userdata;
+        return hub_mqtt_shutdown(h);
 }
 
 int hub_reload(Hub *h, Config *config) {

@@ -22,6 +22,10 @@ static inline void hub_freep(Hub **h) {
 
 int hub_start(Hub *h);
 
+/* Clean stop: safe outputs, tools disconnected, MQTT offline status published. Returns 0
+ * when already stopped, 1 when done() will be called from the loop, or negative errno. */
+int hub_stop(Hub *h, void (*done)(void *userdata), void *userdata);
+
 /* Takes ownership of config, also on failure. */
 int hub_reload(Hub *h, Config *config);
 

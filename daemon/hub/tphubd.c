@@ -21,6 +21,7 @@ typedef struct Daemon {
         const char *config_path;
         sd_event *event;
         Hub *hub;
+        bool stopping;
 } Daemon;
 
 static void print_errors(ConfigErrors *errs) {
@@ -59,12 +60,25 @@ static int check_config(const char *path) {
         return 0;
 }
 
-static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+static void on_stopped(void *userdata) {
         Daemon *d = userdata;
 
+        (void) sd_event_exit(d->event, 0);
+}
+
+static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Daemon *d = userdata;
+        int r;
+
+        if (d->stopping) /* a second signal: leave now */
+                return sd_event_exit(d->event, 0);
+        d->stopping = true;
         log_info("Received %s, shutting down.", strsignal((int) si->ssi_signo));
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down.");
-        return sd_event_exit(d->event, 0);
+        r = hub_stop(d->hub, on_stopped, d);
+        if (r <= 0)
+                return sd_event_exit(d->event, 0);
+        return 0;
 }
 
 static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
