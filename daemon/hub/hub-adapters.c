@@ -45,10 +45,11 @@ void hub_event(Hub *h, Station *s, const EngineEvent *ev) {
 
         if (!hs)
                 return;
-        hub_mqtt_event(h, hs, ev);
-        /* Checkpoint at rep boundaries only (see hub_mqtt_checkpoint). */
+        /* Checkpoint at rep boundaries only (see hub_mqtt_checkpoint), and before the event
+         * is announced: whatever a dashboard has seen is already durable. */
         if (ev->type == EVENT_CHECKIN || ev->type == EVENT_REST || ev->type == EVENT_SKIPPED)
                 hub_mqtt_checkpoint(h, hs);
+        hub_mqtt_event(h, hs, ev);
 }
 
 void hub_session_finished(Hub *h, Station *s, const Session *session, const char *json) {
