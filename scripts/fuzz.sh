@@ -46,7 +46,12 @@ for t in $targets; do
                 echo
         else
                 failed=1
-                tail -n 40 "$work/$name.log"
+                # The sanitizer report (or libFuzzer's deadly-signal report), else the end.
+                if grep -qE 'ERROR: |deadly signal' "$work/$name.log"; then
+                        sed -n '/ERROR: \|deadly signal/,/SUMMARY: /p' "$work/$name.log" | head -n 60
+                else
+                        tail -n 40 "$work/$name.log"
+                fi
                 for a in "$work/$name"-*; do
                         [ -e "$a" ] || continue
                         mkdir -p "$build/fuzz-artifacts"
