@@ -22,7 +22,12 @@ ninja -C "$build"
 if [ $# -gt 0 ]; then
         targets=$*
 else
-        targets=$(find "$build" -type f -perm -u+x -name 'fuzz-*' ! -name '*.p' | sort)
+        # Only binaries linked with libFuzzer (its option text is in them): corpus replay
+        # programs named fuzz-* are ordinary meson tests.
+        targets=
+        for t in $(find "$build" -type f -perm -u+x -name 'fuzz-*' | sort); do
+                grep -qa 'max_total_time' "$t" && targets="$targets $t"
+        done
 fi
 [ -n "$targets" ] || { echo "fuzz.sh: no fuzz targets built" >&2; exit 1; }
 
@@ -46,7 +51,12 @@ for t in $targets; do
                 echo
         else
                 failed=1
-                tail -n 40 "$work/$name.log"
+                # The sanitizer report (or libFuzzer's deadly-signal report), else the end.
+                if grep -qE 'ERROR: |deadly signal' "$work/$name.log"; then
+                        sed -n '/ERROR: \|deadly signal/,/SUMMARY: /p' "$work/$name.log" | head -n 60
+                else
+                        tail -n 40 "$work/$name.log"
+                fi
                 for a in "$work/$name"-*; do
                         [ -e "$a" ] || continue
                         mkdir -p "$build/fuzz-artifacts"

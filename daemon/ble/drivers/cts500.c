@@ -103,7 +103,8 @@ static int cts500_decode(void *state, const uint8_t *buf, size_t len, DriverOutp
                 s->skipping = false;
                 pos += CTS500_DATA_LEN;
                 if (f[1] == CTS500_RESPONSE) {
-                        if (f[2] == CTS500_OP_BATTERY)
+                        /* 0 V is no reading of a battery that powers the reply. */
+                        if (f[2] == CTS500_OP_BATTERY && rd_be16(f + 4) > 0)
                                 out[n++] = driver_battery(-1, (int) rd_be16(f + 4) * 10);
                         /* temperature and other replies: not ours to interpret */
                 } else if (!cts500_is_opcode(f[1]))

@@ -71,8 +71,9 @@ int main(void) {
         check_eq(out[0].type, DRIVER_OUT_BATTERY);
         check_eq(out[0].battery_mv, 3870);
         check_eq(out[0].battery_percent, -1);
-        /* Temperature reply, command echo (split), a 7-byte frame whose byte 1 is an opcode:
-         * well formed, not ours, not dropped. */
+        /* A battery reply of 0 V, temperature reply, command echo (split), a 7-byte frame
+         * whose byte 1 is an opcode: well formed, not ours, not dropped. */
+        check_eq(feed(dec, (const uint8_t[]) { 0x05, 0x80, 0xC4, 0x00, 0x00, 0x00, 0x49 }, 7, out), 0);
         check_eq(feed(dec, (const uint8_t[]) { 0x05, 0x80, 0xC5, 0x00, 0x00, 0x19, 0x63 }, 7, out), 0);
         check_eq(feed(dec, (const uint8_t[]) { 0x05, 0xAA, 0x00 }, 3, out), 0);
         check_eq(feed(dec, (const uint8_t[]) { 0x00, 0x00, 0xAF }, 3, out), 0);

@@ -76,10 +76,67 @@ static void finish(Vector *v) {
         v->dec = driver_decoder_free(v->dec);
 }
 
+static bool hex_equals(const char *hex, const uint8_t *bytes, size_t len) {
+        if (strcmp(hex, "-") == 0)
+                return len == 0;
+        if (strlen(hex) != 2 * len)
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (hexval(hex[2 * i]) != bytes[i] >> 4 || hexval(hex[2 * i + 1]) != (bytes[i] & 0x0F))
+                        return false;
+        return true;
+}
+
+static bool str_equals(const char *value, const char *s) {
+        return strcmp(value, "-") == 0 ? !s : s && strcmp(value, s) == 0;
+}
+
+/* encode.py's DEVICES (what the simulator presents) must be the driver table's view. */
+static void check_device(const char *driver, const char *field, const char *value) {
+        const Driver *d = driver_find(driver);
+        const DriverCommand *cmd = NULL;
+        bool ok;
+
+        check(d);
+        if (strcmp(field, "name") == 0)
+                ok = hex_equals(value, (const uint8_t *) d->name_prefixes[0],
+                                d->name_prefixes[0] ? strlen(d->name_prefixes[0]) : 0);
+        else if (strcmp(field, "service") == 0)
+                ok = str_equals(value, d->service_uuid);
+        else if (strcmp(field, "notify") == 0)
+                ok = str_equals(value, d->notify_uuid);
+        else if (strcmp(field, "write") == 0)
+                ok = str_equals(value, d->write_uuid);
+        else if (strcmp(field, "battery") == 0)
+                ok = str_equals(value, d->battery_uuid);
+        else if (strcmp(field, "company") == 0)
+                ok = strcmp(value, "-") == 0 ? !d->advert_only :
+                        d->advert_only && strtoul(value, NULL, 16) == d->company_id;
+        else {
+                if (strcmp(field, "cmd-init") == 0)
+                        cmd = &d->init_cmd;
+                else if (strcmp(field, "cmd-start") == 0)
+                        cmd = &d->start_cmd;
+                else if (strcmp(field, "cmd-stop") == 0)
+                        cmd = &d->stop_cmd;
+                else if (strcmp(field, "cmd-tare") == 0)
+                        cmd = &d->tare_cmd;
+                else if (strcmp(field, "cmd-battery") == 0)
+                        cmd = &d->battery_cmd;
+                check(cmd);
+                ok = hex_equals(value, cmd->bytes, cmd->len);
+        }
+        if (!ok) {
+                fprintf(stderr, "encode.py DEVICES[%s] %s = %s disagrees with the driver table\n",
+                        driver, field, value);
+                abort();
+        }
+}
+
 int main(int argc, char *argv[]) {
         char cmd[4096], *line = NULL;
         size_t cap = 0;
-        unsigned n_vectors = 0;
+        unsigned n_vectors = 0, n_fields = 0;
         Vector v = {};
         FILE *f;
 
@@ -94,7 +151,11 @@ int main(int argc, char *argv[]) {
 
                 line[strcspn(line, "\n")] = '\0';
                 n = sscanf(line, "%*s %1039s %63s %63s", a, b, c);
-                if (strncmp(line, "vector ", 7) == 0) {
+                if (strncmp(line, "device ", 7) == 0) {
+                        check(!v.dec && n == 3);
+                        check_device(a, b, c);
+                        n_fields++;
+                } else if (strncmp(line, "vector ", 7) == 0) {
                         check(!v.dec && n == 2);
                         memset(&v, 0, sizeof(v));
                         check(strlen(a) < sizeof(v.driver) && strlen(b) < sizeof(v.label));
@@ -135,5 +196,7 @@ int main(int argc, char *argv[]) {
         /* Every driver has at least its ramp: encode.py cannot silently shrink to nothing. */
         fprintf(stderr, "%u vectors\n", n_vectors);
         check(n_vectors >= 26);
+        fprintf(stderr, "%u device fields\n", n_fields);
+        check_eq(n_fields, 11 * 8);
         return 0;
 }

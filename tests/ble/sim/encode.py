@@ -309,9 +309,25 @@ def _print_vector(w, driver, label, chunks, expect):
     w("end\n")
 
 
+def print_devices(w=sys.stdout.write):
+    """What DEVICES says, for the C test to compare with the driver table:
+    'device DRIVER FIELD VALUE' with FIELD name (hex of the UTF-8 name), service, notify,
+    write, battery, company (hex) or cmd-<init|start|stop|tare|battery> (hex); '-' = none."""
+    for driver, dev in DEVICES.items():
+        name = dev.get("name")
+        w("device %s name %s\n" % (driver, name.encode().hex() if name else "-"))
+        for field in ("service", "notify", "write", "battery"):
+            w("device %s %s %s\n" % (driver, field, dev.get(field) or "-"))
+        w("device %s company %s\n" % (driver, "%04x" % dev["company_id"] if "company_id" in dev else "-"))
+        for cmd in ("init", "start", "stop", "tare", "battery"):
+            w("device %s cmd-%s %s\n" % (driver, cmd, dev["commands"].get(cmd, b"").hex() or "-"))
+
+
 def print_vectors(w=sys.stdout.write):
-    """Vectors for the C decoders: 'vector DRIVER LABEL', 'chunk HEX'..., expected outputs
-    in order ('sample NEWTONS TS|-', 'battery PERCENT MV', 'low_power'), 'end'."""
+    """Vectors for the C decoders: 'device ...' lines (see print_devices), then per vector
+    'vector DRIVER LABEL', 'chunk HEX'..., the expected outputs in order ('sample NEWTONS
+    TS|-', 'battery PERCENT MV', 'low_power'), 'end'."""
+    print_devices(w)
     ramp = [0.0, 0.4, 1.5, 9.80665, 98.0665, 123.456, 250.3, 400.0, 612.25, 1000.0]
     signed = ramp + [-0.4, -12.7, -98.0665]
     for driver, (enc, dec) in ENCODERS.items():
