@@ -1,0 +1,108 @@
+#!/bin/bash
+# Run one command as root inside the tphub test-lab VM and exit with its code.
+#
+#   scripts/vm/run.sh [--timeout SECS] [--share DIR]... [--env NAME=VALUE]...
+#                     [--smp N] [--mem MB] [--verbose] -- COMMAND [ARGS...]
+#
+# The project root (and every --share DIR) is shared read-write at the same
+# absolute path, so host-built binaries run unchanged; COMMAND runs in the
+# current directory (which must be inside a share). The guest console is
+# streamed to stdout. Exit codes: COMMAND's, or 124 on timeout, 125 when the
+# VM failed before or after COMMAND (boot error, no exit code reported).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VM="$ROOT/.vm"
+timeout=300
+smp=${TPHUB_VM_SMP:-2}
+mem=1024
+verbose=0
+shares=("$ROOT")
+envs=()
+
+usage() { sed -n '2,12s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+        case "$1" in
+        --timeout) timeout=$2; shift 2 ;;
+        --share) shares+=("$(cd "$2" && pwd)"); shift 2 ;;
+        --env) envs+=("$2"); shift 2 ;;
+        --smp) smp=$2; shift 2 ;;
+        --mem) mem=$2; shift 2 ;;
+        --verbose) verbose=1; shift ;;
+        --) shift; break ;;
+        -h|--help) usage ;;
+        *) echo "run.sh: unknown option $1" >&2; usage ;;
+        esac
+done
+[ $# -gt 0 ] || usage
+
+for f in vmlinux initramfs.cpio.gz; do
+        [ -s "$VM/$f" ] || { echo "run.sh: $VM/$f missing: run scripts/vm/build.sh" >&2; exit 125; }
+done
+
+cwd=$(pwd)
+inside=0
+for s in "${shares[@]}"; do
+        case "$cwd/" in "$s"/*) inside=1 ;; esac
+done
+[ $inside = 1 ] || { echo "run.sh: cwd $cwd is not inside a share (use --share)" >&2; exit 125; }
+
+ctl=$(mktemp -d /tmp/tphub-vm.XXXXXX)
+trap 'rm -rf "$ctl"' EXIT
+
+fsdevs=(
+        -fsdev "local,id=hostusr,path=/usr,security_model=none,readonly=on,multidevs=remap"
+        -device "virtio-9p-pci,fsdev=hostusr,mount_tag=hostusr"
+        -fsdev "local,id=hostetc,path=/etc,security_model=none,readonly=on,multidevs=remap"
+        -device "virtio-9p-pci,fsdev=hostetc,mount_tag=hostetc"
+        -fsdev "local,id=tphubctl,path=$ctl,security_model=none"
+        -device "virtio-9p-pci,fsdev=tphubctl,mount_tag=tphubctl"
+)
+: > "$ctl/mounts"
+i=0
+for s in "${shares[@]}"; do
+        fsdevs+=(-fsdev "local,id=share$i,path=$s,security_model=none,multidevs=remap"
+                 -device "virtio-9p-pci,fsdev=share$i,mount_tag=share$i")
+        printf 'share%d %s\n' "$i" "$s" >> "$ctl/mounts"
+        i=$((i + 1))
+done
+
+{
+        printf 'cd %q || exit 125\n' "$cwd"
+        for e in "${envs[@]}"; do printf 'export %q\n' "$e"; done
+        printf 'exec'
+        printf ' %q' "$@"
+        printf '\n'
+} > "$ctl/cmd.sh"
+
+if [ $verbose = 1 ]; then loglevel=7; else loglevel=3; fi
+
+start=$(date +%s.%N)
+set +e
+timeout --foreground -k 5 "$timeout" \
+        qemu-system-x86_64 \
+        -machine pc -accel tcg -cpu max -smp "$smp" -m "$mem" \
+        -nodefaults -no-user-config -no-reboot -display none -monitor none \
+        -chardev stdio,id=con -serial chardev:con \
+        -kernel "$VM/vmlinux" -initrd "$VM/initramfs.cpio.gz" \
+        -append "console=ttyS0 loglevel=$loglevel panic=-1 mitigations=off rdinit=/init" \
+        -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+        -device virtio-rng-pci \
+        "${fsdevs[@]}" </dev/null
+st=$?
+set -e
+secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+
+if [ $st = 124 ] || [ $st = 137 ]; then
+        echo "run.sh: timeout after ${timeout}s: VM killed" >&2
+        exit 124
+fi
+# isa-debug-exit makes QEMU exit with (rc << 1) | 1; QEMU's own errors
+# exit 1 as well, so the rc file written by the guest's /init confirms it.
+if [ $((st & 1)) = 1 ] && [ "$(cat "$ctl/rc" 2>/dev/null)" = $((st >> 1)) ]; then
+        rc=$((st >> 1))
+        echo "run.sh: guest exit code $rc (${secs}s)" >&2
+        exit $rc
+fi
+echo "run.sh: VM ended without an exit code (qemu status $st, ${secs}s)" >&2
+exit 125
