@@ -11,7 +11,7 @@
 # VM failed before or after COMMAND (boot error, no exit code reported).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 VM="$ROOT/.vm"
 timeout=300
 smp=${TPHUB_VM_SMP:-2}
@@ -20,11 +20,21 @@ verbose=0
 shares=("$ROOT")
 envs=()
 
+# A dir inside an existing share is reachable already: nested 9p mounts
+# would only shadow it.
+add_share() {
+        local dir s
+        dir=$(cd "$1" && pwd -P) || exit 125
+        for s in "${shares[@]}"; do
+                case "$dir/" in "$s"/*) return ;; esac
+        done
+        shares+=("$dir")
+}
 usage() { sed -n '2,12s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
         case "$1" in
         --timeout) timeout=$2; shift 2 ;;
-        --share) shares+=("$(cd "$2" && pwd)"); shift 2 ;;
+        --share) add_share "$2"; shift 2 ;;
         --env) envs+=("$2"); shift 2 ;;
         --smp) smp=$2; shift 2 ;;
         --mem) mem=$2; shift 2 ;;
@@ -40,7 +50,7 @@ for f in vmlinux initramfs.cpio.gz; do
         [ -s "$VM/$f" ] || { echo "run.sh: $VM/$f missing: run scripts/vm/build.sh" >&2; exit 125; }
 done
 
-cwd=$(pwd)
+cwd=$(pwd -P)
 inside=0
 for s in "${shares[@]}"; do
         case "$cwd/" in "$s"/*) inside=1 ;; esac

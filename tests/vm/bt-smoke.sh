@@ -1,0 +1,34 @@
+#!/bin/sh
+# Guest side of the 'vm-bluetooth' smoke test: two btvirt controllers under a
+# real bluetoothd; the Progressor peripheral advertises on hci1 and a client on
+# hci0 discovers, connects, subscribes and checks the streamed weights.
+set -eu
+. scripts/vm/guest-lib.sh
+TRACE=tests/vm/data/progressor-trace.csv
+
+on_exit() {
+        rc=$?
+        if [ $rc != 0 ]; then
+                vm_bt_logs
+        fi
+        exit $rc
+}
+trap on_exit EXIT
+
+vm_bt_setup
+
+python3 tests/vm/progressor-peripheral.py --trace "$TRACE" --adapter hci1 \
+        --battery-mv 4012 --ready-file /run/progressor.ready \
+        > "$VM_BT_LOGDIR/peripheral.log" 2>&1 &
+vm_wait_for 20 "progressor peripheral registered" test -e /run/progressor.ready
+
+# hci1 really advertises one instance
+vm_bt_dbus /org/bluez/hci1 org.freedesktop.DBus.Properties.Get \
+        string:org.bluez.LEAdvertisingManager1 string:ActiveInstances | grep -q 'byte 1$' \
+        || { vm_log "hci1 has no active advertisement"; exit 1; }
+
+python3 tests/vm/progressor-client.py --trace "$TRACE" --adapter hci0 \
+        --battery-mv 4012 --samples 40 --min-notifications 10 --timeout 60
+grep -q '^ctrl 0x65$' "$VM_BT_LOGDIR/peripheral.log"
+grep -q '^ctrl 0x66$' "$VM_BT_LOGDIR/peripheral.log"
+vm_log "bluetooth smoke test passed"
