@@ -93,11 +93,14 @@ fi
 log "kernel $KREL ($KVER)"
 
 KDEBS=("linux-image-$KREL" "linux-headers-$KREL" "linux-headers-$KABI-common" linux-kbuild-6.1 linux-source-6.1)
-mkdir -p "$VM/debs"
+KROOT="$VM/kernel"
 need=()
-for p in "${KDEBS[@]}"; do
-        ls "$VM/debs/${p}_${KVER}_"*.deb >/dev/null 2>&1 || need+=("$p=$KVER")
-done
+if [ ! -e "$KROOT/.done-$KVER" ]; then
+        mkdir -p "$VM/debs"
+        for p in "${KDEBS[@]}"; do
+                ls "$VM/debs/${p}_${KVER}_"*.deb >/dev/null 2>&1 || need+=("$p=$KVER")
+        done
+fi
 if [ ${#need[@]} -gt 0 ]; then
         # _apt cannot write into a root-owned project dir: download as root
         # into a private temp dir, then move.
@@ -113,7 +116,6 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 step_done "kernel packages"
 
-KROOT="$VM/kernel"
 if [ ! -e "$KROOT/.done-$KVER" ]; then
         rm -rf "$KROOT"
         mkdir -p "$KROOT"
@@ -131,6 +133,7 @@ if [ ! -e "$KROOT/.done-$KVER" ]; then
                 linux-source-6.1/scripts/extract-vmlinux
         rm -f "$KROOT/usr/src/linux-source-6.1.tar.xz"
         touch "$KROOT/.done-$KVER"
+        rm -rf "$VM/debs"   # 200+ MB we no longer need
 fi
 step_done "kernel unpack"
 

@@ -102,6 +102,24 @@ class Client:
         self.adapter.SetDiscoveryFilter({"Transport": "le"})
         self.adapter.StartDiscovery()
         self.log("discovering")
+        self.wait_discovering()
+
+    def wait_discovering(self):
+        # Tell the caller when the kernel really scans: an advertisement that
+        # arrives while discovery is still starting is dropped, and the
+        # controller's duplicate filter then hides it until the next scan
+        # cycle (10.24 s later).
+        props = self.bus.get_object(BLUEZ, self.adapter_path)
+        if self.state != "discover":
+            return False
+        if not props.Get("org.bluez.Adapter1", "Discovering", dbus_interface=PROP_IFACE):
+            GLib.timeout_add(20, self.wait_discovering)
+            return False
+        self.log("scanning")
+        if self.args.discovering_file:
+            with open(self.args.discovering_file, "w") as f:
+                f.write("discovering\n")
+        return False
 
     def found(self, path):
         self.state = "connect"
@@ -203,6 +221,7 @@ def main():
     ap.add_argument("--samples", type=int, default=40, help="samples to receive and check")
     ap.add_argument("--min-notifications", type=int, default=10)
     ap.add_argument("--timeout", type=int, default=60)
+    ap.add_argument("--discovering-file", help="written once the adapter scans")
     args = ap.parse_args()
     dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
     return Client(args).run()

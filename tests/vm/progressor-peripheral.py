@@ -297,6 +297,7 @@ def main():
     ap.add_argument("--battery-mv", type=int, default=3987)
     ap.add_argument("--max-per-frame", type=int, default=2)
     ap.add_argument("--ready-file")
+    ap.add_argument("--keep-alias", action="store_true", help="do not set the adapter alias to --name")
     args = ap.parse_args()
 
     trace = load_trace(args.trace)
@@ -310,6 +311,11 @@ def main():
     ctrl = ControlCharacteristic(bus, service.path + "/char1", service.path, device)
     app = Application(bus, [service, data, ctrl])
     adv = Advertisement(bus, APP_PATH + "/adv0", args.name)
+
+    if not args.keep_alias:
+        # The GAP Device Name that centrals read after connecting is the
+        # adapter's alias: make it the advertised name, as on the real device.
+        adapter.Set("org.bluez.Adapter1", "Alias", dbus.String(args.name), dbus_interface=PROP_IFACE)
 
     loop = GLib.MainLoop()
     status = {"rc": 0, "pending": 2}
