@@ -70,50 +70,65 @@ step_done "host packages"
 
 # --- 2. kernel ABI and packages ---------------------------------------------
 # Image, headers, kbuild and source must be the same upload, or gpio-sim
-# will not load (vermagic / symbol CRCs).
-if [ -s "$VM/kernel.env" ] && [ -z "${TPHUB_VM_KABI:-}" ]; then
-        . "$VM/kernel.env"
-else
+# will not load (vermagic / symbol CRCs). The choice is cached in
+# .vm/kernel.env: remove .vm/ (or set TPHUB_VM_KABI) to move to a newer one.
+KROOT="$VM/kernel"
+
+resolve_kernel() { # set KABI KVER KREL from the apt index
         KABI=${TPHUB_VM_KABI:-}
         if [ -z "$KABI" ]; then
                 KABI=$(apt-cache depends linux-image-amd64 2>/dev/null \
                         | sed -n 's/.*Depends: linux-image-\(6\.1\.0-[0-9]*\)-amd64$/\1/p' | head -1)
-                if [ -z "$KABI" ]; then
-                        apt-get update -o DPkg::Lock::Timeout=300 >"$VM/apt.log" 2>&1
-                        KABI=$(apt-cache depends linux-image-amd64 \
-                                | sed -n 's/.*Depends: linux-image-\(6\.1\.0-[0-9]*\)-amd64$/\1/p' | head -1)
-                fi
         fi
-        [ -n "$KABI" ] || { log "cannot find a linux-image-6.1.0-NN-amd64 in the apt index"; exit 1; }
-        KVER=$(apt-cache policy "linux-image-$KABI-amd64" | awk '/Candidate:/ { print $2 }')
-        [ -n "$KVER" ] && [ "$KVER" != "(none)" ] || { log "no candidate for linux-image-$KABI-amd64"; exit 1; }
+        [ -n "$KABI" ] || return 1
+        KVER=$(apt-cache policy "linux-image-$KABI-amd64" 2>/dev/null | awk '/Candidate:/ { print $2 }')
+        [ -n "$KVER" ] && [ "$KVER" != "(none)" ] || return 1
         KREL="$KABI-amd64"
-        printf 'KABI=%s\nKVER=%s\nKREL=%s\n' "$KABI" "$KVER" "$KREL" > "$VM/kernel.env"
-fi
-log "kernel $KREL ($KVER)"
+}
 
-KDEBS=("linux-image-$KREL" "linux-headers-$KREL" "linux-headers-$KABI-common" linux-kbuild-6.1 linux-source-6.1)
-KROOT="$VM/kernel"
-need=()
-if [ ! -e "$KROOT/.done-$KVER" ]; then
+kernel_debs() {
+        KDEBS=("linux-image-$KREL" "linux-headers-$KREL" "linux-headers-$KABI-common"
+               linux-kbuild-6.1 linux-source-6.1)
+}
+
+download_kernel() { # fetch the missing kernel .debs of KVER into .vm/debs
+        local p need=() tmp rc=0
+        kernel_debs
         mkdir -p "$VM/debs"
         for p in "${KDEBS[@]}"; do
                 ls "$VM/debs/${p}_${KVER}_"*.deb >/dev/null 2>&1 || need+=("$p=$KVER")
         done
-fi
-if [ ${#need[@]} -gt 0 ]; then
+        [ ${#need[@]} -gt 0 ] || return 0
         # _apt cannot write into a root-owned project dir: download as root
         # into a private temp dir, then move.
         tmp=$(mktemp -d)
         chmod 755 "$tmp"
-        if ! (cd "$tmp" && apt-get download -o DPkg::Lock::Timeout=300 "${need[@]}") >"$VM/download.log" 2>&1; then
-                apt-get update -o DPkg::Lock::Timeout=300 >>"$VM/download.log" 2>&1
-                (cd "$tmp" && apt-get download -o DPkg::Lock::Timeout=300 "${need[@]}") >>"$VM/download.log" 2>&1 \
-                        || { tail -20 "$VM/download.log" >&2; rm -rf "$tmp"; exit 1; }
-        fi
-        mv "$tmp"/*.deb "$VM/debs/"
+        (cd "$tmp" && apt-get download -o DPkg::Lock::Timeout=300 "${need[@]}") >>"$VM/download.log" 2>&1 || rc=1
+        [ $rc = 0 ] && mv "$tmp"/*.deb "$VM/debs/"
         rm -rf "$tmp"
+        return $rc
+}
+
+KABI= KVER= KREL=
+[ -s "$VM/kernel.env" ] && . "$VM/kernel.env"
+if [ -n "${TPHUB_VM_KABI:-}" ] && [ "$TPHUB_VM_KABI" != "$KABI" ]; then
+        KABI= KVER= KREL=
 fi
+if [ -z "$KVER" ] || [ ! -e "$KROOT/.done-$KVER" ]; then
+        : > "$VM/download.log"
+        if ! { resolve_kernel && download_kernel; }; then
+                # stale or missing index: refresh once and decide again
+                apt-get update -o DPkg::Lock::Timeout=300 >>"$VM/download.log" 2>&1 || true
+                if ! { resolve_kernel && download_kernel; }; then
+                        tail -20 "$VM/download.log" >&2
+                        log "cannot get a matching linux-image/headers/kbuild/source 6.1 set"
+                        exit 1
+                fi
+        fi
+        printf 'KABI=%s\nKVER=%s\nKREL=%s\n' "$KABI" "$KVER" "$KREL" > "$VM/kernel.env"
+fi
+kernel_debs
+log "kernel $KREL ($KVER)"
 step_done "kernel packages"
 
 if [ ! -e "$KROOT/.done-$KVER" ]; then
