@@ -71,7 +71,7 @@ fsdevs=(
 : > "$ctl/mounts"
 i=0
 for s in "${shares[@]}"; do
-        fsdevs+=(-fsdev "local,id=share$i,path=$s,security_model=none,multidevs=remap"
+        fsdevs+=(-fsdev "local,id=share$i,path=${s//,/,,},security_model=none,multidevs=remap"
                  -device "virtio-9p-pci,fsdev=share$i,mount_tag=share$i")
         printf 'share%d %s\n' "$i" "$s" >> "$ctl/mounts"
         i=$((i + 1))
