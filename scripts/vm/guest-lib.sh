@@ -5,6 +5,7 @@
 # convenient event to block on from a shell); nothing sleeps a fixed time.
 # Functions print diagnostics to stderr and return non-zero on failure.
 
+VM_ROOT=${TPHUB_ROOT:-$(pwd)}   # project root (run.sh exports TPHUB_ROOT)
 VM_GPIO_SIM_CFG=/sys/kernel/config/gpio-sim
 VM_BT_LOGDIR=${VM_BT_LOGDIR:-/run/tphub-vm}
 VM_BT_CRYPTO_MODULES="af_alg algif_hash algif_skcipher cmac ecb ctr ccm drbg jitterentropy_rng
@@ -132,6 +133,32 @@ vm_bt_setup() {
                         || { cat "$VM_BT_LOGDIR/bluetoothd.log" >&2; return 1; }
         done
         vm_log "bluetooth ready: hci0 $(vm_bt_address hci0), hci1 $(vm_bt_address hci1) in $(( $(vm_now_ms) - t0 )) ms"
+}
+
+# vm_bt_wait_discovering hciN [SECS]: wait until the adapter really scans.
+# Start a peripheral's advertising only after this: an advert that arrives
+# while discovery is starting is lost for a whole 10.24 s scan cycle.
+vm_bt_wait_discovering() {
+        vm_wait_for "${2:-20}" "$1 discovering" sh -c \
+                "dbus-send --system --print-reply --dest=org.bluez /org/bluez/$1 \
+                 org.freedesktop.DBus.Properties.Get string:org.bluez.Adapter1 string:Discovering \
+                 | grep -q 'boolean true'"
+}
+
+# vm_progressor_start TRACE_CSV [progressor-peripheral.py options...]
+# Start the Progressor peripheral (default on hci1) in the background, wait
+# until its GATT application and advertisement are registered. Sets
+# VM_PROGRESSOR_PID; its stdout log is $VM_BT_LOGDIR/progressor.log.
+vm_progressor_start() {
+        local trace=$1 ready
+        shift
+        ready=$VM_BT_LOGDIR/progressor.ready
+        rm -f "$ready"
+        python3 "$VM_ROOT/tests/vm/progressor-peripheral.py" --trace "$trace" \
+                --ready-file "$ready" "$@" > "$VM_BT_LOGDIR/progressor.log" 2>&1 &
+        VM_PROGRESSOR_PID=$!
+        vm_wait_for 30 "progressor peripheral registered" test -e "$ready" \
+                || { cat "$VM_BT_LOGDIR/progressor.log" >&2; return 1; }
 }
 
 # vm_bt_logs: dump btvirt/bluetoothd logs (call on failure).

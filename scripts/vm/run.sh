@@ -79,6 +79,7 @@ done
 
 {
         printf 'cd %q || exit 125\n' "$cwd"
+        printf 'export TPHUB_ROOT=%q\n' "$ROOT"
         for e in "${envs[@]}"; do printf 'export %q\n' "$e"; done
         printf 'exec'
         printf ' %q' "$@"

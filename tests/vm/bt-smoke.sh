@@ -17,18 +17,14 @@ trap on_exit EXIT
 
 vm_bt_setup
 
-# The central scans first (see progressor-client.py: an advertisement seen
-# while discovery is still starting is lost for a whole scan cycle).
+# The central scans first (an advert seen while discovery is still starting
+# is lost for a whole scan cycle: docs/test-lab.md).
 python3 tests/vm/progressor-client.py --trace "$TRACE" --adapter hci0 \
-        --battery-mv 4012 --samples 40 --min-notifications 10 --timeout 60 \
-        --discovering-file /run/client.scanning &
+        --battery-mv 4012 --samples 40 --min-notifications 10 --timeout 60 &
 client=$!
-vm_wait_for 20 "hci0 scanning" test -e /run/client.scanning
+vm_bt_wait_discovering hci0
 
-python3 tests/vm/progressor-peripheral.py --trace "$TRACE" --adapter hci1 \
-        --battery-mv 4012 --ready-file /run/progressor.ready \
-        > "$VM_BT_LOGDIR/peripheral.log" 2>&1 &
-vm_wait_for 20 "progressor peripheral registered" test -e /run/progressor.ready
+vm_progressor_start "$TRACE" --adapter hci1 --battery-mv 4012
 
 # hci1 really advertises one instance
 vm_bt_dbus /org/bluez/hci1 org.freedesktop.DBus.Properties.Get \
@@ -36,6 +32,6 @@ vm_bt_dbus /org/bluez/hci1 org.freedesktop.DBus.Properties.Get \
         || { vm_log "hci1 has no active advertisement"; exit 1; }
 
 wait $client || { vm_log "client failed"; exit 1; }
-grep -q '^ctrl 0x65$' "$VM_BT_LOGDIR/peripheral.log"
-grep -q '^ctrl 0x66$' "$VM_BT_LOGDIR/peripheral.log"
+grep -q '^ctrl 0x65$' "$VM_BT_LOGDIR/progressor.log"
+grep -q '^ctrl 0x66$' "$VM_BT_LOGDIR/progressor.log"
 vm_log "bluetooth smoke test passed"
