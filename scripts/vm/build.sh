@@ -109,10 +109,10 @@ download_kernel() { # fetch the missing kernel .debs of KVER into .vm/debs
         return $rc
 }
 
-KABI= KVER= KREL=
+KABI='' KVER='' KREL=''
 [ -s "$VM/kernel.env" ] && . "$VM/kernel.env"
 if [ -n "${TPHUB_VM_KABI:-}" ] && [ "$TPHUB_VM_KABI" != "$KABI" ]; then
-        KABI= KVER= KREL=
+        KABI='' KVER='' KREL=''
 fi
 if [ -z "$KVER" ] || [ ! -e "$KROOT/.done-$KVER" ]; then
         : > "$VM/download.log"

@@ -38,7 +38,7 @@ vm_now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 # Create a live gpio-sim chip with one bank; line K gets the K-th name
 # (an empty string leaves it unnamed). Prints the chip device (/dev/gpiochipN).
 vm_gpio_sim_setup() {
-        local name=$1 num=$2 label=$3 dir i=0 chip
+        local name=$1 num=$2 label=$3 dir i=0 chip n
         shift 3
         modprobe gpio-sim || return 1
         if ! mountpoint -q /sys/kernel/config; then

@@ -38,7 +38,7 @@ vm_wait_for 10 "rising edge reported" grep -q '^1 1$' "$out"
 vm_gpio_sim_pull sim0 1 pull-down
 vm_wait_for 10 "gpiomon done" sh -c "! kill -0 $mon 2>/dev/null"
 wait $mon || fail "gpiomon exit status $?"
-expect "gpiomon events" "$(cat "$out" | tr '\n' ';')" "1 1;1 0;"
+expect "gpiomon events" "$(tr '\n' ';' < "$out")" "1 1;1 0;"
 
 # outputs: what gpioset drives is what the simulated pin sees, against the
 # opposite pull; released, the pin falls back to the pull
