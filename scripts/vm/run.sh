@@ -14,7 +14,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 VM="$ROOT/.vm"
 timeout=300
-smp=${TPHUB_VM_SMP:-2}
+smp=${TPHUB_VM_SMP:-1}
 mem=1024
 verbose=0
 shares=("$ROOT")
