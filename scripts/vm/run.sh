@@ -99,7 +99,12 @@ timeout --foreground -k 5 "$timeout" \
         -append "console=ttyS0 loglevel=$loglevel panic=-1 mitigations=off rdinit=/init" \
         -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
         -device virtio-rng-pci \
-        "${fsdevs[@]}" </dev/null
+        "${fsdevs[@]}" </dev/null &
+qemu=$!
+# bash runs traps only between commands: waiting in the background lets a
+# TERM/INT (meson's timeout, ^C) stop the VM at once.
+trap 'kill -TERM $qemu 2>/dev/null; wait $qemu; exit 143' TERM INT HUP
+wait $qemu
 st=$?
 set -e
 secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
