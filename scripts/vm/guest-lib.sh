@@ -93,6 +93,13 @@ vm_bt_powered() { # hciN: Adapter1.Powered is true
                 string:org.bluez.Adapter1 string:Powered 2>/dev/null | grep -q 'boolean true'
 }
 
+vm_bt_unpowered() { ! vm_bt_powered "$1"; }
+
+vm_bt_discovering() { # hciN: Adapter1.Discovering is true
+        vm_bt_dbus "/org/bluez/$1" org.freedesktop.DBus.Properties.Get \
+                string:org.bluez.Adapter1 string:Discovering 2>/dev/null | grep -q 'boolean true'
+}
+
 vm_bt_address() { # hciN: print the adapter's address
         vm_bt_dbus "/org/bluez/$1" org.freedesktop.DBus.Properties.Get \
                 string:org.bluez.Adapter1 string:Address | sed -n 's/.*string "\(.*\)"/\1/p'
@@ -135,14 +142,25 @@ vm_bt_setup() {
         vm_log "bluetooth ready: hci0 $(vm_bt_address hci0), hci1 $(vm_bt_address hci1) in $(( $(vm_now_ms) - t0 )) ms"
 }
 
+# vm_bt_power hciN on|off: switch an adapter (off = the device vanishes:
+# its links drop, as when a real tool powers down or leaves range).
+vm_bt_power() {
+        local want=true
+        [ "$2" = on ] || want=false
+        vm_bt_dbus "/org/bluez/$1" org.freedesktop.DBus.Properties.Set \
+                string:org.bluez.Adapter1 string:Powered variant:boolean:$want >/dev/null || return 1
+        if [ $want = true ]; then
+                vm_wait_for 20 "$1 powered" vm_bt_powered "$1"
+        else
+                vm_wait_for 20 "$1 powered off" vm_bt_unpowered "$1"
+        fi
+}
+
 # vm_bt_wait_discovering hciN [SECS]: wait until the adapter really scans.
 # Start a peripheral's advertising only after this: an advert that arrives
 # while discovery is starting is lost for a whole 10.24 s scan cycle.
 vm_bt_wait_discovering() {
-        vm_wait_for "${2:-20}" "$1 discovering" sh -c \
-                "dbus-send --system --print-reply --dest=org.bluez /org/bluez/$1 \
-                 org.freedesktop.DBus.Properties.Get string:org.bluez.Adapter1 string:Discovering \
-                 | grep -q 'boolean true'"
+        vm_wait_for "${2:-20}" "$1 discovering" vm_bt_discovering "$1"
 }
 
 # vm_progressor_start TRACE_CSV [progressor-peripheral.py options...]

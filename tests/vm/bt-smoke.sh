@@ -34,4 +34,13 @@ vm_bt_dbus /org/bluez/hci1 org.freedesktop.DBus.Properties.Get \
 wait $client || { vm_log "client failed"; exit 1; }
 grep -q '^ctrl 0x65$' "$VM_BT_LOGDIR/progressor.log"
 grep -q '^ctrl 0x66$' "$VM_BT_LOGDIR/progressor.log"
+# the tool vanishes: hci0 sees the link drop
+dev=/org/bluez/hci0/dev_$(vm_bt_address hci1 | tr : _)
+connected() {
+        vm_bt_dbus "$dev" org.freedesktop.DBus.Properties.Get \
+                string:org.bluez.Device1 string:Connected | grep -q "boolean $1"
+}
+connected true || { vm_log "$dev not connected after the client run"; exit 1; }
+vm_bt_power hci1 off
+vm_wait_for 20 "hci0 sees the link to hci1 drop" connected false
 vm_log "bluetooth smoke test passed"
