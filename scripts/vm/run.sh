@@ -14,7 +14,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 VM="$ROOT/.vm"
 timeout=300
-smp=${TPHUB_VM_SMP:-1}
+smp=${TPHUB_VM_SMP:-}
 mem=1024
 verbose=0
 shares=("$ROOT")
@@ -49,6 +49,18 @@ done
 for f in vmlinux initramfs.cpio.gz; do
         [ -s "$VM/$f" ] || { echo "run.sh: $VM/$f missing: run scripts/vm/build.sh" >&2; exit 125; }
 done
+
+# Multi-threaded TCG pays off only on idle cores: with 2 vCPUs on a busy
+# 2-core host the VM runs 2-3x slower than with one (docs/test-lab.md).
+if [ -z "$smp" ]; then
+        read -r load _ < /proc/loadavg
+        # a previous VM run alone leaves ~1.0: count that as idle
+        if [ "$(nproc)" -ge 2 ] && awk -v l="$load" -v n="$(nproc)" 'BEGIN { exit !(l < n - 0.5) }'; then
+                smp=2
+        else
+                smp=1
+        fi
+fi
 
 cwd=$(pwd -P)
 inside=0
@@ -117,7 +129,7 @@ fi
 # exit 1 as well, so the rc file written by the guest's /init confirms it.
 if [ $((st & 1)) = 1 ] && [ "$(cat "$ctl/rc" 2>/dev/null)" = $((st >> 1)) ]; then
         rc=$((st >> 1))
-        echo "run.sh: guest exit code $rc (${secs}s)" >&2
+        echo "run.sh: guest exit code $rc (${secs}s, $smp vCPU)" >&2
         exit $rc
 fi
 echo "run.sh: VM ended without an exit code (qemu status $st, ${secs}s)" >&2
