@@ -29,7 +29,7 @@ vm_gpio_sim_pull sim0 0 pull-down
 expect "gpioget after pull-down" "$(gpioget "$LABEL" 0)" 0
 
 # edges: gpiomon gets exactly rising then falling on line 1
-out=/tmp/gpiomon.out
+out=/run/gpiomon.out
 gpiomon --num-events=2 --line-buffered --format='%o %e' "$LABEL" 1 > "$out" &
 mon=$!
 vm_wait_for 10 "gpiomon holds line 1" sh -c "gpioinfo $LABEL | grep -q 'line   1:.*\"gpiomon\"'"
