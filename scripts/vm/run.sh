@@ -2,13 +2,15 @@
 # Run one command as root inside the tphub test-lab VM and exit with its code.
 #
 #   scripts/vm/run.sh [--timeout SECS] [--share DIR]... [--env NAME=VALUE]...
-#                     [--smp N] [--mem MB] [--verbose] -- COMMAND [ARGS...]
+#                     [--smp N] [--mem MB] [--verbose] [--interactive] -- COMMAND [ARGS...]
 #
 # The project root (and every --share DIR) is shared read-write at the same
 # absolute path, so host-built binaries run unchanged; COMMAND runs in the
 # current directory (which must be inside a share). The guest console is
 # streamed to stdout. Exit codes: COMMAND's, or 124 on timeout, 125 when the
 # VM failed before or after COMMAND (boot error, no exit code reported).
+# --interactive gives COMMAND the terminal (e.g. -- bash); ^C there goes to
+# the guest: leave with exit (or ^A x, QEMU's own escape).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
@@ -17,6 +19,7 @@ timeout=300
 smp=${TPHUB_VM_SMP:-}
 mem=1024
 verbose=0
+interactive=0
 shares=("$ROOT")
 envs=()
 
@@ -39,6 +42,7 @@ while [ $# -gt 0 ]; do
         --smp) smp=$2; shift 2 ;;
         --mem) mem=$2; shift 2 ;;
         --verbose) verbose=1; shift ;;
+        --interactive) interactive=1; shift ;;
         --) shift; break ;;
         -h|--help) usage ;;
         *) echo "run.sh: unknown option $1" >&2; usage ;;
@@ -99,6 +103,14 @@ done
 } > "$ctl/cmd.sh"
 
 if [ $verbose = 1 ]; then loglevel=7; else loglevel=3; fi
+stdin=/dev/null
+chardev=stdio,id=con
+if [ $interactive = 1 ]; then
+        [ -t 0 ] || { echo "run.sh: --interactive needs a terminal on stdin" >&2; exit 125; }
+        stdin=/dev/stdin
+        chardev=stdio,id=con,mux=on,signal=off
+        : > "$ctl/interactive"
+fi
 
 start=$(date +%s.%N)
 set +e
@@ -106,12 +118,12 @@ timeout --foreground -k 5 "$timeout" \
         qemu-system-x86_64 \
         -machine pc -accel tcg -cpu max -smp "$smp" -m "$mem" \
         -nodefaults -no-user-config -no-reboot -display none -monitor none \
-        -chardev stdio,id=con -serial chardev:con \
+        -chardev "$chardev" -serial chardev:con \
         -kernel "$VM/vmlinux" -initrd "$VM/initramfs.cpio.gz" \
         -append "console=ttyS0 loglevel=$loglevel panic=-1 mitigations=off rdinit=/init" \
         -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
         -device virtio-rng-pci \
-        "${fsdevs[@]}" </dev/null &
+        "${fsdevs[@]}" <"$stdin" &
 qemu=$!
 # bash runs traps only between commands: waiting in the background lets a
 # TERM/INT (meson's timeout, ^C) stop the VM at once.
