@@ -101,8 +101,13 @@ class Subscriber:
         return [(json.loads(p), r) for t, r, q, p in self.seen if t == topic]
 
     def close(self):
+        # mosquitto_sub reconnecting to a stopped broker does not act on SIGTERM
         self.proc.terminate()
-        self.proc.wait()
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def retained(port, topic, timeout=5):
