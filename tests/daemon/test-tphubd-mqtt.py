@@ -156,9 +156,10 @@ def test_status_commands_sessions():
                 expect(r.get("ok") is True, "%s -> %r" % (payload[:40], r))
             else:
                 expect(r.get("ok") is False and r.get("error") == err, "%s -> %r, wanted %r" % (payload[:40], r, err))
-        # nothing changed
-        _, s, _ = lab.sub.wait("tphub/lab/bench-1/state", lambda d: True, after=len(lab.sub.seen) - 1)
-        expect(s["session_id"] == sid and s["athlete"] == "anna" and s["point"] == "p1", "state changed: %r" % s)
+        # nothing changed: the retained state is still the same session at the same point
+        s, _ = retained(lab.broker.port, "tphub/lab/bench-1/state")
+        expect(s["session_id"] == sid and s["athlete"] == "anna" and s["point"] == "p1" and s["state"] == "point",
+               "state changed: %r" % s)
 
         r = lab.cmd('{"cmd":"skip","id":"r3"}')
         expect(r == {"id": "r3", "ok": True}, "skip %r" % r)
@@ -221,7 +222,9 @@ def test_sigkill_mid_session_is_interrupted():
         _, sess, _ = lab.sub.wait("tphub/lab/bench-1/session", after=after)
         expect(sess["id"] == sid and sess["status"] == "interrupted" and sess["athlete"] == "ben", "session %r" % sess)
         reps = sess["steps"][0]["reps"]
-        expect(len(reps) == 1 and reps[0]["outcome"] == "completed" and reps[0]["hold_ms"] == 4000, "reps %r" % reps)
+        # without a tool the hold ends at the release cue: its timer fires within ~1 ms of due
+        expect(len(reps) == 1 and reps[0]["outcome"] == "completed" and 4000 <= reps[0]["hold_ms"] <= 4005,
+               "reps %r" % reps)
         expect(sess["ended_at"] is not None and sess["ended_at"] >= sess["started_at"], "ended_at %r" % sess)
         # and only once: a second restart publishes nothing more
         lab.kill(signal.SIGTERM)
