@@ -99,6 +99,18 @@ def back_12(a, demo=False):
             a.hold(30.0 + 3.0 + 5.0 + 0.5)
 
 
+def back_12_short(a):
+    """The demo: the first three back points done well, then the athlete stops the session
+    with a very long press (about a minute in all)."""
+    a.hold(2.0)  # the tool is on the bench; the athlete walks up
+    for i in range(1, 4):
+        a.comment("back point %d" % i)
+        confirm_point(a, 60 + 5 * i, 7.4, 4.0, 5.5)
+    a.comment("done for today: a very long press stops the session")
+    a.very_long_press()
+    a.hold(2.0)
+
+
 def ball_release(a):
     # calf L: auto start (settle 1 s in the band), held to the release cue at 90 s
     a.comment("calf left: full 90 s")
@@ -178,6 +190,7 @@ def ppt(a):
 SCENARIOS = {
     "back-12": back_12,
     "back-12-demo": lambda a: back_12(a, demo=True),
+    "back-12-short": back_12_short,
     "ball-release": ball_release,
     "glute-tpt": glute_tpt,
     "ppt": ppt,

@@ -891,6 +891,10 @@ static int tick_once(Engine *e, nsec_t now) {
                 }
                 if (!e->r.over_hold_warned && now >= e->r.hold_start + nsec_from_ms(s->max_hold_ms)) {
                         e->r.over_hold_warned = true;
+                        /* Still holding, not releasing slowly as told: only then warn. */
+                        if (e->r.hold_n > 0 &&
+                            e->force < e->params.descent_frac * (e->r.hold_sum / (double) e->r.hold_n))
+                                return 1;
                         e->cue.warnings |= CUE_WARN_OVER_HOLD;
                         return acted(push_event(e, EVENT_OVER_HOLD, now, e->force));
                 }

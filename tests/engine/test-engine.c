@@ -64,6 +64,8 @@ static void test_confirm_hold_completed(void) {
         CHECK(rel);
         CHECK_EQ(rel->outcome, REP_COMPLETED);
         CHECK_EQ(engine_cue(s.engine)->kind, CUE_REST);
+        /* still above the release force at max_hold (10 s), but releasing slowly as told */
+        CHECK_EQ(sim_count(&s, EVENT_OVER_HOLD), 0);
 
         /* rest ends exactly 5 s after the release, then the next point is cued */
         sim_advance_ms(&s, 5000);

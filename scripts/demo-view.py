@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""A console view of a station, fed only from MQTT (what a coach's dashboard sees): cue
+changes with the countdown, events, tools, and the finished session. Exits after the first
+finished session (or --sessions N)."""
+
+import argparse
+import json
+import subprocess
+import sys
+
+CUE = {
+    "idle": "waiting for an athlete", "point": "GO TO THE POINT", "pressing": "pressing, searching",
+    "hold": "HOLD", "release": "RELEASE - slowly", "rest": "rest", "paused": "PAUSED: tool lost",
+    "done": "done",
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--hub", default="demo-hub")
+    ap.add_argument("--sessions", type=int, default=1)
+    a = ap.parse_args()
+    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(a.port), "-t",
+                            "tphub/%s/#" % a.hub, "-F", "%t\t%p"], stdout=subprocess.PIPE, text=True, bufsize=1)
+    last_state, last_sec, sessions = None, None, 0
+    for line in sub.stdout:
+        topic, payload = line.rstrip("\n").split("\t", 1)
+        kind = topic.split("/")[-1]
+        try:
+            d = json.loads(payload)
+        except ValueError:
+            continue
+        if topic.endswith("/status"):
+            print("hub %s: %s" % (a.hub, d.get("state")))
+        elif "/tools/" in topic:
+            battery = ("%s%%" % d["battery"] if d.get("battery") is not None else
+                       "%.2f V" % (d["battery_mv"] / 1000) if d.get("battery_mv") else "unknown")
+            print("tool %s (%s): %s, battery %s" % (topic.split("/")[-1], d.get("type"),
+                                                    "connected" if d.get("connected") else "not connected", battery))
+        elif kind == "state":
+            sec = None if d.get("remaining_ms") is None else (d["remaining_ms"] + 999) // 1000
+            key = (d["state"], d.get("step"), d.get("rep"), tuple(d.get("warnings") or ()))
+            if key != last_state:
+                where = "  %s" % d["label"] if d.get("label") else ""
+                warn = "  [%s]" % ", ".join(d["warnings"]) if d.get("warnings") else ""
+                print("  %-24s%s%s" % (CUE.get(d["state"], d["state"]), where, warn))
+                last_state, last_sec = key, sec
+            elif d["state"] in ("hold", "rest") and sec is not None and sec != last_sec:
+                print("  %26s %d s   force %.1f N" % ("", sec, d.get("force_n") or 0))
+                last_sec = sec
+        elif kind == "event" and d.get("type") in ("checkin", "released", "early_release", "not_released",
+                                                   "over_force", "tool_lost", "skipped", "measured"):
+            extra = " (%s)" % d["outcome"] if d.get("outcome") else ""
+            print("    event: %s%s" % (d["type"], extra))
+        elif kind == "session":
+            print("\nsession %s: %s, athlete %s, protocol %s" % (d["id"], d["status"], d["athlete"] or "anonymous", d["protocol"]))
+            for st in d["steps"]:
+                for r in st["reps"]:
+                    print("  %-34s %-13s hold %6s ms  release %5s ms%s  mean %s N" % (
+                        st["label"][:34], r["outcome"], r["hold_ms"], r["release_ms"],
+                        " (too fast)" if r.get("release_too_fast") else "", r.get("force_mean_n")))
+            print("\nthe published document (tphub/%s/<station>/session):" % a.hub)
+            print(json.dumps(d, indent=2)[:4000])
+            sessions += 1
+            if sessions >= a.sessions:
+                break
+    sub.terminate()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
