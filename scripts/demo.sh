@@ -21,14 +21,18 @@ case "${1:-}" in
 *) echo "usage: scripts/demo.sh [--full|--replay]"; exit 1 ;;
 esac
 
-scripts/install-deps.sh
-[ -d build-demo ] || meson setup build-demo --buildtype=release >/dev/null
-ninja -C build-demo >/dev/null
+# TPHUB_BUILD_DIR: use an existing build (the test suite runs the demo this way).
+build=${TPHUB_BUILD_DIR:-build-demo}
+if [ -z "${TPHUB_BUILD_DIR:-}" ]; then
+        scripts/install-deps.sh
+        [ -d "$build" ] || meson setup "$build" --buildtype=release >/dev/null
+        ninja -C "$build" >/dev/null
+fi
 
 if [ "$mode" = replay ]; then
         echo "== back-12 replayed from config/traces/back-12-demo.csv"
         echo "== time(s)  event          step rep    value  point"
-        exec build-demo/daemon/replay/tphub-replay --config config/tphub.conf --protocol back-12 \
+        exec "$build/daemon/replay/tphub-replay" --config config/tphub.conf --protocol back-12 \
                 --trace config/traces/back-12-demo.csv --events
 fi
 
@@ -66,11 +70,11 @@ sed -e "s#\"protocols\", #\"$top/config/protocols\", #" \
     config/tphub.conf > "$run/tphub.conf"
 gpio_sock=$run/state/gpio-sim.sock
 mkdir -p "$run/state"
-build-demo/daemon/hub/tphubd --check-config --config "$run/tphub.conf" >/dev/null
+"$build/daemon/hub/tphubd" --check-config --config "$run/tphub.conf" >/dev/null
 
 echo "== tphub demo: station bench-1 (back-12), Progressor $tool (simulated), MQTT on port $port"
 echo "== the daemon's log is in $run/tphubd.log"
-build-demo/daemon/hub/tphubd --config "$run/tphub.conf" > "$run/tphubd.log" 2>&1 &
+"$build/daemon/hub/tphubd" --config "$run/tphub.conf" > "$run/tphubd.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 500); do [ -S "$gpio_sock" ] && break; sleep 0.02; done
 
