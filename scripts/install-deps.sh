@@ -7,7 +7,7 @@ set -euo pipefail
 
 build=(meson ninja-build pkg-config gcc libsystemd-dev libgpiod-dev gpiod libpaho-mqtt-dev
        libjson-c-dev libconfig-dev cmake python3 mosquitto mosquitto-clients dbus-daemon
-       python3-dbus python3-dbusmock python3-gi)
+       python3-dbus python3-dbusmock python3-gi systemd util-linux procps)
 test=(clang valgrind openssl)
 
 want=("${build[@]}")
