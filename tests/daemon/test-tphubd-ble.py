@@ -1,0 +1,200 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""tphubd with BLE on a private bus, the stand-in bluetoothd (tests/ble/sim) and a real
+mosquitto: one station per driver, each tool streaming a trace in its own byte format. For
+every driver the samples must reach the station's engine (a check-in by press and an
+auto-started hold, as events) and the MQTT force and tools topics. Then bluetoothd is killed
+mid-hold and brought back: the tool reconnects and the session goes on (tool_lost, tool_back,
+release cue). A BLE tag held close starts a session for its athlete at the idle station."""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from mqtt_harness import Broker, Subscriber, publish  # noqa: E402
+from tphubd_harness import Tphubd  # noqa: E402
+
+TPHUBD, SRC = sys.argv[1], sys.argv[2]
+RUN_SIM = os.path.join(SRC, "tests", "ble", "sim", "run-sim.sh")
+PLATEAU = 50.0
+DRIVERS = ["progressor", "forceboard", "entralpi", "cts500", "linescale", "activ5", "imd-force", "whc06"]
+# What each device can say about 50 N: the Force Board reports whole pounds (11 lbf = 48.93 N),
+# Entralpi, CTS500 and WH-C06 hundredths of a kilogram, the others finer.
+EXPECTED = {d: PLATEAU for d in DRIVERS}
+EXPECTED["forceboard"] = round(PLATEAU / 4.4482216152605) * 4.4482216152605
+PROTOCOL = """title = "hold"; description = "test"; source = "test";
+steps = ( { point = "p1"; label = "Point"; side = "left"; kind = "press"; start = "auto";
+            min_hold_s = 20; target_hold_s = 20; max_hold_s = 25; settle_s = 0.5; rest_s = 1;
+            contact_n = 10; release_n = 5; target_min_n = 20; target_max_n = 200; safety_max_n = 400;
+            min_release_s = 0.5; } );
+"""
+
+
+def addr(i):
+    return "AA:00:00:00:00:%02X" % (i + 1)
+
+
+class Sim:
+    def __init__(self, dirname):
+        self.dir = dirname
+        out = subprocess.run([RUN_SIM, "start", dirname, "hci0"], capture_output=True, text=True, timeout=30)
+        if out.returncode != 0:
+            raise RuntimeError("simulator: " + out.stderr)
+        self.env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS="unix:path=%s/system_bus_socket" % dirname)
+
+    def call(self, *args):
+        out = subprocess.run(["busctl", "--system", "--", "call", "org.bluez", "/", "org.tphub.BlueZSim1", *args],
+                             env=self.env, capture_output=True, text=True, timeout=10)
+        if out.returncode != 0:
+            raise RuntimeError("sim %s: %s" % (args[0], out.stderr))
+        return out.stdout
+
+    def add_tools(self, trace):
+        for i, d in enumerate(DRIVERS):
+            self.call("AddTool", "ssssa{sv}", "hci0", addr(i), d, "T_" + d, "0")
+            self.call("LoadTraceCsv", "ss", addr(i), trace)
+
+    def kill_bluetoothd(self):
+        with open(os.path.join(self.dir, "sim.pid")) as f:
+            pid = int(f.read())
+        os.kill(pid, signal.SIGTERM)
+
+    def restart_bluetoothd(self):
+        """bluetoothd back: the same private bus, a new simulator process."""
+        py = ["/usr/bin/python3", "-m", "dbusmock", "--system", "-t",
+              os.path.join(SRC, "tests", "ble", "sim", "tphub_bluez.py"), "-p", '{"adapters": ["hci0"]}']
+        log = open(os.path.join(self.dir, "sim2.log"), "w")
+        p = subprocess.Popen(py, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        with open(os.path.join(self.dir, "sim.pid"), "w") as f:
+            f.write(str(p.pid))
+        end = time.monotonic() + 20
+        while subprocess.run(["busctl", "--system", "status", "org.bluez"], env=self.env,
+                             capture_output=True).returncode != 0:
+            if time.monotonic() > end:
+                raise TimeoutError("simulator did not come back")
+            time.sleep(0.05)  # bounded poll: busctl has no "wait for name"
+
+    def stop(self):
+        subprocess.run([RUN_SIM, "stop", self.dir], capture_output=True, timeout=30)
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def main():
+    results = []
+    tmp = tempfile.TemporaryDirectory(prefix="tphub-ble-")
+    t = tmp.name
+    trace = os.path.join(t, "trace.csv")
+    with open(trace, "w") as f:
+        f.write("t_ms,force_n\n")
+        # 1.5 s resting (software tare on connect), a 0.5 s ramp, then a long steady press
+        for k in range(0, 1500, 25):
+            f.write("%d,0\n" % k)
+        for k in range(1500, 2000, 25):
+            f.write("%d,%.2f\n" % (k, PLATEAU * (k - 1500) / 500))
+        for k in range(2000, 300000, 25):
+            f.write("%d,%.2f\n" % (k, PLATEAU))
+    pdir = os.path.join(t, "protocols")
+    os.mkdir(pdir)
+    with open(os.path.join(pdir, "hold.conf"), "w") as f:
+        f.write(PROTOCOL)
+    broker = Broker()
+    sub = Subscriber(broker.port)
+    sim = Sim(os.path.join(t, "bus"))
+    conf = os.path.join(t, "tphub.conf")
+    stations = ['{ name = "front-desk"; protocol = "hold"; }']
+    for i, d in enumerate(DRIVERS):
+        stations.append('{ name = "st-%s"; protocol = "hold"; tools = ( { address = "%s"; driver = "%s"; } ); }'
+                        % (d, addr(i), d))
+    with open(conf, "w") as f:
+        f.write('hub = { name = "lab"; };\n')
+        f.write('paths = { protocols = [ "%s" ]; spool = "%s/spool"; state = "%s/state"; };\n' % (pdir, t, t))
+        f.write('ble = { enabled = true; adapter = "hci0"; max_links = 7; tag_rssi_dbm = -50; tag_hold_ms = 500;\n')
+        f.write('        tags = ( { athlete = "tagged"; address = "C0:00:00:00:00:09"; } ); };\n')
+        f.write('mqtt = { enabled = true; uri = "tcp://127.0.0.1:%d"; force_rate_hz = 5.0; };\n' % broker.port)
+        f.write("stations = ( %s );\n" % ",\n".join(stations))
+    d = None
+    try:
+        sim.call("AddTool", "ssssa{sv}", "hci0", "C0:00:00:00:00:09", "tag", "", "1", "rssi", "n", "-80")
+        sim.add_tools(trace)
+        d = Tphubd(TPHUBD, conf, env={"DBUS_SYSTEM_BUS_ADDRESS": sim.env["DBUS_SYSTEM_BUS_ADDRESS"]})
+        d.wait_notify("READY=1")
+
+        # every driver: tool connected (tools topic), force on MQTT, and the engine saw it
+        failures = []
+        for i, drv in enumerate(DRIVERS):
+            st = "st-" + drv
+            try:
+                if drv != "whc06":  # advertisement-only: no connection to report
+                    _, tool, _ = sub.wait("tphub/lab/tools/" + addr(i), lambda x: x.get("connected") is True,
+                                          timeout=60)
+                    expect(tool["type"] == drv, "%s: tools type %r" % (drv, tool))
+                _, fd, _ = sub.wait("tphub/lab/%s/force" % st, lambda x: abs(x["force_n"] - EXPECTED[drv]) <= 0.1,
+                                    timeout=60)
+                sub.wait("tphub/lab/%s/event" % st, lambda x: x["type"] == "checkin", timeout=30)
+                sub.wait("tphub/lab/%s/event" % st, lambda x: x["type"] == "hold_start", timeout=30)
+            except Exception as e:
+                failures.append("%s: %s" % (drv, e))
+        results.append(("samples reach the engine for every driver", failures))
+
+        # a tag held close starts the athlete's session at the idle station
+        failures = []
+        try:
+            sim.call("SetRssi", "sn", "C0:00:00:00:00:09", "-40")
+            _, s, _ = sub.wait("tphub/lab/front-desk/state", lambda x: x.get("athlete") == "tagged", timeout=30)
+            expect(s["protocol"] == "hold" and s["state"] == "point", "state %r" % s)
+        except Exception as e:
+            failures.append(str(e))
+        results.append(("tag tap-in starts a session", failures))
+
+        # bluetoothd dies mid-hold and comes back: the session goes on
+        failures = []
+        try:
+            i = sub.wait("tphub/lab/st-progressor/event", lambda x: x["type"] == "hold_start")[0]
+            sid = sub.wait("tphub/lab/st-progressor/event", lambda x: x["type"] == "hold_start")[1]["session_id"]
+            sim.kill_bluetoothd()
+            sub.wait("tphub/lab/st-progressor/event", lambda x: x["type"] == "tool_lost", after=i, timeout=30)
+            sim.restart_bluetoothd()
+            sim.add_tools(trace)
+            sub.wait("tphub/lab/st-progressor/event", lambda x: x["type"] == "tool_back", after=i, timeout=60)
+            _, ev, _ = sub.wait("tphub/lab/st-progressor/event", lambda x: x["type"] == "release_cue", after=i,
+                                timeout=60)
+            expect(ev["session_id"] == sid, "another session: %r" % ev)
+        except Exception as e:
+            failures.append(str(e))
+        results.append(("bluetoothd restart mid-hold: the tool comes back, the session goes on", failures))
+
+        d.signal(signal.SIGTERM)
+        code = d.wait_exit(timeout=20)
+        results.append(("clean exit", [] if code == 0 else ["exit status %d" % code]))
+    except Exception as e:
+        results.append(("setup", ["%s: %s" % (type(e).__name__, e)]))
+    finally:
+        log = d.read_log() if d else ""
+        if d:
+            d.close()
+        sim.stop()
+        sub.close()
+        broker.close()
+        tmp.cleanup()
+
+    print("1..%d" % len(results))
+    bad = False
+    for k, (name, failures) in enumerate(results, 1):
+        print("%s %d - %s" % ("not ok" if failures else "ok", k, name))
+        for f in failures:
+            print("# " + str(f).replace("\n", "\n# "))
+        bad = bad or bool(failures)
+    if bad:
+        print("# daemon log:\n# " + log.replace("\n", "\n# ")[-6000:])
+    return 1 if bad else 0
+
+
+sys.exit(main())
