@@ -445,6 +445,11 @@ static int release_cue(Engine *e, nsec_t now, RepOutcome pending) {
         return 0;
 }
 
+/* At or above the descent floor: still holding, not yet releasing. */
+static bool holding(const Engine *e) {
+        return e->r.hold_n > 0 && e->force >= e->params.descent_frac * (e->r.hold_sum / (double) e->r.hold_n);
+}
+
 /* Where a force-measured hold ended: the start of the final descent. Once the release was
  * cued, the hold lasted at least until the cue, even if the force had sagged before it. */
 static nsec_t hold_end(const Engine *e) {
@@ -569,25 +574,6 @@ static int force_in_session(Engine *e, nsec_t now) {
                 return 0;
 
         case PHASE_HOLD:
-                if (!e->r.tool)
-                        return 0;
-                if (e->r.need_recontact) {
-                        if (e->force < s->contact_n)
-                                return 0;
-                        e->r.need_recontact = false;
-                }
-                e->r.peak = MAX(e->r.peak, e->force);
-                e->r.hold_sum += e->force;
-                e->r.hold_n++;
-                if (e->force >= e->params.descent_frac * (e->r.hold_sum / (double) e->r.hold_n))
-                        e->r.descent_at = now;
-                r = check_over_force(e, now, s);
-                if (r < 0)
-                        return r;
-                if (e->force < s->release_n)
-                        return released(e, now);
-                return 0;
-
         case PHASE_RELEASING:
                 if (!e->r.tool)
                         return 0;
@@ -597,8 +583,15 @@ static int force_in_session(Engine *e, nsec_t now) {
                         e->r.need_recontact = false;
                 }
                 e->r.peak = MAX(e->r.peak, e->force);
-                if (e->r.hold_n > 0 &&
-                    e->force >= e->params.descent_frac * (e->r.hold_sum / (double) e->r.hold_n))
+                /* The mean is of the hold only; the release must not drag it down. */
+                if (e->phase == PHASE_HOLD) {
+                        e->r.hold_sum += e->force;
+                        e->r.hold_n++;
+                        r = check_over_force(e, now, s);
+                        if (r < 0)
+                                return r;
+                }
+                if (holding(e))
                         e->r.descent_at = now;
                 if (e->force < s->release_n)
                         return released(e, now);
@@ -892,8 +885,7 @@ static int tick_once(Engine *e, nsec_t now) {
                 if (!e->r.over_hold_warned && now >= e->r.hold_start + nsec_from_ms(s->max_hold_ms)) {
                         e->r.over_hold_warned = true;
                         /* Still holding, not releasing slowly as told: only then warn. */
-                        if (e->r.hold_n > 0 &&
-                            e->force < e->params.descent_frac * (e->r.hold_sum / (double) e->r.hold_n))
+                        if (e->r.hold_n > 0 && !holding(e))
                                 return 1;
                         e->cue.warnings |= CUE_WARN_OVER_HOLD;
                         return acted(push_event(e, EVENT_OVER_HOLD, now, e->force));
