@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 
 #include "gpio/footswitch.h"
 #include "shared/macro.h"
@@ -17,6 +18,9 @@ struct Footswitch {
         bool level;          /* last confirmed level */
         bool ignore_until_release;
         bool pending;        /* edges seen, debounce timer armed */
+        unsigned read_errors;
+        FootswitchErrorFn error_cb;
+        void *error_userdata;
         nsec_t first_edge;   /* timestamp of the first edge of the pending burst */
         FootswitchGestureFn cb;
         void *userdata;
@@ -59,14 +63,15 @@ static void very_long_update(Footswitch *f, nsec_t now) {
                 (void) sd_event_source_set_enabled(f->very_long, SD_EVENT_OFF);
 }
 
-/* Takes every queued edge; the first one of a burst dates the change. */
-static void read_edges(Footswitch *f) {
+/* Takes every queued edge; the first one of a burst dates the change. Returns the read
+ * error, if any (-EAGAIN: nothing queued). */
+static int read_edges(Footswitch *f) {
         GpioEdge edges[16];
         int k;
 
         k = gpio_line_read_events(f->line, edges, ELEMENTSOF(edges));
         if (k == -EAGAIN)
-                return;
+                return k;
         if (k < 0) {
                 /* Unreadable events: still confirm the level by reading it back. */
                 if (!f->pending)
@@ -77,6 +82,7 @@ static void read_edges(Footswitch *f) {
         f->pending = true;
         if (arm(f->debounce, now_monotonic() + f->debounce_ns) < 0)
                 f->pending = false;
+        return k < 0 ? k : 0;
 }
 
 static int on_very_long(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -86,7 +92,7 @@ static int on_very_long(sd_event_source *s, uint64_t usec, void *userdata) {
          * A release that began before the deadline may be bouncing right now: decide once
          * it is confirmed (on_debounce catches up). One that began after it does not
          * matter: the switch was still held at the deadline. */
-        read_edges(f);
+        (void) read_edges(f);
         if (f->pending && f->first_edge <= switch_gesture_deadline(&f->gesture))
                 return 0;
         very_long_update(f, now_monotonic());
@@ -124,9 +130,29 @@ static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* Consecutive failed reads before the line is given up: one may be a passing glitch, but
+ * an fd that stays readable and unreadable (a chip gone) would spin the loop. */
+#define FOOTSWITCH_MAX_READ_ERRORS 16
+
 static int on_edge(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        read_edges(userdata);
+        Footswitch *f = userdata;
+        int r = read_edges(f);
+
+        if (r >= 0 || r == -EAGAIN) {
+                f->read_errors = 0;
+                return 0;
+        }
+        if (++f->read_errors < FOOTSWITCH_MAX_READ_ERRORS && !(revents & (EPOLLERR | EPOLLHUP)))
+                return 0;
+        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        if (f->error_cb)
+                f->error_cb(f->error_userdata, r);
         return 0;
+}
+
+void footswitch_set_error_callback(Footswitch *f, FootswitchErrorFn fn, void *userdata) {
+        f->error_cb = fn;
+        f->error_userdata = userdata;
 }
 
 Footswitch *footswitch_free(Footswitch *f) {

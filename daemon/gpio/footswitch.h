@@ -28,6 +28,11 @@ int footswitch_new(Footswitch **ret, sd_event *event, GpioBackend *backend,
                    const SwitchGestureParams *params, FootswitchGestureFn gesture, void *userdata);
 Footswitch *footswitch_free(Footswitch *f);
 
+/* Called once if the line becomes unreadable for good (a chip gone): the foot-switch then
+ * stops watching it, rather than spinning on a readable fd that yields only errors. */
+typedef void (*FootswitchErrorFn)(void *userdata, int error);
+void footswitch_set_error_callback(Footswitch *f, FootswitchErrorFn fn, void *userdata);
+
 /* Debounced level: true while pressed. */
 bool footswitch_is_pressed(const Footswitch *f);
 

@@ -15,6 +15,13 @@ static void on_gesture(void *userdata, SwitchGesture g, nsec_t at) {
         (void) station_gesture(s, g, at);
 }
 
+static void on_switch_error(void *userdata, int error) {
+        HubStation *hs = userdata;
+
+        log_error_errno(error, "%s: the foot-switch line cannot be read any more (%m); it is no longer "
+                        "watched. Check the wiring and restart tphubd.", hs->config->name);
+}
+
 static GpioLineSpec line_spec(const char *chip, const ConfigLine *l, bool active_low, GpioBias bias) {
         return (GpioLineSpec) {
                 .chip = l->set ? chip : NULL,
@@ -38,6 +45,7 @@ static int gpio_station_start(Hub *h, HubStation *hs) {
                 if (r < 0)
                         return log_error_errno(r, "%s: cannot open the foot-switch (%s line %s%u): %m", c->name,
                                                c->sw.chip, c->sw.line.name ?: "", c->sw.line.name ? 0 : c->sw.line.offset);
+                footswitch_set_error_callback(hs->footswitch, on_switch_error, hs);
         }
         if (c->has_cues) {
                 const ConfigCues *q = &c->cues;
