@@ -28,7 +28,9 @@ class Tphubd:
             # As deployed (systemd/tphubd.service): round-robin priority 10, so that cue edges
             # keep their millisecond timing while the rest of the machine is busy.
             prefix = ["chrt", "--rr", "10"]
-        self.proc = subprocess.Popen([*prefix, binary, "--config", config, *args], env=e,
+        # TPHUBD_WRAPPER (e.g. "valgrind --leak-check=full ...") runs the daemon under a tool.
+        wrapper = os.environ.get("TPHUBD_WRAPPER", "").split()
+        self.proc = subprocess.Popen([*prefix, *wrapper, binary, "--config", config, *args], env=e,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         self.notes = []
 
