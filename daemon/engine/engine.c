@@ -429,9 +429,11 @@ static int release_cue(Engine *e, nsec_t now, RepOutcome pending) {
 
         if (!e->r.tool) {
                 /* Nothing to measure: the hold ends at the cue and the cue lasts as long as a
-                 * slow release should take. */
+                 * slow release should take. A cue given by the clock ends the hold when the
+                 * engine decided, not when the timer happened to run (a millisecond later). */
                 if (rep)
-                        rep->hold_ms = ms_between(e->r.hold_start, now);
+                        rep->hold_ms = ms_between(e->r.hold_start,
+                                                  MIN(now, e->r.hold_start + nsec_from_ms(s->target_hold_ms)));
                 e->phase_due = now + nsec_from_ms(s->min_release_ms);
         } else
                 e->phase_due = 0;

@@ -163,8 +163,9 @@ static void on_published(MqttClient *c, int error, void *userdata) {
                 if (r < 0 && r != -ENOENT)
                         report(p, PUBLISHER_REMOVE_ERROR, r, e->name, e->id);
         }
-        report(p, PUBLISHER_DELIVERED, 0, e->name, e->id);
+        /* Off the books before the report, so the callback sees the backlog as it now is. */
         entry_unlink(p, e);
+        report(p, PUBLISHER_DELIVERED, 0, e->name, e->id);
         entry_free(e);
         pump(p);
 }
