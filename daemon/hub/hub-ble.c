@@ -51,7 +51,10 @@ static void on_tool_sample(void *userdata, const char *address, double newtons, 
 static void on_tool_battery(void *userdata, const char *address, int percent, int millivolts) {
         Hub *h = userdata;
 
-        log_info("Tool %s battery %d%%%s", address, percent, millivolts > 0 ? "" : "");
+        if (percent >= 0)
+                log_info("Tool %s battery %d%%", address, percent);
+        else
+                log_info("Tool %s battery %d mV", address, millivolts);
         hub_mqtt_tool(h, address);
 }
 
