@@ -8,6 +8,7 @@ socket) and an MQTT stop. A private mosquitto; tphubd with the GPIO sim backend.
 import json
 import os
 import select
+import signal
 import socket
 import sys
 import tempfile
@@ -93,6 +94,10 @@ def main():
             _, sess, _ = sub.wait("tphub/lab/bench-1/session", after=after)
             if end["session_id"] != sess["id"] or end["status"] != "aborted" or end["point"] != "s1":
                 failures.append("aborted: session_end %r, session %r" % (end, sess["id"]))
+            d.signal(signal.SIGTERM)
+            code = d.wait_exit()
+            if code != 0:  # also what a sanitizer's report at exit gives
+                failures.append("exit status %d" % code)
         except Exception as e:
             failures.append("%s: %s" % (type(e).__name__, e))
         finally:
