@@ -368,7 +368,11 @@ static void check_resolved(BleLink *l) {
         const BluezCharacteristic *notify, *write = NULL, *battery = NULL;
         int r;
 
-        if (l->state != BLE_LINK_RESOLVING || !d || !d->connected || !d->services_resolved)
+        /* ServicesResolved alone: bluetoothd (5.66) can leave Connected false. When the ATT
+         * channel comes up before it handles the kernel's Device Connected event,
+         * device_add_connection() finds the bearer connected already and emits nothing;
+         * Connect has answered and ServicesResolved is true only on a live link. */
+        if (l->state != BLE_LINK_RESOLVING || !d || !d->services_resolved)
                 return;
         notify = bluez_client_find_characteristic(l->client, l->device_path, l->driver->notify_uuid);
         if (!notify)

@@ -134,7 +134,7 @@ void hub_mqtt_station_stop(HubStation *hs) {
 
 void hub_mqtt_event(Hub *h, HubStation *hs, const EngineEvent *ev) {
         _cleanup_(json_object_putp) json_object *o = json_object_new_object();
-        const Session *session = engine_session(station_engine(hs->station));
+        const Session *session = station_session(hs->station);
         const ProtocolStep *ps = step_of(hs->station, ev->step);
         char at[32];
 

@@ -22,6 +22,9 @@ struct Station {
         bool have_cue;
         /* The engine forgets its protocol when a session ends; the record still needs it. */
         const Protocol *session_protocol;
+        /* While the events that ended a session are handed on: that session (the engine has
+         * already let go of it). */
+        const Session *ending;
         char seen_id[SD_ID128_STRING_MAX];  /* id of the last session seen starting */
         nsec_t last_now;
 };
@@ -34,6 +37,10 @@ static void dispatch(Station *s) {
         EngineEvent ev;
         const Cue *cue;
 
+        /* The last events of a session (its last rep's, session_end) come out after the
+         * engine finished it: station_session() names it to their handlers. */
+        done = engine_take_finished(s->engine);
+        s->ending = done;
         while (engine_pop_event(s->engine, &ev))
                 if (s->cb.event)
                         s->cb.event(s->userdata, s, &ev);
@@ -45,8 +52,8 @@ static void dispatch(Station *s) {
                 if (s->cb.cue)
                         s->cb.cue(s->userdata, s, cue);
         }
+        s->ending = NULL;
 
-        done = engine_take_finished(s->engine);
         if (done && s->cb.finished)
                 s->cb.finished(s->userdata, s, done, s->session_protocol);
         s->session_protocol = engine_protocol(s->engine);
@@ -182,7 +189,11 @@ int station_configure(Station *s, const EngineParams *params, const Protocol *de
 }
 
 const Protocol *station_protocol_in_use(const Station *s) {
-        return engine_protocol(s->engine);
+        return engine_protocol(s->engine) ?: (s->ending ? s->session_protocol : NULL);
+}
+
+const Session *station_session(const Station *s) {
+        return engine_session(s->engine) ?: s->ending;
 }
 
 int station_force(Station *s, double newtons, nsec_t now) {

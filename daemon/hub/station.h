@@ -37,8 +37,11 @@ Engine *station_engine(Station *s);
 /* Configuration (re)load: a running session keeps its protocol (the caller keeps it alive
  * until station_protocol_in_use() says otherwise). */
 int station_configure(Station *s, const EngineParams *params, const Protocol *default_protocol);
-/* The protocol the running session uses, NULL when idle. */
+/* The running session and its protocol, NULL when idle. Inside the event and cue callbacks
+ * of the input that ended a session, that session (the engine has let go of it already, but
+ * its last events belong to it). */
 const Protocol *station_protocol_in_use(const Station *s);
+const Session *station_session(const Station *s);
 
 /* Inputs; `now` is CLOCK_MONOTONIC ns. Return the engine's verdict (negative errno). */
 int station_force(Station *s, double newtons, nsec_t now);

@@ -514,6 +514,14 @@ void sim_add_tool(Lab *lab, const char *address, const char *kind, const char *n
         sim_send(lab, m);
 }
 
+void sim_add_tool_flag(Lab *lab, const char *address, const char *kind, const char *name, const char *flag) {
+        sd_bus_message *m = sim_msg(lab, "AddTool");
+        CHECK_OK(sd_bus_message_append(m, "ssss", "hci0", address, kind, name));
+        CHECK_OK(sd_bus_message_append(m, "a{sv}", 3, flag, "b", 1, "connect_delay_ms", "u", 10U,
+                                       "resolve_delay_ms", "u", 10U));
+        sim_send(lab, m);
+}
+
 bool sim_try_add_tool(Lab *lab, const char *address, const char *kind, const char *name) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *m = sim_msg(lab, "AddTool");

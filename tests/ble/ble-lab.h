@@ -124,6 +124,8 @@ void lab_run_for(Lab *lab, unsigned ms);
 
 /* simulator control */
 void sim_add_tool(Lab *lab, const char *address, const char *kind, const char *name, int rssi, bool early_value);
+/* A tool with one boolean AddTool option set (e.g. "silent_connected"), RSSI -60. */
+void sim_add_tool_flag(Lab *lab, const char *address, const char *kind, const char *name, const char *flag);
 /* As sim_add_tool, but false when the simulator does not know the kind. */
 bool sim_try_add_tool(Lab *lab, const char *address, const char *kind, const char *name);
 void sim_set_trace(Lab *lab, const char *address, const double *t_ms, const double *force_n, size_t n);

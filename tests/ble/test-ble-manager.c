@@ -731,6 +731,28 @@ static void test_bad_data(Lab *lab) {
         CHECK(lab_count_logs(lab, "no usable Bluetooth adapter") == 0);
 }
 
+/* bluetoothd 5.66 can leave Connected unsignalled (ATT up before it handles the kernel's
+ * Device Connected event; seen in the VM lab): ServicesResolved alone must do, or every such
+ * link fails its resolve timeout and is retried, forever if the race repeats */
+static void test_silent_connected(Lab *lab) {
+        static Trace tr;
+        BleManagerConfig cfg = test_config();
+
+        make_trace(&tr, 20, 10, 10.0, 3.7);
+        sim_add_tool_flag(lab, A1, "progressor", "Progressor_1", "silent_connected");
+        sim_set_trace(lab, A1, tr.t, tr.f, tr.n);
+        lab_manager_new(lab, &cfg);
+        CHECK_OK(ble_manager_add_tool(lab->manager, A1, "progressor"));
+        CHECK_OK(ble_manager_start(lab->manager));
+
+        lab_wait(lab, pred_samples, &(LabSamplesArg) { A1, tr.n }, 5000, "all samples");
+        check_samples(lab, A1, 0, &tr, 0, tr.n);
+        CHECK(lab_count_states(lab, A1, true) == 1);
+        CHECK(lab_count_states(lab, A1, false) == 0);
+        CHECK(lab_count_calls(lab, "Connect", D1) == 1);
+        CHECK(lab_count_logs(lab, "reconnecting") == 0);
+}
+
 static const struct {
         const char *name;
         void (*fn)(Lab *lab);
@@ -752,6 +774,7 @@ static const struct {
         { "selfstream", test_selfstream },
         { "all-drivers", test_all_drivers },
         { "bad-data", test_bad_data },
+        { "silent-connected", test_silent_connected },
 };
 
 int main(int argc, char *argv[]) {

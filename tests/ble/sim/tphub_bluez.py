@@ -297,6 +297,7 @@ class Tool:
         self.connect_delay_ms = int(opts.get('connect_delay_ms', 20))
         self.resolve_delay_ms = int(opts.get('resolve_delay_ms', 20))
         self.early_value = bool(opts.get('early_value', False))
+        self.silent_connected = bool(opts.get('silent_connected', False))
         self.battery = int(opts.get('battery', 87))
         self.battery_mv = int(opts.get('battery_mv', 3900))
         self.advert_interval_ms = int(opts.get('advert_interval_ms', 100))
@@ -417,7 +418,12 @@ class Tool:
                 err(_error('org.bluez.Error.Failed', 'Host is down'))
             else:
                 self.connected = True
-                _emit_changed(self.path, DEVICE_IFACE, {'Connected': dbus.Boolean(True, variant_level=1)})
+                if self.silent_connected:
+                    # bluetoothd 5.66 when ATT came up before the mgmt Device Connected
+                    # event: Connected reads true but is never signalled
+                    mockobject.objects[self.path].props[DEVICE_IFACE]['Connected'] = dbus.Boolean(True, variant_level=1)
+                else:
+                    _emit_changed(self.path, DEVICE_IFACE, {'Connected': dbus.Boolean(True, variant_level=1)})
                 ok()
                 GLib.timeout_add(self.resolve_delay_ms, self.resolve)
             return False
@@ -659,7 +665,8 @@ def RemoveAdapter(_self, name):
 def AddTool(_self, adapter, address, kind, name, opts):
     '''Puts a device in radio range. Its Device1 object appears once discovery runs.
     opts: rssi (n), connect_delay_ms, resolve_delay_ms (u), early_value (b: a notification
-    during StartNotify, before its reply), battery (y), advert_interval_ms (u).'''
+    during StartNotify, before its reply), silent_connected (b: Connected is set but never
+    signalled, as bluetoothd 5.66 can), battery (y), advert_interval_ms (u).'''
     tool = Tool(_adapter(adapter), address, kind, name, opts)
     if tool.address in tools:
         raise _error(SIM_IFACE + '.Error', f'tool {address} exists')
