@@ -22,6 +22,8 @@
 /* At least 4 Hz during a countdown, as dashboards show the remaining time. */
 #define STATE_PERIOD_USEC (250 * 1000)
 #define SHUTDOWN_TIMEOUT_USEC (3 * 1000 * 1000)
+/* tools/<address> carries last_seen: refreshed this often, off the sample path. */
+#define TOOLS_PERIOD_USEC (30 * 1000 * 1000)
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 
@@ -200,6 +202,15 @@ void hub_mqtt_tool(Hub *h, const char *address) {
         else
                 add_str(o, "last_seen", NULL);
         publish_json(h, topic, o, 1, true);
+}
+
+static int tools_tick(sd_event_source *src, uint64_t usec, void *userdata) {
+        Hub *h = userdata;
+
+        for (size_t i = 0; h->ble && ble_manager_tool_at(h->ble, i); i++)
+                hub_mqtt_tool(h, ble_manager_tool_at(h->ble, i));
+        (void) sd_event_source_set_time_relative(src, TOOLS_PERIOD_USEC);
+        return 0;
 }
 
 /* ---- sessions and checkpoints ---- */
@@ -560,10 +571,17 @@ int hub_mqtt_start(Hub *h) {
         r = mqtt_client_connect(h->mqtt);
         if (r < 0)
                 return log_error_errno(r, "Cannot connect to %s: %m", m->uri);
+        r = sd_event_add_time_relative(h->event, &h->tools_timer, CLOCK_MONOTONIC, TOOLS_PERIOD_USEC,
+                                       1000 * 1000, tools_tick, h);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the tools refresh timer: %m");
+        (void) sd_event_source_set_enabled(h->tools_timer, SD_EVENT_ON);
+        (void) sd_event_source_set_description(h->tools_timer, "mqtt-tools");
         return 0;
 }
 
 void hub_mqtt_stop(Hub *h) {
+        h->tools_timer = sd_event_source_disable_unref(h->tools_timer);
         for (size_t i = 0; i < h->n_stations; i++)
                 hub_mqtt_station_stop(&h->stations[i]);
         /* The publisher goes before the client it uses. */
@@ -582,6 +600,7 @@ static void shutdown_done(MqttClient *c, void *userdata) {
 int hub_mqtt_shutdown(Hub *h) {
         int r;
 
+        h->tools_timer = sd_event_source_disable_unref(h->tools_timer);
         for (size_t i = 0; i < h->n_stations; i++)
                 hub_mqtt_station_stop(&h->stations[i]);
         if (!h->mqtt)

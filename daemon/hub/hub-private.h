@@ -45,6 +45,7 @@ typedef struct Hub {
         SessionPublisher *publisher;
         char *started_at;
         bool spool_trouble;              /* said loudly in the status document */
+        sd_event_source *tools_timer;    /* refreshes tools/<address> (last_seen) */
         void (*stopped)(void *userdata); /* hub_stop() is done */
         void *stopped_userdata;
 } Hub;
