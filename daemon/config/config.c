@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ble/drivers/driver.h"
 #include "config/conf-reader.h"
 #include "config/config.h"
 #include "config/protocol-load.h"
@@ -21,11 +22,6 @@
 #define TPHUB_DATA_PROTOCOLS_DIR "/usr/share/tphub/protocols"
 #endif
 
-/* The drivers the BLE layer knows. Kept here until the driver registry can be asked
- * without linking all of BLE into the config checker. */
-static const char *const known_drivers[] = {
-        "progressor", "forceboard", "entralpi", "whc06", "cts500", "linescale", "activ5", "imd-force", NULL,
-};
 
 #define MAX_NAME 32
 #define MAX_STATIONS 32
@@ -534,9 +530,13 @@ static void read_tool(ConfReader *R, const config_setting_t *g, const Config *c,
         if (read_nonempty(R, g, "address", true, &t->address) > 0 && !address_normalize(t->address))
                 conf_error(R, conf_member(g, "address"), "tool address \"%s\" is not a Bluetooth address "
                            "like \"AA:BB:CC:DD:EE:FF\"", t->address);
-        if (read_nonempty(R, g, "driver", true, &t->driver) > 0 && !in_list(known_drivers, t->driver))
-                conf_error(R, conf_member(g, "driver"), "unknown driver \"%s\" (known: progressor, forceboard, "
-                           "entralpi, whc06, cts500, linescale, activ5, imd-force)", t->driver);
+        if (read_nonempty(R, g, "driver", true, &t->driver) > 0 && !driver_find(t->driver)) {
+                char known[256] = "";
+                for (const Driver *const *d = driver_table; *d; d++)
+                        snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+                                 d == driver_table ? "" : ", ", (*d)->name);
+                conf_error(R, conf_member(g, "driver"), "unknown driver \"%s\" (known: %s)", t->driver, known);
+        }
 
         if (R->n_errors == before) {
                 /* A tool can only feed one engine. */
