@@ -102,7 +102,7 @@ def main():
             failures.append("%s: %s" % (type(e).__name__, e))
         finally:
             if failures:
-                print(d.read_log())
+                print("# " + d.read_log().replace("\n", "\n# "))
             d.close()
             sub.close()
             broker.close()

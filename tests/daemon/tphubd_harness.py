@@ -59,6 +59,17 @@ class Tphubd:
     def wait_exit(self, timeout=10.0):
         return self.proc.wait(timeout=timeout)
 
+    def wait_log(self, text, timeout=10.0):
+        """Waits until the daemon has logged text (its log is a file: polled, bounded)."""
+        end = time.monotonic() + timeout
+        while text not in self.read_log():
+            if time.monotonic() > end:
+                raise TimeoutError("tphubd never logged %r; log:\n%s" % (text, self.read_log()))
+            if self.proc.poll() is not None and text not in self.read_log():
+                raise RuntimeError("tphubd exited before logging %r" % text)
+            select.select([], [], [], 0.02)
+        return self.read_log()
+
     def read_log(self):
         self.log.flush()
         with open(self.log_path) as f:
