@@ -425,20 +425,6 @@ static void on_log(MqttClient *c, MqttLogLevel level, const char *message, void 
         log_internal((int) level, 0, "MQTT: %s", message);
 }
 
-/* Re-announces the hub status (retained), e.g. when the spool's condition changes. */
-static void publish_status(Hub *h) {
-        _cleanup_free_ char *topic = NULL;
-        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
-
-        if (!o || !h->mqtt || !mqtt_client_is_connected(h->mqtt) || topic_status(prefix(h), h->config->hub, &topic) < 0)
-                return;
-        json_object_object_add(o, "state", json_object_new_string("online"));
-        json_object_object_add(o, "version", json_object_new_string(TPHUB_VERSION));
-        json_object_object_add(o, "started_at", json_object_new_string(h->started_at));
-        on_online_status(h->mqtt, o, h);
-        publish_json(h, topic, o, 1, true);
-}
-
 /* The spool is the promise that no session is lost: when it cannot keep it, say so loudly. */
 static void on_publisher_report(SessionPublisher *p, PublisherReport what, int error, const char *name,
                                 const char *id, void *userdata) {
@@ -451,7 +437,7 @@ static void on_publisher_report(SessionPublisher *p, PublisherReport what, int e
                     outbox_count(h->outbox) < outbox_max_items(h->outbox)) {
                         h->spool_trouble = false;
                         log_notice("Session spool %s is writable and has room again.", outbox_dir(h->outbox));
-                        publish_status(h);
+                        (void) mqtt_client_publish_status(h->mqtt);
                 }
                 return;
         case PUBLISHER_SPOOL_FULL:
@@ -480,7 +466,7 @@ static void on_publisher_report(SessionPublisher *p, PublisherReport what, int e
                 return;
         }
         h->spool_trouble = true;
-        publish_status(h);
+        (void) mqtt_client_publish_status(h->mqtt);
 }
 
 static int mkdir_p(const char *path) {

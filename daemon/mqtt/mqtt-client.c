@@ -436,6 +436,15 @@ static void publish_online(MqttClient *c) {
         json_object_put(o);
 }
 
+int mqtt_client_publish_status(MqttClient *c) {
+        if (!c->status_topic)
+                return -ENOENT;
+        if (!mqtt_client_is_connected(c))
+                return -ENOTCONN;
+        publish_online(c);
+        return 0;
+}
+
 static int on_shutdown_done(sd_event_source *s, void *userdata) {
         MqttClient *c = userdata;
         void (*done)(MqttClient *, void *) = c->shutdown_done;

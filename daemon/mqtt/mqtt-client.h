@@ -115,6 +115,11 @@ int mqtt_client_subscribe(MqttClient *c, const char *topic_filter, int qos);
 
 bool mqtt_client_is_connected(const MqttClient *c);
 
+/* Publishes the retained online status again (built as on connect, online_status callback
+ * included), e.g. when something it reports changed. -ENOTCONN while offline: the next
+ * connect publishes it anyway. */
+int mqtt_client_publish_status(MqttClient *c);
+
 /* The client id in use (configured or the host name). */
 const char *mqtt_client_get_id(const MqttClient *c);
 
