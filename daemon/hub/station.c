@@ -93,8 +93,10 @@ static int feed(Station *s, const EngineInput *input) {
         in.now = MAX(in.now, s->last_now);
         s->last_now = in.now;
 
-        /* realtime can be stepped by NTP at any moment: take the offset afresh. */
-        engine_set_wall_offset(s->engine, (int64_t) now_realtime() - (int64_t) now_monotonic());
+        /* The offset only stamps a session that starts now, and realtime can be stepped by NTP
+         * at any moment: take it afresh while idle, not for every sample of a session. */
+        if (!engine_session(s->engine))
+                engine_set_wall_offset(s->engine, (int64_t) now_realtime() - (int64_t) now_monotonic());
         r = engine_feed(s->engine, &in);
         dispatch(s);
         refresh_session_id(s);
@@ -107,7 +109,8 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
 
         now = MAX(now, s->last_now);
         s->last_now = now;
-        engine_set_wall_offset(s->engine, (int64_t) now_realtime() - (int64_t) now);
+        if (!engine_session(s->engine))
+                engine_set_wall_offset(s->engine, (int64_t) now_realtime() - (int64_t) now_monotonic());
         /* A failing tick (time going backwards cannot happen on CLOCK_MONOTONIC) must not
          * stop the loop; dispatch re-arms from whatever the engine says is next. */
         (void) engine_tick(s->engine, now);

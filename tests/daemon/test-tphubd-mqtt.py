@@ -290,10 +290,22 @@ def test_broker_outage_20_sessions():
             ids.append((sess["started_at"], sess["id"]))
         expect(len({i for _, i in ids}) == 20, "duplicates: %r" % ids)
         expect(ids == sorted(ids), "out of order: %r" % ids)
-        # nothing more arrives: each once (a tare round trip flushes what is in flight)
-        lab.sub.close()
+        # nothing more arrives: each once. The spool is empty (all acknowledged) and a command
+        # round trip through the daemon passes whatever it still had in flight.
+        spool = os.path.join(lab.tmp.name, "spool")
+        end = time.monotonic() + 10
+        while [f for f in os.listdir(spool) if f.endswith(".json")]:
+            expect(time.monotonic() < end, "spool not emptied: %r" % os.listdir(spool))
+            select.select([], [], [], 0.05)
+        sessions = lab.sub
         lab.sub = Subscriber(lab.broker.port)
+        lab.sub.wait("tphub/lab/status", lambda d: d.get("state") == "online")
         lab.cmd('{"cmd":"tare"}')
+        while sessions._drain(0.3):  # everything queued so far; a quiet 0.3 s ends it
+            pass
+        got = [d["id"] for d, r in sessions.all("tphub/lab/bench-1/session")]
+        expect(len(got) == 20, "%d session messages for 20 sessions" % len(got))
+        sessions.close()
     finally:
         lab.close()
 
