@@ -25,6 +25,7 @@ def main():
     sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(a.port), "-t",
                             "tphub/%s/#" % a.hub, "-F", "%t\t%p"], stdout=subprocess.PIPE, text=True, bufsize=1)
     last_state, last_sec, sessions = None, None, 0
+    tools = {}  # topic -> last line printed: the hub refreshes tools every 30 s
     for line in sub.stdout:
         topic, payload = line.rstrip("\n").split("\t", 1)
         kind = topic.split("/")[-1]
@@ -37,8 +38,11 @@ def main():
         elif "/tools/" in topic:
             battery = ("%s%%" % d["battery"] if d.get("battery") is not None else
                        "%.2f V" % (d["battery_mv"] / 1000) if d.get("battery_mv") else "unknown")
-            print("tool %s (%s): %s, battery %s" % (topic.split("/")[-1], d.get("type"),
-                                                    "connected" if d.get("connected") else "not connected", battery))
+            text = "tool %s (%s): %s, battery %s" % (topic.split("/")[-1], d.get("type"),
+                                                     "connected" if d.get("connected") else "not connected", battery)
+            if tools.get(topic) != text:
+                print(text)
+                tools[topic] = text
         elif kind == "state":
             sec = None if d.get("remaining_ms") is None else (d["remaining_ms"] + 999) // 1000
             key = (d["state"], d.get("step"), d.get("rep"), tuple(d.get("warnings") or ()))
