@@ -90,6 +90,10 @@ static void publish_state(Hub *h, HubStation *hs) {
         json_object_object_add(o, "remaining_ms", st.remaining_ms >= 0 ? json_object_new_int64(st.remaining_ms) : NULL);
         json_object_object_add(o, "force_n", json_object_new_double(round(st.force_n * 10) / 10));
         json_object_object_add(o, "tool_connected", json_object_new_boolean(st.tool_connected));
+        {
+                const Protocol *sel = hub_station_protocol(h, hs);
+                add_str(o, "selected_protocol", sel ? sel->name : NULL);
+        }
         if (cue->warnings & CUE_WARN_OVER_FORCE)
                 json_object_array_add(w, json_object_new_string("over_force"));
         if (cue->warnings & CUE_WARN_OVER_HOLD)
@@ -196,12 +200,14 @@ void hub_mqtt_tool(Hub *h, const char *address) {
         json_object_object_add(o, "connected", json_object_new_boolean(info.connected));
         json_object_object_add(o, "battery", info.battery >= 0 ? json_object_new_int(info.battery) : NULL);
         json_object_object_add(o, "battery_mv", info.battery_mv >= 0 ? json_object_new_int(info.battery_mv) : NULL);
+        json_object_object_add(o, "rssi", info.has_rssi ? json_object_new_int(info.rssi) : NULL);
         if (info.last_seen)
                 add_str(o, "last_seen", format_iso8601(at, sizeof at, (nsec_t) ((int64_t) info.last_seen +
                                                        (int64_t) now_realtime() - (int64_t) now_monotonic())));
         else
                 add_str(o, "last_seen", NULL);
         publish_json(h, topic, o, 1, true);
+        hub_ha_tool(h, address);
 }
 
 static int tools_tick(sd_event_source *src, uint64_t usec, void *userdata) {
@@ -315,7 +321,7 @@ static const char *run_command(Hub *h, HubStation *hs, const MqttCommand *cmd) {
         switch (cmd->verb) {
         case MQTT_COMMAND_START: {
                 const Protocol *p = *cmd->protocol ? config_find_protocol(h->config, cmd->protocol)
-                                                   : hs->config->default_protocol;
+                                                   : hub_station_protocol(h, hs);
                 if (!p)
                         return "unknown protocol";
                 if (station_busy(hs->station))
@@ -330,6 +336,18 @@ static const char *run_command(Hub *h, HubStation *hs, const MqttCommand *cmd) {
         case MQTT_COMMAND_TARE:
                 r = station_tare(hs->station, now);
                 return r == -EBUSY ? "cannot tare while the tool is pressed" : r < 0 ? "cannot tare" : NULL;
+        case MQTT_COMMAND_SELECT: {
+                char *name;
+                if (!config_find_protocol(h->config, cmd->protocol))
+                        return "unknown protocol";
+                name = strdup(cmd->protocol);
+                if (!name)
+                        return "out of memory";
+                free(hs->selected_protocol);
+                hs->selected_protocol = name;
+                publish_state(h, hs); /* the select shows the choice */
+                return NULL;
+        }
         default:
                 return "unknown command";
         }
@@ -343,6 +361,8 @@ static void on_message(MqttClient *c, const char *topic, const void *payload, si
         MqttCommand cmd;
         HubStation *hs;
 
+        if (hub_ha_message(h, topic, payload, len, retained))
+                return;
         if (topic_parse_cmd(prefix(h), h->config->hub, topic, &station) < 0)
                 return;
         hs = hub_find_station(h, station);
@@ -368,31 +388,20 @@ static void on_message(MqttClient *c, const char *topic, const void *payload, si
 
 /* ---- connection ---- */
 
-static void publish_discovery(Hub *h) {
-        HaDiscovery d = {
-                .discovery_prefix = h->config->mqtt.discovery_prefix,
-                .prefix = prefix(h),
-                .hub = h->config->hub,
-                .version = TPHUB_VERSION,
-        };
-
-        for (size_t i = 0; i < h->n_stations; i++) {
-                _cleanup_free_ char *topic = NULL, *payload = NULL;
-                if (ha_discovery_station(&d, h->stations[i].config->name, &topic, &payload) >= 0)
-                        (void) mqtt_client_publish(h->mqtt, topic, payload, strlen(payload), 1, true, NULL, NULL);
-        }
+void hub_mqtt_republish(Hub *h) {
+        for (size_t i = 0; i < h->n_stations; i++)
+                publish_state(h, &h->stations[i]);
+        for (size_t i = 0; h->ble && ble_manager_tool_at(h->ble, i); i++)
+                hub_mqtt_tool(h, ble_manager_tool_at(h->ble, i));
 }
 
 static void on_connected(MqttClient *c, void *userdata) {
         Hub *h = userdata;
 
         log_info("MQTT: connected to %s", h->config->mqtt.uri);
-        if (h->config->mqtt.homeassistant)
-                publish_discovery(h);
-        for (size_t i = 0; i < h->n_stations; i++)
-                publish_state(h, &h->stations[i]);
-        for (size_t i = 0; h->ble && ble_manager_tool_at(h->ble, i); i++)
-                hub_mqtt_tool(h, ble_manager_tool_at(h->ble, i));
+        hub_meta_connected(h);
+        hub_ha_connected(h);
+        hub_mqtt_republish(h);
         publisher_connected(h->publisher);
 }
 
@@ -554,6 +563,12 @@ int hub_mqtt_start(Hub *h) {
         r = mqtt_client_subscribe(h->mqtt, filter, 1);
         if (r < 0)
                 return log_error_errno(r, "Cannot subscribe to %s: %m", filter);
+        r = hub_ha_start(h);
+        if (r < 0)
+                return r;
+        r = hub_meta_start(h);
+        if (r < 0)
+                return r;
         r = mqtt_client_connect(h->mqtt);
         if (r < 0)
                 return log_error_errno(r, "Cannot connect to %s: %m", m->uri);
@@ -570,6 +585,8 @@ void hub_mqtt_stop(Hub *h) {
         h->tools_timer = sd_event_source_disable_unref(h->tools_timer);
         for (size_t i = 0; i < h->n_stations; i++)
                 hub_mqtt_station_stop(&h->stations[i]);
+        hub_ha_stop(h);
+        hub_meta_stop(h);
         /* The publisher goes before the client it uses. */
         h->publisher = publisher_free(h->publisher);
         h->mqtt = mqtt_client_free(h->mqtt);
@@ -589,6 +606,7 @@ int hub_mqtt_shutdown(Hub *h) {
         h->tools_timer = sd_event_source_disable_unref(h->tools_timer);
         for (size_t i = 0; i < h->n_stations; i++)
                 hub_mqtt_station_stop(&h->stations[i]);
+        hub_meta_shutdown(h);
         if (!h->mqtt)
                 return 0;
         r = mqtt_client_shutdown(h->mqtt, SHUTDOWN_TIMEOUT_USEC, shutdown_done, h);

@@ -25,7 +25,10 @@ typedef struct HubStation {
         /* MQTT live state: refreshed at every transition and at 4 Hz while counting down */
         sd_event_source *state_timer;
         nsec_t force_published;
+        char *selected_protocol;       /* "select" command: what a start without one runs */
 } HubStation;
+
+typedef struct HubHa HubHa;
 
 typedef struct Hub {
         sd_event *event;
@@ -46,6 +49,10 @@ typedef struct Hub {
         char *started_at;
         bool spool_trouble;              /* said loudly in the status document */
         sd_event_source *tools_timer;    /* refreshes tools/<address> (last_seen) */
+        MqttClient *availability;        /* second link: plain online/offline with its own will */
+        sd_event_source *sysinfo_timer;
+        nsec_t started_mono;             /* for the hub's uptime */
+        HubHa *ha;                       /* Home Assistant discovery, NULL when off */
         void (*stopped)(void *userdata); /* hub_stop() is done */
         void *stopped_userdata;
 } Hub;
@@ -59,6 +66,8 @@ void hub_gpio_station_stop(HubStation *hs);
 
 /* BlueZ glue (hub-ble.c). */
 int hub_ble_start(Hub *h);
+/* The station a tool serves: the one that lists it, else the first that adopts tools. */
+HubStation *hub_station_of_tool(Hub *h, const char *address);
 void hub_ble_stop(Hub *h);
 
 /* MQTT glue (hub-mqtt.c). */
@@ -72,6 +81,26 @@ void hub_mqtt_session(Hub *h, HubStation *hs, const Session *session, const char
 void hub_mqtt_checkpoint(Hub *h, HubStation *hs);
 void hub_mqtt_tool(Hub *h, const char *address);
 void hub_mqtt_station_stop(HubStation *hs);
+
+/* State and tool documents again (a reconnect, Home Assistant restarted). */
+void hub_mqtt_republish(Hub *h);
+/* The protocol a start without one runs: the selected one, else the station's default. */
+const Protocol *hub_station_protocol(Hub *h, HubStation *hs);
+
+/* Self-description (hub-meta.c): meta, the availability link, system info. */
+int hub_meta_start(Hub *h);
+void hub_meta_connected(Hub *h);
+void hub_meta_shutdown(Hub *h);  /* clean stop: "offline" said, no will needed */
+void hub_meta_stop(Hub *h);
+
+/* Home Assistant discovery (hub-homeassistant.c); all no-ops unless mqtt.homeassistant. */
+int hub_ha_start(Hub *h);
+void hub_ha_connected(Hub *h);
+/* true when the message was Home Assistant's (handled here). */
+bool hub_ha_message(Hub *h, const char *topic, const void *payload, size_t len, bool retained);
+void hub_ha_tool(Hub *h, const char *address);
+void hub_ha_tag(Hub *h, HubStation *hs, const char *tag_id);
+void hub_ha_stop(Hub *h);
 
 HubStation *hub_find_station(Hub *h, const char *name);
 HubStation *hub_station_of(Hub *h, const Station *s);
