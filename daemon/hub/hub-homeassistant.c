@@ -6,6 +6,7 @@
  * retained discovery documents from the broker: a hub that lost its disk, or was
  * reconfigured while it was down, still cleans up after itself. */
 
+#include <ctype.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdlib.h>
@@ -249,6 +250,30 @@ static void sweep(Hub *h) {
         }
 }
 
+/* tphub 0.1 published one document per entity, <dp>/sensor/<hub>_<station>_state/config and
+ * <dp>/sensor/<hub>_<address>_battery/config: delete them, or Home Assistant keeps the old
+ * entities beside the new devices. Idempotent, so done at every connect. */
+static void remove_legacy_one(Hub *h, const char *name, const char *suffix) {
+        const char *dp = h->config->mqtt.discovery_prefix ?: TOPIC_DEFAULT_DISCOVERY_PREFIX;
+        _cleanup_free_ char *topic = NULL;
+
+        if (asprintf(&topic, "%s/sensor/%s_%s_%s/config", dp, h->config->hub, name, suffix) < 0)
+                return;
+        for (char *p = topic + strlen(dp) + strlen("/sensor/"); *p != '/'; p++)
+                if (!isalnum((unsigned char) *p) && *p != '_' && *p != '-')
+                        *p = '_';
+        (void) mqtt_client_publish(h->mqtt, topic, "", 0, 1, true, NULL, NULL);
+}
+
+static void remove_legacy(Hub *h) {
+        const char *a;
+
+        for (size_t i = 0; i < h->config->n_stations; i++)
+                remove_legacy_one(h, h->config->stations[i].name, "state");
+        for (size_t i = 0; (a = tool_at(h, i, NULL)); i++)
+                remove_legacy_one(h, a, "battery");
+}
+
 /* ---- the hub's side ---- */
 
 int hub_ha_start(Hub *h) {
@@ -287,6 +312,7 @@ int hub_ha_start(Hub *h) {
 void hub_ha_connected(Hub *h) {
         if (!h->ha)
                 return;
+        remove_legacy(h);
         publish_all(h);
         sweep(h);
 }
