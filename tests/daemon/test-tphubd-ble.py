@@ -118,7 +118,8 @@ def main():
         f.write('paths = { protocols = [ "%s" ]; spool = "%s/spool"; state = "%s/state"; };\n' % (pdir, t, t))
         f.write('ble = { enabled = true; adapter = "hci0"; max_links = 7; tag_rssi_dbm = -50; tag_hold_ms = 500;\n')
         f.write('        tags = ( { athlete = "tagged"; address = "C0:00:00:00:00:09"; } ); };\n')
-        f.write('mqtt = { enabled = true; uri = "tcp://127.0.0.1:%d"; force_rate_hz = 5.0; };\n' % broker.port)
+        f.write('mqtt = { enabled = true; uri = "tcp://127.0.0.1:%d"; force_rate_hz = 5.0; homeassistant = true; };\n'
+                % broker.port)
         f.write("stations = ( %s );\n" % ",\n".join(stations))
     d = None
     try:
@@ -150,6 +151,9 @@ def main():
             sim.call("SetRssi", "sn", "C0:00:00:00:00:09", "-40")
             _, s, _ = sub.wait("tphub/lab/front-desk/state", lambda x: x.get("athlete") == "tagged", timeout=30)
             expect(s["protocol"] == "hold" and s["state"] == "point", "state %r" % s)
+            # and Home Assistant hears it as a tag scan at that station
+            _, scan, retained = sub.wait("tphub/lab/front-desk/tag")
+            expect(scan == {"tag_id": "tagged", "station": "front-desk"} and not retained, "tag scan %r" % scan)
         except Exception as e:
             failures.append(str(e))
         results.append(("tag tap-in starts a session", failures))
