@@ -369,7 +369,15 @@ void hub_ha_tag(Hub *h, HubStation *hs, const char *tag_id) {
         o = json_object_new_object();
         if (!o)
                 return;
-        json_object_object_add(o, "tag_id", json_object_new_string(tag_id));
+        if (h->config->mqtt.homeassistant_athlete)
+                json_object_object_add(o, "tag_id", json_object_new_string(tag_id));
+        else {
+                /* Private by default: a stable id Home Assistant can name, not the athlete's. */
+                _cleanup_free_ char *opaque = NULL;
+                if (ha_opaque_tag_id(&c, tag_id, &opaque) < 0)
+                        return;
+                json_object_object_add(o, "tag_id", json_object_new_string(opaque));
+        }
         json_object_object_add(o, "station", json_object_new_string(hs->config->name));
         s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
         /* An event, not a state: not retained. */

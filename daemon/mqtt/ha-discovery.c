@@ -20,6 +20,14 @@ static const char *dprefix(const HaContext *c) {
         return c->discovery_prefix ?: TOPIC_DEFAULT_DISCOVERY_PREFIX;
 }
 
+static uint32_t fnv1a(uint32_t hash, const char *s) {
+        for (; *s; s++)
+                hash = (hash ^ (unsigned char) *s) * 16777619u;
+        return hash;
+}
+
+#define FNV1A_BASIS 2166136261u
+
 static bool id_char(char ch) {
         return isalnum((unsigned char) ch) || ch == '_' || ch == '-';
 }
@@ -472,6 +480,12 @@ int ha_device_tool(const HaContext *c, const HaTool *t, char **ret_topic, char *
 }
 
 /* ---- tag scanner ---- */
+
+int ha_opaque_tag_id(const HaContext *c, const char *athlete, char **ret) {
+        if (!c || !c->hub || !athlete || !ret)
+                return -EINVAL;
+        return asprintf(ret, "tag-%08" PRIx32, fnv1a(fnv1a(fnv1a(FNV1A_BASIS, c->hub), "/"), athlete)) < 0 ? -ENOMEM : 0;
+}
 
 int ha_tag_topic(const HaContext *c, const char *station, char **ret) {
         if (!c || !ret)

@@ -59,6 +59,11 @@ int ha_device_hub(const HaContext *c, char **ret_topic, char **ret_payload);
 int ha_device_station(const HaContext *c, const HaStation *s, char **ret_topic, char **ret_payload);
 int ha_device_tool(const HaContext *c, const HaTool *t, char **ret_topic, char **ret_payload);
 
+/* The tag id Home Assistant sees for an athlete when the athlete id is not to be shown:
+ * "tag-" and 8 hex digits of the FNV-1a hash of "<hub>/<athlete>". Stable, so an automation
+ * can be bound to it; opaque, but not secret (ids are pseudonymous anyway). */
+int ha_opaque_tag_id(const HaContext *c, const char *athlete, char **ret);
+
 /* The station's tag scanner and the topic the hub publishes a scanned tag on. */
 int ha_tag_scanner(const HaContext *c, const char *station, char **ret_topic, char **ret_payload);
 int ha_tag_topic(const HaContext *c, const char *station, char **ret);

@@ -162,6 +162,12 @@ static void test_tool_and_ownership(void) {
         free(payload);
         free(id);
 
+        char want[32];
+        CHECK_EQ(ha_opaque_tag_id(&ctx, "anna", &id), 0);
+        snprintf(want, sizeof want, "tag-%08" PRIx32, fnv1a("gym/anna"));
+        CHECK_STR(id, want);
+        free(id);
+
         CHECK_EQ(ha_tag_scanner(&ctx, "bench-1", &topic, &payload), 0);
         CHECK_STR(topic, "homeassistant/tag/tphub_gym_bench-1/config");
         CHECK(ha_document_is_ours(&ctx, topic, payload, strlen(payload)));
