@@ -81,11 +81,18 @@ int sysinfo_read(const char *root, const char *disk_path, SysInfo *ret) {
                 ret->disk_free_mb = (int64_t) ((uint64_t) vfs.f_bavail * vfs.f_frsize / (1024 * 1024));
         /* The kernel's own verdict (what timedatectl's NTPSynchronized reads): an NTP client
          * that disciplines the clock clears STA_UNSYNC; TIME_ERROR means not synchronised.
-         * A fake root has no kernel of its own to ask. */
-        if (!root) {
-                state = adjtimex(&tx);
-                if (state >= 0)
-                        ret->clock_synced = state != TIME_ERROR && !(tx.status & STA_UNSYNC);
+         * A fake root has no kernel of its own to ask, and the unit's ProtectClock= forbids
+         * even reading adjtimex(); then systemd-timesyncd's flag file is the answer (it
+         * exists once timesyncd has synchronised; its absence proves nothing: another NTP
+         * client may run). */
+        state = root ? -1 : adjtimex(&tx);
+        if (state >= 0)
+                ret->clock_synced = state != TIME_ERROR && !(tx.status & STA_UNSYNC);
+        else {
+                char flag[512];
+                if (snprintf(flag, sizeof flag, "%s/run/systemd/timesync/synchronized", root ?: "") < (int) sizeof flag &&
+                    access(flag, F_OK) >= 0)
+                        ret->clock_synced = 1;
         }
         return 0;
 }
