@@ -177,7 +177,6 @@ static void on_availability_log(MqttClient *c, MqttLogLevel level, const char *m
 }
 
 int hub_meta_start(Hub *h) {
-        const ConfigMqtt *m = &h->config->mqtt;
         _cleanup_free_ char *topic = NULL, *client_id = NULL;
         int r;
 
@@ -186,18 +185,8 @@ int hub_meta_start(Hub *h) {
                 return log_oom();
         if (asprintf(&client_id, "%s-availability", mqtt_client_get_id(h->mqtt)) < 0)
                 return log_oom();
-        MqttClientOptions o = {
-                .uri = m->uri,
-                .client_id = client_id,
-                .version = m->version,
-                .credentials_file = m->credentials_file,
-                .ca_file = m->ca_file,
-                .cert_file = m->cert_file,
-                .key_file = m->key_file,
-                .keepalive_s = m->keepalive_s,
-                .status_topic = topic,
-                .status_plain = true,
-        };
+        MqttClientOptions o = hub_mqtt_options(h, client_id, topic);
+        o.status_plain = true;
         static const MqttClientCallbacks cb = {
                 .log = on_availability_log,
         };
@@ -206,7 +195,7 @@ int hub_meta_start(Hub *h) {
                 return log_error_errno(r, "Cannot set up the MQTT availability link: %m");
         r = mqtt_client_connect(h->availability);
         if (r < 0)
-                return log_error_errno(r, "Cannot connect the MQTT availability link to %s: %m", m->uri);
+                return log_error_errno(r, "Cannot connect the MQTT availability link to %s: %m", o.uri);
 
         r = sd_event_add_time_relative(h->event, &h->sysinfo_timer, CLOCK_MONOTONIC, SYSINFO_PERIOD_USEC,
                                        1000 * 1000, sysinfo_tick, h);

@@ -495,6 +495,22 @@ static int mkdir_p(const char *path) {
         return 0;
 }
 
+MqttClientOptions hub_mqtt_options(const Hub *h, const char *client_id, const char *status_topic) {
+        const ConfigMqtt *m = &h->config->mqtt;
+
+        return (MqttClientOptions) {
+                .uri = m->uri,
+                .client_id = client_id,
+                .version = m->version,
+                .credentials_file = m->credentials_file,
+                .ca_file = m->ca_file,
+                .cert_file = m->cert_file,
+                .key_file = m->key_file,
+                .keepalive_s = m->keepalive_s,
+                .status_topic = status_topic,
+        };
+}
+
 int hub_mqtt_start(Hub *h) {
         const ConfigMqtt *m = &h->config->mqtt;
         _cleanup_free_ char *status = NULL, *filter = NULL;
@@ -526,19 +542,9 @@ int hub_mqtt_start(Hub *h) {
         r = topic_status(prefix(h), h->config->hub, &status);
         if (r < 0)
                 return log_oom();
-        MqttClientOptions o = {
-                .uri = m->uri,
-                .client_id = m->client_id,
-                .version = m->version,
-                .credentials_file = m->credentials_file,
-                .ca_file = m->ca_file,
-                .cert_file = m->cert_file,
-                .key_file = m->key_file,
-                .keepalive_s = m->keepalive_s,
-                .status_topic = status,
-                .software_version = TPHUB_VERSION,
-                .started_at = h->started_at,
-        };
+        MqttClientOptions o = hub_mqtt_options(h, m->client_id, status);
+        o.software_version = TPHUB_VERSION;
+        o.started_at = h->started_at;
         static const MqttClientCallbacks cb = {
                 .connected = on_connected,
                 .connection_lost = on_connection_lost,

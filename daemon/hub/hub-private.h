@@ -82,6 +82,8 @@ void hub_mqtt_checkpoint(Hub *h, HubStation *hs);
 void hub_mqtt_tool(Hub *h, const char *address);
 void hub_mqtt_station_stop(HubStation *hs);
 
+/* The client options of the configuration's broker, for the hub's connections. */
+MqttClientOptions hub_mqtt_options(const Hub *h, const char *client_id, const char *status_topic);
 /* State and tool documents again (a reconnect, Home Assistant restarted). */
 void hub_mqtt_republish(Hub *h);
 /* The protocol a start without one runs: the selected one, else the station's default. */

@@ -18,7 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from ha_schema import check_device_document, check_tag_document  # noqa: E402
 from mqtt_harness import Broker, Subscriber, publish  # noqa: E402
-from tphubd_harness import Tphubd  # noqa: E402
+from tphubd_harness import Tphubd, run_tap  # noqa: E402
 
 TPHUBD = sys.argv[1]
 TOOL = "C8:00:00:00:00:01"
@@ -262,19 +262,4 @@ def test_homeassistant_restart_select_reload_will():
         lab.close()
 
 
-results = []
-only = sys.argv[2] if len(sys.argv) > 2 else None
-for fn in (test_discovery_documents_and_cleanup, test_homeassistant_restart_select_reload_will):
-    if only and fn.__name__ != only:
-        continue
-    try:
-        fn()
-        results.append(("ok", fn.__name__, None))
-    except Exception as e:
-        results.append(("not ok", fn.__name__, "%s: %s" % (type(e).__name__, e)))
-print("1..%d" % len(results))
-for k, (status, name, err) in enumerate(results, 1):
-    print("%s %d - %s" % (status, k, name))
-    if err:
-        print("# " + err.replace("\n", "\n# "))
-sys.exit(1 if any(r[0] != "ok" for r in results) else 0)
+run_tap([test_discovery_documents_and_cleanup, test_homeassistant_restart_select_reload_will])
