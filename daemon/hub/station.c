@@ -46,7 +46,7 @@ static void dispatch(Station *s) {
                         s->cb.event(s->userdata, s, &ev);
 
         cue = engine_cue(s->engine);
-        if (!s->have_cue || memcmp(cue, &s->last_cue, sizeof(*cue)) != 0) {
+        if (!s->have_cue || !cue_equal(cue, &s->last_cue)) {
                 s->last_cue = *cue;
                 s->have_cue = true;
                 if (s->cb.cue)
