@@ -170,12 +170,13 @@ static bool warning_pattern(Segments *l, const CuePatternWarnings *w) {
 }
 
 /* The answer to a tap that did not count: immediate, whatever else is showing. */
-static void not_yet_pattern(Segments *l, const Cue *cue, nsec_t anchor) {
-        nsec_t n = cue->not_yet_ns;
-        nsec_t end = n + MS(CUE_NOT_YET_BLIPS * CUE_NOT_YET_PERIOD_MS);
+static void not_yet_pattern(Segments *l, const Cue *cue, nsec_t anchor, nsec_t onset) {
+        nsec_t n = onset;
+        nsec_t end;
 
-        if (n == 0 || n < anchor)
+        if (cue->not_yet_ns == 0 || cue->not_yet_ns < anchor || n == NSEC_INFINITY)
                 return;
+        end = n + MS(CUE_NOT_YET_BLIPS * CUE_NOT_YET_PERIOD_MS);
         add(l, CUE_OUT_BUZZER, n, end, n, MS(CUE_NOT_YET_PERIOD_MS), MS(CUE_NOT_YET_BLIP_MS));
         steady(l, CUE_OUT_RED, n, end);
 }
@@ -189,7 +190,7 @@ unsigned cue_pattern_eval(const Cue *cue, nsec_t anchor, const CuePatternWarning
 
         base_pattern(&base, cue, anchor);
         warned = w && warning_pattern(&warn, w);
-        not_yet_pattern(&warn, cue, anchor);
+        not_yet_pattern(&warn, cue, anchor, w ? w->not_yet : cue->not_yet_ns);
 
         for (unsigned i = 0; i < base.n; i++) {
                 const Segment *s = &base.s[i];

@@ -21,9 +21,13 @@ typedef enum CueOutput {
 /* The warning bits a pattern can show, in CueWarning bit order. */
 #define CUE_PATTERN_N_WARNINGS 3
 
-/* When each warning bit began to be shown (NSEC_INFINITY when not set); indexed by bit. */
+/* When each warning bit began to be shown (NSEC_INFINITY when not set); indexed by bit.
+ * not_yet: when the player first showed the cue's current "not yet" answer (NSEC_INFINITY
+ * when none): the answer plays in full from the moment the daemon decided it, even though
+ * the tap it answers is dated earlier (at its debounced edge). */
 typedef struct CuePatternWarnings {
         nsec_t since[CUE_PATTERN_N_WARNINGS];
+        nsec_t not_yet;
 } CuePatternWarnings;
 
 /* Output bits (CUE_OUT_BIT) that are on at time t for a cue anchored at `anchor` (its

@@ -13,7 +13,7 @@
 #define MS(x) nsec_from_ms(x)
 
 static const nsec_t T0 = 1000 * NSEC_PER_SEC;     /* an arbitrary boot-relative anchor */
-static const CuePatternWarnings none = { { NSEC_INFINITY, NSEC_INFINITY, NSEC_INFINITY } };
+static const CuePatternWarnings none = { { NSEC_INFINITY, NSEC_INFINITY, NSEC_INFINITY }, NSEC_INFINITY };
 
 static unsigned at(const Cue *c, const CuePatternWarnings *w, nsec_t t, nsec_t *next) {
         return cue_pattern_eval(c, T0, w ?: &none, t, next);
@@ -136,23 +136,27 @@ static void test_tap_counts_and_not_yet(void) {
         CHECK_EQ(at(&c, NULL, T0, NULL), G | A);
         CHECK_EQ(at(&c, NULL, T0 + MS(30), NULL), G | A);
 
-        /* not yet: four 25 ms blips 50 ms apart and red for 200 ms, from the tap */
+        /* not yet: four 25 ms blips 50 ms apart and red for 200 ms, from when the player
+         * first showed it (the tap itself is dated 20 ms earlier, at its debounced edge) */
         nsec_t ny = T0 + MS(4321);
-        c = (Cue) { .kind = CUE_HOLD, .since_ns = T0, .due_ns = due, .not_yet_ns = ny };
-        CHECK_EQ(at(&c, NULL, ny - 1, &n), G);
+        CuePatternWarnings shown = none;
+        shown.not_yet = ny;
+        c = (Cue) { .kind = CUE_HOLD, .since_ns = T0, .due_ns = due, .not_yet_ns = ny - MS(20) };
+        CHECK_EQ(at(&c, &shown, ny - 1, &n), G);
         CHECK_EQ(n, ny);
+        CHECK_EQ(at(&c, &none, ny + MS(10), NULL), G);   /* not shown yet: nothing */
         for (unsigned k = 0; k < 4; k++) {
-                CHECK_EQ(at(&c, NULL, ny + MS(50 * k), NULL), G | R | B);
-                CHECK_EQ(at(&c, NULL, ny + MS(50 * k + 25), NULL), G | R);
+                CHECK_EQ(at(&c, &shown, ny + MS(50 * k), NULL), G | R | B);
+                CHECK_EQ(at(&c, &shown, ny + MS(50 * k + 25), NULL), G | R);
         }
-        CHECK_EQ(at(&c, NULL, ny + MS(200), &n), G);
+        CHECK_EQ(at(&c, &shown, ny + MS(200), &n), G);
         CHECK_EQ(n, due - MS(3000));
         /* heard through a warning too (the warning owns red and the buzzer otherwise) */
-        CuePatternWarnings force = { { T0, NSEC_INFINITY, NSEC_INFINITY } };
+        CuePatternWarnings force = { { T0, NSEC_INFINITY, NSEC_INFINITY }, ny };
         CHECK_EQ(at(&c, &force, ny + MS(100), NULL) & B, B);
         /* a stale not-yet from before the cue began is not replayed */
         c.since_ns = c.not_yet_ns + MS(1);
-        CHECK_EQ(cue_pattern_eval(&c, c.since_ns, &none, c.since_ns, NULL), G);
+        CHECK_EQ(cue_pattern_eval(&c, c.since_ns, &shown, ny + MS(10), NULL), G);
 }
 
 static void test_release_rest_paused_done(void) {
@@ -196,7 +200,7 @@ static void test_warnings(void) {
         nsec_t due = T0 + MS(7000), w0 = T0 + MS(4500), n;
         Cue c = { .kind = CUE_HOLD, .since_ns = T0, .due_ns = due,
                   .warnings = CUE_WARN_OVER_FORCE };
-        CuePatternWarnings force = { { w0, NSEC_INFINITY, NSEC_INFINITY } };
+        CuePatternWarnings force = { { w0, NSEC_INFINITY, NSEC_INFINITY }, NSEC_INFINITY };
 
         /* Over-force owns red and the buzzer: double beep, no countdown beep. */
         CHECK_EQ(at(&c, &force, w0, NULL), G | R | B);
@@ -209,21 +213,21 @@ static void test_warnings(void) {
         CHECK_EQ(at(&c, &force, w0 + MS(1000), NULL), G | R | B);
 
         /* Over-hold wins over over-force: red steady, 1 s tone every 3 s. */
-        CuePatternWarnings both = { { w0, w0 + MS(10), NSEC_INFINITY } };
+        CuePatternWarnings both = { { w0, w0 + MS(10), NSEC_INFINITY }, NSEC_INFINITY };
         c.kind = CUE_POINT;
         CHECK_EQ(at(&c, &both, w0 + MS(10), NULL), A | R | B);
         CHECK_EQ(at(&c, &both, w0 + MS(1010), &n), A | R);
         CHECK_EQ(n, w0 + MS(3010));
 
         /* Tool lost: red blink, silence. */
-        CuePatternWarnings lost = { { NSEC_INFINITY, NSEC_INFINITY, w0 } };
+        CuePatternWarnings lost = { { NSEC_INFINITY, NSEC_INFINITY, w0 }, NSEC_INFINITY };
         CHECK_EQ(at(&c, &lost, w0, NULL), A | R);
         CHECK_EQ(at(&c, &lost, w0 + MS(250), NULL), A);
 }
 
 /* Walking from change to change must see every change that 1 ms sampling sees. */
 static void test_next_never_skips(void) {
-        CuePatternWarnings force = { { T0 + MS(2345), NSEC_INFINITY, NSEC_INFINITY } };
+        CuePatternWarnings force = { { T0 + MS(2345), NSEC_INFINITY, NSEC_INFINITY }, T0 + MS(3210) };
 
         for (CueKind k = 0; k < _CUE_KIND_MAX; k++)
                 for (int warned = 0; warned < 2; warned++)
