@@ -1066,17 +1066,23 @@ static int check_time(Engine *e, nsec_t now) {
 }
 
 int engine_tick(Engine *e, nsec_t now) {
+        nsec_t floor = e->last_now;
         int r = check_time(e, now);
         if (r < 0)
                 return r;
 
         /* Several deadlines can be due at once (a late tick, or two that coincide): serve them
          * one by one until none is. Each transition moves a deadline forward, so this ends;
-         * the bound only guards against a bug turning into a hang. */
+         * the bound only guards against a bug turning into a hang.
+         * A deadline takes effect at its own time, not at the (later) time the timer ran: a
+         * rest, a release cue or a countdown that follows starts from when it was due, so
+         * timer latency never adds up over a session. Never before an input already taken. */
         for (unsigned i = 0; i < 1024; i++) {
-                if (deadline(e) > now)
+                nsec_t d = deadline(e);
+
+                if (d > now)
                         return 0;
-                r = tick_once(e, now);
+                r = tick_once(e, MAX(d, floor));
                 if (r <= 0)
                         return r;
         }
