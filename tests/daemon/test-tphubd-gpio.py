@@ -19,13 +19,16 @@ when it is due:
 The `state` topic must carry what the athlete is told at each of these moments (prompt,
 release_reason, tap_counts, next, safety_notice ...). Every output must be off after SIGTERM.
 
-The over-force safety stop needs a force tool; its pattern is checked by
-tests/gpio/test-cue-pattern.c."""
+A second run adds a force tool (a Progressor on the stand-in bluetoothd, tests/ble/sim) to
+show the over-force safety stop: the warning (red fast blink, double beep) from the sample
+that crossed safety_max_n, and exactly over_force_s later release "over_force" (red + amber
+steady, five 100 ms beeps 200 ms apart)."""
 
 import os
 import select
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +38,9 @@ from mqtt_harness import Broker, Subscriber  # noqa: E402
 from tphubd_harness import Tphubd  # noqa: E402
 
 TPHUBD = sys.argv[1]
+SRC = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+RUN_BLE_SIM = os.path.join(SRC, "tests", "ble", "sim", "run-sim.sh")
+TOOL = "AA:00:00:00:00:01"
 TOL_NS = 5_000_000
 MS = 1_000_000
 DEBOUNCE_MS = 20
@@ -169,6 +175,112 @@ def check_countdown(sim, failures, name, start_lo, start_hi, target_ns):
     return due
 
 
+FORCE_PROTOCOL = """
+title = "over-force test"; description = "one hold, pressed too hard"; source = "test";
+steps = ( { point = "f1"; label = "Force point"; side = "left"; kind = "press"; start = "auto"; settle_s = 0.5;
+            min_hold_s = 1; target_hold_s = 20; max_hold_s = 25; rest_s = 1; contact_n = 10; release_n = 5;
+            target_min_n = 20; target_max_n = 200; safety_max_n = 200; over_force_s = 1; min_release_s = 0.5; } );
+"""
+
+
+def write_conf(conf, tmp, pdir, sock, port, protocol, ble):
+    with open(conf, "w") as f:
+        f.write('hub = { name = "lab"; };\n')
+        f.write('paths = { protocols = [ "%s" ]; spool = "%s/spool"; state = "%s/state"; };\n' % (pdir, tmp, tmp))
+        f.write('switch = { debounce_ms = %d; tap_max_ms = 600; long_ms = 1500; very_long_ms = 4000; };\n' % DEBOUNCE_MS)
+        f.write('gpio = { backend = "sim"; sim_socket = "%s"; };\n' % sock)
+        f.write('mqtt = { enabled = true; uri = "tcp://127.0.0.1:%d"; version = 5; };\n' % port)
+        f.write('ble = { enabled = true; adapter = "hci0"; };\n' if ble else 'ble = { enabled = false; };\n')
+        f.write('stations = ( { name = "bench-1"; protocol = "%s";\n' % protocol)
+        if ble:
+            f.write('  tools = ( { address = "%s"; driver = "progressor"; } );\n' % TOOL)
+        f.write('  switch = { chip = "chip0"; line = "SW"; active_low = true; bias = "pull-up"; };\n')
+        f.write('  cues = { chip = "chip0"; green = "G"; amber = "A"; red = "R"; buzzer = "BZ"; }; } );\n')
+
+
+def run_over_force(failures):
+    """The safety stop, with a force tool streaming a trace: check-in by press, auto hold at
+    100 N, then 300 N (safety 200 N) until the stop, then let go."""
+    broker = Broker()
+    sub = Subscriber(broker.port, "tphub/lab/bench-1/state")
+    d = None
+    with tempfile.TemporaryDirectory(prefix="tphub-gpio-force-") as tmp:
+        bus = os.path.join(tmp, "bus")
+        out = subprocess.run([RUN_BLE_SIM, "start", bus, "hci0"], capture_output=True, text=True, timeout=30)
+        if out.returncode != 0:
+            failures.append("BLE simulator: " + out.stderr)
+            return
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS="unix:path=%s/system_bus_socket" % bus)
+        try:
+            trace = os.path.join(tmp, "trace.csv")
+            with open(trace, "w") as f:
+                f.write("t_ms,force_n\n")
+                for k in range(0, 60000, 25):
+                    force = (0 if k < 1500 else 100 * (k - 1500) / 500 if k < 2000 else 100 if k < 5000 else
+                             100 + 200 * (k - 5000) / 200 if k < 5200 else 300 if k < 7500 else
+                             300 * (8500 - k) / 1000 if k < 8500 else 0)
+                    f.write("%d,%.2f\n" % (k, force))
+            for args in (["AddTool", "ssssa{sv}", "hci0", TOOL, "progressor", "T_progressor", "0"],
+                         ["LoadTraceCsv", "ss", TOOL, trace]):
+                subprocess.run(["busctl", "--system", "--", "call", "org.bluez", "/", "org.tphub.BlueZSim1", *args],
+                               env=env, capture_output=True, text=True, timeout=10, check=True)
+            pdir = os.path.join(tmp, "protocols")
+            os.mkdir(pdir)
+            with open(os.path.join(pdir, "force-test.conf"), "w") as f:
+                f.write(FORCE_PROTOCOL)
+            sock = os.path.join(tmp, "gpio.sock")
+            conf = os.path.join(tmp, "tphub.conf")
+            write_conf(conf, tmp, pdir, sock, broker.port, "force-test", ble=True)
+            d = Tphubd(TPHUBD, conf, env={"DBUS_SYSTEM_BUS_ADDRESS": env["DBUS_SYSTEM_BUS_ADDRESS"]}, realtime=True)
+            d.wait_notify("READY=1")
+            sim = Sim(sock)
+            sim.cmds("in chip0 SW 1")
+            topic = "tphub/lab/bench-1/state"
+            i, _, _ = sub.wait(topic, lambda s: s["state"] == "hold", timeout=30)
+            t_hold = time.monotonic_ns()
+            onset = sim.wait_edge("R", 1, t_hold - 500 * MS, timeout=10)
+            r = sim.wait_edge("A", 1, onset, timeout=5)
+            sim.wait_until(r + 1200 * MS)
+            # the warning: red 100/200 and a double beep (80 on, 80 off, 80 on) from its onset
+            expect_edges(failures, "over-force warning red", sim.between("R", onset, onset + 900 * MS),
+                         [(v, onset + k * 100 * MS) for k, v in zip(range(9), (1, 0) * 5)])
+            expect_edges(failures, "over-force warning beeps", sim.between("BZ", onset, onset + 900 * MS),
+                         [(1, onset), (0, onset + 80 * MS), (1, onset + 160 * MS), (0, onset + 240 * MS)])
+            if abs(r - onset - 1000 * MS) > TOL_NS:
+                failures.append("safety stop %.2f ms after the warning, expected 1000" % ((r - onset) / 1e6))
+            # the stop: five 100 ms beeps 200 ms apart (the warning's beep due at the same
+            # instant may have switched the buzzer on a hair earlier), red and amber steady
+            want = []
+            for k in range(5):
+                want += [(1, r + 200 * k * MS), (0, r + (200 * k + 100) * MS)]
+            expect_edges(failures, "safety stop beeps", sim.between("BZ", r - TOL_NS, r + 1100 * MS), want)
+            if sim.between("R", r + MS, r + 1000 * MS) or sim.between("A", r + MS, r + 1000 * MS):
+                failures.append("safety stop: red/amber not steady: %r %r" % (
+                    sim.between("R", r + MS, r + 1000 * MS), sim.between("A", r + MS, r + 1000 * MS)))
+            log = d.wait_log(" completed (force-test)", timeout=20)
+            if ": over_force " not in log:
+                failures.append("no over_force event")
+            _, s, _ = sub.wait(topic, lambda s: s["state"] == "hold" and "over_force" in s["warnings"], after=i)
+            if s["prompt"] != "Too hard: ease off":
+                failures.append("state during the warning: %r" % s)
+            _, s, _ = sub.wait(topic, lambda s: s["state"] == "release", after=i)
+            if s["release_reason"] != "over_force" or s["prompt"] != "Too hard for too long: release slowly now":
+                failures.append("state at the safety stop: %r" % s)
+            d.signal(signal.SIGTERM)
+            if d.wait_exit() != 0:
+                failures.append("over-force run: exit status %d" % d.proc.returncode)
+        except Exception as e:
+            failures.append("over-force run: %s: %s" % (type(e).__name__, e))
+            if d:
+                print("# " + d.read_log().replace("\n", "\n# "))
+        finally:
+            if d:
+                d.close()
+            subprocess.run([RUN_BLE_SIM, "stop", bus], capture_output=True, timeout=30)
+            sub.close()
+            broker.close()
+
+
 def main():
     failures = []
     broker = Broker()
@@ -181,16 +293,7 @@ def main():
             f.write(PROTOCOL)
         sock = os.path.join(tmp, "gpio.sock")
         conf = os.path.join(tmp, "tphub.conf")
-        with open(conf, "w") as f:
-            f.write('hub = { name = "lab"; };\n')
-            f.write('paths = { protocols = [ "%s" ]; spool = "%s/spool"; state = "%s/state"; };\n' % (pdir, tmp, tmp))
-            f.write('switch = { debounce_ms = %d; tap_max_ms = 600; long_ms = 1500; very_long_ms = 4000; };\n' % DEBOUNCE_MS)
-            f.write('gpio = { backend = "sim"; sim_socket = "%s"; };\n' % sock)
-            f.write('mqtt = { enabled = true; uri = "tcp://127.0.0.1:%d"; version = 5; };\n' % broker.port)
-            f.write('ble = { enabled = false; };\n')
-            f.write('stations = ( { name = "bench-1"; protocol = "gpio-test";\n')
-            f.write('  switch = { chip = "chip0"; line = "SW"; active_low = true; bias = "pull-up"; };\n')
-            f.write('  cues = { chip = "chip0"; green = "G"; amber = "A"; red = "R"; buzzer = "BZ"; }; } );\n')
+        write_conf(conf, tmp, pdir, sock, broker.port, "gpio-test", ble=False)
         d = Tphubd(TPHUBD, conf, realtime=True)
         try:
             d.wait_notify("READY=1")
@@ -352,11 +455,16 @@ def main():
             sub.close()
             broker.close()
 
-    print("1..1")
+    force_failures = []
+    run_over_force(force_failures)
+    print("1..2")
     print("%s 1 - the cues of a tool-less protocol run over the GPIO sim" % ("not ok" if failures else "ok"))
     for f in failures:
         print("# " + f)
-    return 1 if failures else 0
+    print("%s 2 - the over-force safety stop with a force tool" % ("not ok" if force_failures else "ok"))
+    for f in force_failures:
+        print("# " + f)
+    return 1 if failures or force_failures else 0
 
 
 sys.exit(main())
