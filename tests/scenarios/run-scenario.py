@@ -56,6 +56,11 @@ def common(doc, protocol):
     check(doc["station"] == "bench-1", "station %r" % doc["station"])
     check(doc["athlete"] is None, "athlete %r" % doc["athlete"])
     check(doc["started_at"] == "2026-11-18T11:06:40.000Z", "started_at %r" % doc["started_at"])
+    # every shipped protocol carries its own safety notice, recorded with the session
+    # (not the generic one, which begins "Self-treatment, not a diagnosis.")
+    notice = doc.get("safety_notice")
+    check(isinstance(notice, str) and len(notice) > 80 and not notice.startswith("Self-treatment, not a diagnosis."),
+          "safety_notice %r" % notice)
     for st in doc["steps"]:
         for r in st["reps"]:
             for k in ("hold_ms", "release_ms"):
