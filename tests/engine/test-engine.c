@@ -869,6 +869,68 @@ static void test_no_checkin_while_still_pressing_after_stop(void) {
         sim_done(&s);
 }
 
+/* What the athlete is told (EngineStatus): prompts, release reason, tap_counts, targets,
+ * next, the safety notice, through a glute-like run with an over-force warning. */
+static void test_status_guidance(void) {
+        _cleanup_(protocol_freep) Protocol *p = glute_like();
+        EngineStatus st;
+        Sim s;
+
+        sim_init(&s, NULL, NOISE, 21);
+        sim_tool(&s, true);
+        engine_status(s.engine, s.now, &st);
+        CHECK_EQ(st.steps_total, -1);
+        CHECK(!st.safety_notice && !st.prompt && st.next.kind == NEXT_NONE);
+        CHECK(isnan(st.target_min_n) && st.target_hold_ms == -1);
+
+        sim_start(&s, p, NULL);
+        engine_status(s.engine, s.now, &st);
+        CHECK_EQ(st.state, CUE_POINT);
+        CHECK_EQ(st.steps_total, 4);
+        CHECK_STR(st.side, "right");
+        CHECK_STR(st.instruction, "press");
+        CHECK_STR(st.prompt, "Find the spot, then tap");
+        CHECK_STR(st.safety_notice, protocol_safety_notice(p));
+        CHECK_EQ(st.target_hold_ms, 20000);
+        CHECK_NEAR(st.target_min_n, 20, 1e-9);
+        CHECK_NEAR(st.safety_max_n, 250, 1e-9);
+        CHECK_EQ(st.next.kind, NEXT_POINT);
+        CHECK_EQ(st.next.step, 1);
+        CHECK_STR(st.next.point, "piri");
+
+        press_and_confirm(&s);
+        engine_status(s.engine, s.now, &st);
+        CHECK_STR(st.prompt, "Hold the pressure");
+        CHECK(!st.tap_counts);
+        /* too hard: the prompt says so while the warning lasts */
+        sim_ramp(&s, 300, 100);
+        sim_hold(&s, 200);
+        engine_status(s.engine, s.now, &st);
+        CHECK(st.state == CUE_HOLD && (engine_cue(s.engine)->warnings & CUE_WARN_OVER_FORCE));
+        CHECK_STR(st.prompt, "Too hard: ease off");
+        sim_ramp(&s, 60, 100);
+        sim_hold(&s, 10000);
+        engine_status(s.engine, s.now, &st);
+        CHECK(st.tap_counts);
+        CHECK_STR(st.prompt, "Tap when it releases");
+        CHECK_EQ(st.release, CUE_RELEASE_NONE);
+        sim_hold(&s, 10000);                 /* no tap by 20 s */
+        engine_status(s.engine, s.now, &st);
+        CHECK_EQ(st.state, CUE_RELEASE);
+        CHECK_EQ(st.release, CUE_RELEASE_NOT_RELEASED);
+        CHECK(!st.tap_counts);
+        CHECK_STR(st.prompt, "Let go, we come back to this point later");
+        CHECK_EQ(st.next.kind, NEXT_POINT);  /* piri first; gmed comes back after tfl */
+        CHECK_EQ(st.next.step, 1);
+        sim_ramp(&s, 0, 3000);
+        engine_status(s.engine, s.now, &st);
+        CHECK_EQ(st.state, CUE_REST);
+        CHECK_STR(st.prompt, "Rest");
+        CHECK_EQ(st.release, CUE_RELEASE_NONE);
+        CHECK_EQ(st.next.step, 1);
+        sim_done(&s);
+}
+
 static const TapCase cases[] = {
         { "confirm_hold_completed", test_confirm_hold_completed },
         { "checkin_by_press", test_checkin_by_press },
@@ -901,6 +963,7 @@ static const TapCase cases[] = {
         { "invalid_inputs", test_invalid_inputs },
         { "session_json", test_session_json },
         { "no_checkin_while_still_pressing_after_stop", test_no_checkin_while_still_pressing_after_stop },
+        { "status_guidance", test_status_guidance },
 };
 
 TAP_MAIN(cases)
