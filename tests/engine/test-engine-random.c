@@ -267,7 +267,7 @@ static void check_session(uint64_t seed, const Sim *sim, const Session *se, cons
                                  * tool loss is longer than its hold_ms, so it is left out. */
                                 nsec_t hs = se->started_mono + MS(r->hold_started_ms) - MS(1);
                                 nsec_t he = se->started_mono + MS(r->hold_started_ms) + MS(r->hold_ms) + MS(2);
-                                double lo, hi;
+                                double lo = 0, hi = 0;
                                 if (!event_between(sim, EVENT_TOOL_LOST, hs, he + MS(60000)) &&
                                     force_range(sim, hs, he, &lo, &hi) && ++total_means_checked)
                                         EXPECT(seed, r->force_mean_n >= lo - 1e-9 && r->force_mean_n <= hi + 1e-9,
