@@ -151,9 +151,15 @@ def glute_tpt(a):
     # never releases on its first two visits and does on the third
     pattern = {0: [None, None, 14.0], 1: [12.0], 2: [15.0], 3: [11.0], 4: [13.0], 5: [12.0],
                6: [16.0], 7: [10.5]}
-    order = [0, 1, 2, 3, 4, 5, 6, 7, 0, 0]
+    # gmed left's 3rd visit comes after the first stretch (3 x 30 s hold, 2 s release cue,
+    # 10 s rest): "work somewhere else and then come back", never straight after the 2nd
+    order = [0, 1, 2, 3, 4, 5, 6, 7, 0, "stretch", 0]
     visit = {}
     for k in order:
+        if k == "stretch":
+            a.comment("stretch gluteus medius, before the 3rd visit")
+            a.hold(3 * (30.0 + 2.0 + 10.0))
+            continue
         v = visit.get(k, 0)
         visit[k] = v + 1
         tap_at = pattern[k][v]
@@ -171,7 +177,7 @@ def glute_tpt(a):
         a.hold(10.5)
     # stretches: 4 x (3 x 30 s, 10 s rest): the first two followed, then a stop
     a.comment("stretches")
-    a.hold(2 * 3 * (30.0 + 2.0 + 10.0) + 1.0)
+    a.hold(3 * (30.0 + 2.0 + 10.0) + 1.0)
     a.very_long_press()
 
 

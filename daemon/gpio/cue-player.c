@@ -89,6 +89,13 @@ int cue_player_show(CuePlayer *p, const Cue *cue, nsec_t now) {
 
                 w.since[i] = !set ? NSEC_INFINITY : was != NSEC_INFINITY ? was : now;
         }
+        /* A new "not yet" plays from now; one already playing keeps its onset. */
+        if (cue->not_yet_ns == 0)
+                w.not_yet = NSEC_INFINITY;
+        else if (p->showing && p->cue.not_yet_ns == cue->not_yet_ns)
+                w.not_yet = p->warnings.not_yet;
+        else
+                w.not_yet = now;
 
         anchor = cue->since_ns != 0 && cue->since_ns <= now ? cue->since_ns : now;
         if (p->showing && memcmp(&w, &p->warnings, sizeof(w)) == 0 &&

@@ -58,6 +58,28 @@ static void add_str(json_object *o, const char *k, const char *v) {
         json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
 }
 
+static void add_ms_or_null(json_object *o, const char *k, int64_t ms) {
+        json_object_object_add(o, k, ms >= 0 ? json_object_new_int64(ms) : NULL);
+}
+
+static void add_newtons_or_null(json_object *o, const char *k, double v) {
+        json_object_object_add(o, k, isfinite(v) ? json_object_new_double(round(v * 10) / 10) : NULL);
+}
+
+/* What comes after the current rep or rest (docs/mqtt.md, `next`). */
+static json_object *next_json(const EngineNext *n) {
+        json_object *o;
+
+        if (n->kind == NEXT_NONE || !(o = json_object_new_object()))
+                return NULL;
+        add_str(o, "kind", engine_next_kind_to_string(n->kind));
+        json_object_object_add(o, "step", n->step >= 0 ? json_object_new_int(n->step) : NULL);
+        add_str(o, "point", n->point);
+        add_str(o, "label", n->label);
+        add_str(o, "side", n->side);
+        return o;
+}
+
 static const ProtocolStep *step_of(Station *s, int step) {
         const Protocol *p = station_protocol_in_use(s);
         return p && step >= 0 && (size_t) step < p->n_steps ? &p->steps[step] : NULL;
@@ -101,6 +123,20 @@ static void publish_state(Hub *h, HubStation *hs) {
         if (cue->warnings & CUE_WARN_TOOL_LOST)
                 json_object_array_add(w, json_object_new_string("tool_lost"));
         json_object_object_add(o, "warnings", TAKE_PTR(w));
+        /* What the athlete is told: for station screens, phones and spoken cues. */
+        json_object_object_add(o, "steps_total", st.steps_total >= 0 ? json_object_new_int(st.steps_total) : NULL);
+        add_str(o, "side", st.side);
+        add_str(o, "muscle", st.muscle);
+        add_str(o, "instruction", st.instruction);
+        add_str(o, "prompt", st.prompt);
+        add_str(o, "release_reason", cue_release_to_string(st.release));
+        json_object_object_add(o, "tap_counts", json_object_new_boolean(st.tap_counts));
+        add_ms_or_null(o, "target_hold_ms", st.target_hold_ms);
+        add_newtons_or_null(o, "target_min_n", st.target_min_n);
+        add_newtons_or_null(o, "target_max_n", st.target_max_n);
+        add_newtons_or_null(o, "safety_max_n", st.safety_max_n);
+        json_object_object_add(o, "next", next_json(&st.next));
+        add_str(o, "safety_notice", st.safety_notice);
         add_str(o, "at", iso_now(at));
         publish_station(h, hs, TOPIC_STATION_STATE, o, 0, true);
 

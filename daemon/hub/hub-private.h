@@ -112,6 +112,8 @@ int hub_adapters_start(Hub *h);
 int hub_adapters_reload(Hub *h);
 void hub_adapters_stop(Hub *h);
 void hub_cue_changed(Hub *h, Station *s, const Cue *cue);
+/* Shows a new cue on the station's LEDs and buzzer, before anything else happens. */
+void hub_cue_render(Hub *h, Station *s, const Cue *cue);
 void hub_event(Hub *h, Station *s, const EngineEvent *ev);
 void hub_session_finished(Hub *h, Station *s, const Session *session, const char *json);
 void hub_station_removed(Hub *h, HubStation *hs);

@@ -20,6 +20,10 @@ static void on_cue(void *userdata, Station *s, const Cue *cue) {
         hub_cue_changed(h, s, cue);
 }
 
+static void on_render(void *userdata, Station *s, const Cue *cue) {
+        hub_cue_render(userdata, s, cue);
+}
+
 static void on_event(void *userdata, Station *s, const EngineEvent *ev) {
         Hub *h = userdata;
 
@@ -45,6 +49,7 @@ static void on_finished(void *userdata, Station *s, const Session *session, cons
 }
 
 static const StationCallbacks station_callbacks = {
+        .render = on_render,
         .cue = on_cue,
         .event = on_event,
         .finished = on_finished,
