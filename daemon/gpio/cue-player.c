@@ -55,6 +55,12 @@ static int render(CuePlayer *p, nsec_t t) {
         if (p->showing)
                 bits = cue_pattern_eval(&p->cue, p->anchor, &p->warnings, MAX(t, p->anchor), &next);
         r = apply(p, bits);
+        /* At its due time a cue is replaced by the next one, which the station's own timer
+         * brings. Drawing the pattern's end there too would race that timer: an LED could go
+         * off and on again within microseconds (hold → release). The outputs keep the last
+         * phase until the next cue arrives. */
+        if (p->showing && p->cue.due_ns != 0 && next >= p->cue.due_ns)
+                next = NSEC_INFINITY;
 
         if (next == NSEC_INFINITY)
                 r2 = sd_event_source_set_enabled(p->timer, SD_EVENT_OFF);
