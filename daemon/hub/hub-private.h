@@ -17,6 +17,9 @@
 #include "mqtt/session-publisher.h"
 #include "store/outbox.h"
 
+/* At most this many samples per force batch (a 100 Hz tool at 1 batch/s). */
+#define HUB_FORCE_BATCH_MAX 128
+
 typedef struct HubStation {
         Station *station;
         const ConfigStation *config;   /* points into Hub.config */
@@ -24,7 +27,12 @@ typedef struct HubStation {
         CuePlayer *cues;
         /* MQTT live state: refreshed at every transition and at 4 Hz while counting down */
         sd_event_source *state_timer;
-        nsec_t force_published;
+        /* MQTT force batches (docs/mqtt.md): samples at the tool's rate, sent 10 times a second */
+        float force_batch[HUB_FORCE_BATCH_MAX];
+        unsigned n_force_batch;
+        nsec_t force_batch_first, force_batch_last;
+        double force_dt_ms;              /* the last batch's interval, for a batch of one */
+        uint64_t force_seq;
 } HubStation;
 
 typedef struct Hub {
@@ -44,6 +52,7 @@ typedef struct Hub {
         Outbox *outbox;
         SessionPublisher *publisher;
         char *started_at;
+        nsec_t started_mono;             /* for uptime_s on status */
         bool spool_trouble;              /* said loudly in the status document */
         sd_event_source *tools_timer;    /* refreshes tools/<address> (last_seen) */
         void (*stopped)(void *userdata); /* hub_stop() is done */

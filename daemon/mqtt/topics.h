@@ -29,6 +29,7 @@ typedef enum TopicStation {
         TOPIC_STATION_FORCE,
         TOPIC_STATION_CMD,
         TOPIC_STATION_CMD_REPLY,
+        TOPIC_STATION_LAST_SESSION,  /* retained summary of the last finished session */
         _TOPIC_STATION_MAX,
         _TOPIC_STATION_INVALID = -22,
 } TopicStation;
