@@ -241,6 +241,12 @@ void hub_mqtt_tool(Hub *h, const char *address) {
         publish_json(h, topic, o, 1, true);
 }
 
+/* A tool came or went: links on status changed. */
+void hub_mqtt_links_changed(Hub *h) {
+        if (h->mqtt && mqtt_client_is_connected(h->mqtt))
+                (void) mqtt_client_publish_status(h->mqtt);
+}
+
 static int tools_tick(sd_event_source *src, uint64_t usec, void *userdata) {
         Hub *h = userdata;
 

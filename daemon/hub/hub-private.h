@@ -80,6 +80,7 @@ void hub_mqtt_force(Hub *h, HubStation *hs, nsec_t now);
 void hub_mqtt_session(Hub *h, HubStation *hs, const Session *session, const char *json);
 void hub_mqtt_checkpoint(Hub *h, HubStation *hs);
 void hub_mqtt_tool(Hub *h, const char *address);
+void hub_mqtt_links_changed(Hub *h);
 void hub_mqtt_station_stop(HubStation *hs);
 
 HubStation *hub_find_station(Hub *h, const char *name);

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT
+// The dashboard in a real browser (Debian's chromium through playwright-core) against the
+// demo stack (scripts/demo.sh --stay: the real tphubd, two stations, simulated tools and
+// athletes, mosquitto serving the pages). Everything is asserted from the page. Any request
+// to a non-loopback address fails the test.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { readFileSync, copyFileSync, existsSync } from "node:fs";
+import path from "node:path";
+
+const SRC = process.env.TPHUB_SRC, BUILD = process.env.TPHUB_BUILD, OUT = process.env.TPHUB_OUT;
+const require = createRequire(path.join(process.env.TPHUB_NPM, "package.json"));
+const { chromium } = require("playwright-core");
+
+let demo, demoOut = "", info = {}, browser, violations = [];
+const HUB = "demo-hub";
+
+function loopback(host) {
+  return host === "127.0.0.1" || host === "localhost" || host === "[::1]" || host === "::1" || /^127\./.test(host);
+}
+
+// The first label of a shipped protocol file: what the athlete view must show first.
+function firstLabel(protocol) {
+  const text = readFileSync(path.join(SRC, "config/protocols", protocol + ".conf"), "utf8");
+  return text.match(/^\s*label = "([^"]*)";/m)[1];
+}
+
+function waitForLine(re, ms) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("demo never printed " + re + "; output:\n" + demoOut)), ms);
+    const check = () => {
+      const m = demoOut.match(re);
+      if (m) { clearTimeout(timer); demo.stdout.off("data", check); resolve(m); }
+    };
+    demo.stdout.on("data", check);
+    check();
+  });
+}
+
+function pub(topic, doc) {
+  execFileSync("mosquitto_pub", ["-h", "127.0.0.1", "-p", info.port, "-q", "1", "-t", topic, "-m", JSON.stringify(doc)]);
+}
+
+// Records every change of the attention list: which kinds for which station or hub were
+// present, so transient alarms are seen even when they come and go between two checks.
+function recordAttention() {
+  window.__attention = [];
+  document.addEventListener("DOMContentLoaded", () => {
+    const ul = document.querySelector("#attention ul");
+    const snap = () => {
+      const items = [...ul.querySelectorAll("li[data-kind]")].map((li) => li.dataset.kind + "@" + (li.dataset.station || li.dataset.hub));
+      const last = window.__attention[window.__attention.length - 1];
+      if (!last || last.join() !== items.join()) window.__attention.push(items);
+    };
+    new MutationObserver(snap).observe(ul, { childList: true, subtree: true });
+    snap();
+  });
+}
+
+async function newContext(opts) {
+  const ctx = await browser.newContext(opts);
+  await ctx.route("**/*", (route) => {
+    const u = new URL(route.request().url());
+    if (!loopback(u.hostname)) {
+      violations.push(u.href);
+      return route.abort();
+    }
+    return route.continue();
+  });
+  ctx.on("page", (p) => p.on("websocket", (ws) => {
+    const u = new URL(ws.url());
+    if (!loopback(u.hostname)) violations.push(u.href);
+  }));
+  return ctx;
+}
+
+before(async () => {
+  demo = spawn(path.join(SRC, "scripts/demo.sh"), ["--stay"], {
+    env: { ...process.env, TPHUB_BUILD_DIR: BUILD },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  demo.stdout.setEncoding("utf8");
+  demo.stdout.on("data", (d) => { demoOut += d; });
+  demo.stderr.setEncoding("utf8");
+  demo.stderr.on("data", (d) => { demoOut += d; });
+  info.coach = (await waitForLine(/^== dashboard: (\S+)$/m, 60000))[1];
+  info.athlete = (await waitForLine(/^== athlete view: (\S+)$/m, 5000))[1];
+  const m = await waitForLine(/^== MQTT on 127\.0\.0\.1:(\d+); the daemon's log is in (\S+)\/tphubd\.log$/m, 5000);
+  info.port = m[1];
+  info.run = m[2];
+  browser = await chromium.launch({
+    executablePath: process.env.TPHUB_CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (demo && demo.exitCode === null) {
+    const done = new Promise((r) => demo.once("exit", r));
+    process.kill(demo.pid, "SIGTERM"); // demo.sh's trap stops all it started
+    await done;
+  }
+  assert.deepEqual(violations, [], "requests to non-loopback addresses");
+});
+
+test("coach view and athlete view on the demo stack", { timeout: 240000 }, async (t) => {
+  const ctx = await newContext({ viewport: { width: 1400, height: 1000 } });
+  await ctx.addInitScript(recordAttention);
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(info.coach);
+  const tile = (s) => page.locator(`.tile[data-hub="${HUB}"][data-station="${s}"]`);
+
+  await t.test("both stations appear", async () => {
+    await tile("bench-1").waitFor({ timeout: 30000 });
+    await tile("bench-2").waitFor({ timeout: 30000 });
+    await page.waitForSelector("#conn[data-state=connected]");
+  });
+
+  await t.test("a countdown decreases", async () => {
+    const h = await page.waitForFunction(() => {
+      for (const c of document.querySelectorAll(".tile .countdown"))
+        if (c.dataset.ms && Number(c.dataset.ms) > 1500)
+          return { station: c.closest(".tile").dataset.station, state: c.closest(".tile").dataset.state, ms: Number(c.dataset.ms) };
+      return null;
+    }, null, { timeout: 60000 });
+    const first = await h.jsonValue();
+    // the same countdown, in the same state, lower by at least 0.5 s: it moved
+    await page.waitForFunction((f) => {
+      const el = document.querySelector(`.tile[data-station="${f.station}"]`);
+      const ms = Number(el.querySelector(".countdown").dataset.ms);
+      return el.dataset.state === f.state && el.querySelector(".countdown").dataset.ms !== "" && ms < f.ms - 500;
+    }, first, { timeout: 5000 });
+  });
+
+  await t.test("the force trace draws", async () => {
+    // samples arrive in batches at the tool's rate (80 Hz): seconds of them are in the trace
+    await page.waitForFunction(() => [...document.querySelectorAll(".tile .plot")].every((p) => Number(p.dataset.samples) > 160), null, { timeout: 30000 });
+    // and the line is on the canvas: pixels in the series colour (#4cf)
+    await page.waitForFunction(() => {
+      const c = document.querySelector('.tile[data-station="bench-2"] .plot canvas');
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - 0x44) < 24 && Math.abs(d[i + 1] - 0xcc) < 24 && d[i + 2] > 220) n++;
+      return n > 100;
+    }, null, { timeout: 10000 });
+  });
+
+  await t.test("the over-force alarm appears and clears", async () => {
+    const k = `over_force@${HUB}/bench-2`;
+    await page.waitForFunction((k) => window.__attention.some((s) => s.includes(k)), k, { timeout: 60000 });
+    await page.waitForFunction((k) => {
+      const i = window.__attention.findIndex((s) => s.includes(k));
+      return window.__attention.slice(i).some((s) => !s.includes(k));
+    }, k, { timeout: 10000 });
+    await page.screenshot({ path: path.join(OUT, "coach.png") });
+  });
+
+  await t.test("the tool drop shows", async () => {
+    const k = `tool_lost@${HUB}/bench-2`;
+    await page.waitForFunction((k) => window.__attention.some((s) => s.includes(k)), k, { timeout: 60000 });
+    // the equipment table saw the tool disconnected, then connected again
+    await page.waitForSelector('#tools tr[data-tool="C8:00:00:00:00:02"][data-connected="true"]', { timeout: 30000 });
+  });
+
+  await t.test("a session appears once even when published twice", async () => {
+    const id = "b" + "0".repeat(30) + "1";
+    const doc = {
+      id, hub: HUB, station: "bench-1", athlete: "dup-test", protocol: "back-12", status: "completed",
+      started_at: "2026-01-01T10:00:00.000Z", ended_at: "2026-01-01T10:01:00.000Z", duration_ms: 60000, steps: [],
+    };
+    pub(`tphub/${HUB}/bench-1/session`, doc);
+    pub(`tphub/${HUB}/bench-1/session`, doc);
+    // a third, different session after both: once it is shown, both copies were handled
+    const marker = { ...doc, id: "c" + "0".repeat(30) + "2", athlete: "marker" };
+    pub(`tphub/${HUB}/bench-1/session`, marker);
+    await page.waitForSelector(`#sessions tr[data-id="${marker.id}"]`, { timeout: 10000 });
+    assert.equal(await page.locator(`#sessions tr[data-id="${id}"]`).count(), 1);
+  });
+
+  await t.test("athlete view at 390x844 starts a session and follows the state", async () => {
+    // bench-2's scripted athlete stops his session: the station is free
+    await page.waitForSelector('#sessions tr.session-row:has(td:text-is("ben"))', { timeout: 90000 });
+    await tile("bench-2").and(page.locator('[data-state="idle"]')).waitFor({ timeout: 30000 });
+    const phone = await newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const ap = await phone.newPage();
+    ap.on("pageerror", (e) => errors.push(String(e)));
+    await ap.goto(info.athlete);
+    await ap.waitForSelector("#conn[data-state=connected]");
+    await ap.waitForSelector('#protocol option[value="ppt"]', { state: "attached" });
+    await ap.fill("#athlete", "cleo");
+    await ap.selectOption("#protocol", "ppt");
+    await ap.click("#startbtn");
+    await ap.waitForFunction(() => document.getElementById("reply").textContent === "ok", null, { timeout: 10000 });
+    await ap.waitForSelector("body[data-state=point]", { timeout: 10000 });
+    assert.equal(await ap.textContent("#label"), firstLabel("ppt"));
+    // the coach sees the same session
+    await page.waitForFunction(() => /cleo · ppt/.test(document.querySelector('.tile[data-station="bench-2"] .who').textContent));
+    await ap.screenshot({ path: path.join(OUT, "athlete.png") });
+    await ap.click("#stop");
+    await ap.waitForSelector("body[data-state=idle]", { timeout: 10000 });
+    await phone.close();
+  });
+
+  await t.test("the hub goes offline when its connection dies (last will)", async () => {
+    const pid = Number(readFileSync(path.join(info.run, "tphubd.pid"), "utf8"));
+    process.kill(pid, "SIGKILL");
+    await page.waitForSelector(`#attention li[data-kind=hub_offline][data-hub="${HUB}"]`, { timeout: 30000 });
+    assert.match(await tile("bench-1").locator(".badge.hub").textContent(), /offline/);
+    await page.screenshot({ path: path.join(OUT, "coach-offline.png") });
+  });
+
+  assert.deepEqual(errors, [], "page errors");
+  await ctx.close();
+});
