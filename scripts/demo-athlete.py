@@ -86,8 +86,18 @@ def main():
         cmd = {"cmd": "start", "athlete": a.start_athlete, "id": "demo-" + a.start_athlete}
         if a.start_protocol:
             cmd["protocol"] = a.start_protocol
-        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(a.port), "-q", "1", "-t",
-                        "tphub/%s/%s/cmd" % (a.hub, a.station), "-m", json.dumps(cmd)], check=True)
+        # The hub may still be connecting to the broker (commands before its subscription are
+        # lost, as MQTT does): ask until it answers.
+        topic = "tphub/%s/%s/cmd" % (a.hub, a.station)
+        for _ in range(30):
+            out = subprocess.run(["mosquitto_rr", "-h", "127.0.0.1", "-p", str(a.port), "-q", "1", "-t", topic,
+                                  "-e", topic + "/reply", "-m", json.dumps(cmd), "-W", "1"],
+                                 capture_output=True, text=True)
+            if out.returncode == 0 and out.stdout.strip():
+                reply = json.loads(out.stdout)
+                if not reply.get("ok"):
+                    print("demo-athlete: start refused: %s" % reply.get("error"), file=sys.stderr)
+                break
     last = 0
     for i, (t_ms, sw, drop_here) in enumerate(rows):
         if sw == last and not drop_here:

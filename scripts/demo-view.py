@@ -31,7 +31,7 @@ def main():
         sub.terminate()
         sys.exit(0)
     signal.signal(signal.SIGTERM, stop)
-    last_state, last_sec, sessions = {}, {}, 0
+    last_state, last_sec, sessions, hub_state = {}, {}, 0, None
     tools = {}  # topic -> last line printed: the hub refreshes tools every 30 s
     for line in sub.stdout:
         topic, payload = line.rstrip("\n").split("\t", 1)
@@ -41,7 +41,9 @@ def main():
         except ValueError:
             continue
         if topic.endswith("/status"):
-            print("hub %s: %s" % (a.hub, d.get("state")))
+            if d.get("state") != hub_state:  # the hub republishes its status (uptime, links)
+                print("hub %s: %s" % (a.hub, d.get("state")))
+                hub_state = d.get("state")
         elif "/tools/" in topic:
             battery = ("%s%%" % d["battery"] if d.get("battery") is not None else
                        "%.2f V" % (d["battery_mv"] / 1000) if d.get("battery_mv") else "unknown")

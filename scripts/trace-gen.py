@@ -116,7 +116,7 @@ def glute_demo(a):
     a moment of far too much force (an over-force warning that clears), then the tool drops out
     mid-hold (the "drop link" comment tells scripts/demo-athlete.py when) and comes back, then
     a very long press stops the session (about 45 s in all)."""
-    a.hold(2.0)  # the start command arrives while the tool lies on the bench
+    a.hold(4.0)  # the start command arrives while the tool lies on the bench
     a.comment("left gluteus medius: too hard for half a second")
     a.ramp(80, 1.0)
     a.hold(0.5)
