@@ -66,6 +66,7 @@
     $("count").textContent = left === null ? "" : Math.ceil(left / 1000) + " s";
     $("count").dataset.ms = left === null ? "" : String(Math.round(left));
     fg.setAttribute("stroke-dashoffset", left === null || !total ? RING : String(RING * (1 - left / total)));
+    fg.style.visibility = left === null || !total ? "hidden" : "visible";
     renderForce();
     requestAnimationFrame(tick);
   }

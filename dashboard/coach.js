@@ -292,7 +292,7 @@
         el("td", { text: st.links !== undefined ? st.links + " / " + st.links_max : "–" }),
         el("td", { text: st.backlog !== undefined ? String(st.backlog) + (st.spool_error ? " (spool error)" : "") : "–" }),
         el("td", { text: st.version || "–" }),
-        el("td", { text: h.online && st.uptime_s !== undefined ? TP.fmtDuration(st.uptime_s) : "–" }),
+        el("td", { text: h.online && st.uptime_s !== undefined ? TP.fmtDuration(st.uptime_s + Math.round((Date.now() - h.seen) / 1000)) : "–" }),
         el("td", { text: st.clock_synced === undefined ? "–" : st.clock_synced ? "synchronised" : "NOT synchronised" }),
       ]);
     }));
@@ -310,7 +310,7 @@
         el("td", { class: "tool-link", text: d.connected ? "connected" : "not connected" }),
         el("td", { text: bat }),
         el("td", { text: d.rssi !== undefined && d.rssi !== null ? d.rssi + " dBm" : "–" }),
-        el("td", { text: d.last_seen ? new Date(TP.hubToLocal(t.hub, d.last_seen)).toLocaleTimeString() : "never" }),
+        el("td", { text: d.last_seen ? new Date(TP.hubToLocal(t.hub, d.last_seen)).toLocaleTimeString() : d.connected ? "connected, no sample yet" : "never" }),
       ]);
     }));
   }
@@ -424,7 +424,7 @@
       renderForces(s);
     });
   }, 100);
-  setInterval(function () { renderAttention(); }, 1000);
+  setInterval(function () { renderAttention(); renderHubs(); }, 1000);
 
   var connEl = document.getElementById("conn");
   var conn = TP.connect({

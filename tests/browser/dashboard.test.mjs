@@ -153,6 +153,10 @@ test("coach view and athlete view on the demo stack", { timeout: 240000 }, async
 
   await t.test("the over-force alarm appears and clears", async () => {
     const k = `over_force@${HUB}/bench-2`;
+    // the README's picture: the alarm on screen (when this step starts in time to see it;
+    // the assertions below use the page's record and do not depend on it)
+    const shown = await page.waitForSelector("#attention li[data-kind=over_force]", { timeout: 30000 }).catch(() => null);
+    if (shown) await page.screenshot({ path: path.join(OUT, "coach-alarm.png") });
     await page.waitForFunction((k) => window.__attention.some((s) => s.includes(k)), k, { timeout: 60000 });
     await page.waitForFunction((k) => {
       const i = window.__attention.findIndex((s) => s.includes(k));
@@ -205,6 +209,19 @@ test("coach view and athlete view on the demo stack", { timeout: 240000 }, async
     await ap.click("#stop");
     await ap.waitForSelector("body[data-state=idle]", { timeout: 10000 });
     await phone.close();
+  });
+
+  await t.test("the coach view fits a 320 px phone and has a wall mode", async () => {
+    const small = await newContext({ viewport: { width: 320, height: 640 }, isMobile: true });
+    const sp = await small.newPage();
+    await sp.goto(info.coach);
+    await sp.locator('.tile[data-station="bench-2"] .plot canvas').waitFor();
+    // nothing wider than the screen: no sideways scrolling of the page
+    assert.equal(await sp.evaluate(() => document.scrollingElement.scrollWidth), 320);
+    await sp.click("#wall");
+    assert.equal(await sp.evaluate(() => document.body.classList.contains("wall")), true);
+    assert.equal(await sp.locator("#equipment").isVisible(), false);
+    await small.close();
   });
 
   await t.test("the hub goes offline when its connection dies (last will)", async () => {
