@@ -69,11 +69,12 @@ def main():
             extra = " (%s)" % d["outcome"] if d.get("outcome") else ""
             print("    %s event: %s%s" % (topic.split("/")[-2], d["type"], extra))
         elif kind == "session":
-            print("\nsession %s: %s, athlete %s, protocol %s" % (d["id"], d["status"], d["athlete"] or "anonymous", d["protocol"]))
-            for st in d["steps"]:
-                for r in st["reps"]:
+            print("\nsession %s: %s, athlete %s, protocol %s" % (d.get("id"), d.get("status"), d.get("athlete") or "anonymous",
+                                                                  d.get("protocol")))
+            for st in d.get("steps") or []:
+                for r in st.get("reps") or []:
                     print("  %-34s %-13s hold %6s ms  release %5s ms%s  mean %s N" % (
-                        st["label"][:34], r["outcome"], r["hold_ms"], r["release_ms"],
+                        st.get("label", "?")[:34], r.get("outcome"), r.get("hold_ms"), r.get("release_ms"),
                         " (too fast)" if r.get("release_too_fast") else "", r.get("force_mean_n")))
             if a.documents:
                 print("\nthe published document (tphub/%s/<station>/session):" % a.hub)

@@ -148,7 +148,7 @@ pids+=($!)
 scripts/demo-athlete.py --trace "$run/glute-demo.csv" --gpio-socket "$gpio_sock" --tool "$tool2" \
         --line GPIO5 --port "$port" --station bench-2 --start-athlete ben --start-protocol glute-tpt &
 pids+=($!)
-wait "$view"
+wait "$view" || true  # a view that died must not take the dashboard down with it
 if $stay; then
         echo "== the demo stays up (dashboard above); Ctrl-C stops it and everything it started"
         wait "${pids[0]}"

@@ -211,11 +211,52 @@ test("coach view and athlete view on the demo stack", { timeout: 240000 }, async
     await phone.close();
   });
 
+  await t.test("a command's exact error is shown", async () => {
+    await tile("bench-2").locator('button[data-cmd="skip"]').click();
+    // docs/mqtt.md: skip while idle is refused with exactly this
+    await page.waitForFunction(() => document.querySelector('.tile[data-station="bench-2"] .reply').textContent === "error: no session is running");
+  });
+
+  await t.test("session detail: reps, PPT thresholds, before and after treatment", async () => {
+    const base = { hub: HUB, station: "bench-1", athlete: "dana", duration_ms: 60000 };
+    const ppt = (id, at, means) => ({
+      ...base, id, protocol: "ppt", status: "completed", started_at: at, ended_at: at,
+      steps: means.map((m, i) => ({
+        point: "site-" + i, label: "Site " + i, side: "left", muscle: null, kind: "measure", target_hold_ms: 0,
+        threshold_mean_n: m, reps: [{ outcome: "measured", attempt: 1, threshold_n: m }],
+      })),
+    });
+    const before = ppt("d".repeat(32), "2026-01-01T09:00:00.000Z", [30, 40]);
+    const treatment = {
+      ...base, id: "e".repeat(32), protocol: "glute-tpt", status: "completed", started_at: "2026-01-01T09:10:00.000Z",
+      ended_at: "2026-01-01T09:20:00.000Z",
+      steps: [{ point: "p", label: "Left gluteus medius", side: "left", muscle: null, kind: "press", target_hold_ms: 20000,
+        reps: [{ outcome: "completed", attempt: 1, hold_ms: 12000, release_ms: 2500, release_too_fast: false, over_hold: false,
+          over_force_warnings: 1, force_mean_n: 80, force_peak_n: 95 }] }],
+    };
+    const afterS = ppt("f".repeat(32), "2026-01-01T09:30:00.000Z", [36, 38]);
+    for (const d of [before, treatment, afterS]) pub(`tphub/${HUB}/bench-1/session`, d);
+    await page.click(`#sessions tr[data-id="${treatment.id}"]`);
+    const rep = page.locator("#detail table.detail-reps tbody tr").first();
+    assert.deepEqual(await rep.locator("td").allTextContents(),
+      ["Left gluteus medius (left)", "1", "completed", "12.0 s / 20.0 s", "2.5 s", "1× over force", "80.0 N / 95.0 N"]);
+    await page.click(`#sessions tr[data-id="${afterS.id}"]`);
+    const rows = await page.locator("#detail table.ppt-compare tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+    // change = (after - before) / before, per point
+    assert.deepEqual(rows, [0, 1].map((i) => {
+      const b = before.steps[i].threshold_mean_n, a = afterS.steps[i].threshold_mean_n;
+      return ["Site " + i, b.toFixed(1) + " N", a.toFixed(1) + " N", ((a - b) / b * 100).toFixed(0) + " %"];
+    }));
+  });
+
   await t.test("the coach view fits a 320 px phone and has a wall mode", async () => {
     const small = await newContext({ viewport: { width: 320, height: 640 }, isMobile: true });
     const sp = await small.newPage();
     await sp.goto(info.coach);
     await sp.locator('.tile[data-station="bench-2"] .plot canvas').waitFor();
+    // opened late: the station's last session (cleo's, stopped above) comes from the retained summary
+    await sp.waitForFunction(() => /last session: cleo, ppt, aborted/.test(
+      document.querySelector('.tile[data-station="bench-2"] .last').textContent));
     // nothing wider than the screen: no sideways scrolling of the page
     assert.equal(await sp.evaluate(() => document.scrollingElement.scrollWidth), 320);
     await sp.click("#wall");
@@ -224,11 +265,51 @@ test("coach view and athlete view on the demo stack", { timeout: 240000 }, async
     await small.close();
   });
 
+  await t.test("the cue fields of a state are shown when the hub sends them", async () => {
+    // a state with every optional field (docs/dashboard.md), from another hub
+    const st = {
+      state: "pressing", session_id: "a".repeat(32), athlete: "eve", protocol: "glute-tpt", step: 0, steps_total: 12,
+      point: "glute-med-left", label: "Left gluteus medius", side: "left", muscle: "gluteus medius",
+      instruction: "Upper outer left buttock.", prompt: "Press and tap on the sorest spot", rep: 1, remaining_ms: null,
+      force_n: 55.5, tool_connected: true, warnings: [], target_min_n: 20, target_max_n: 200, safety_max_n: 300,
+      target_hold_ms: 20000, tap_counts: true, release_reason: null,
+      next: { kind: "press", step: 1, point: "glute-med-right", label: "Right gluteus medius", side: "right" },
+      safety_notice: "Stop if the pain is sharp and spreading.", at: new Date().toISOString(),
+    };
+    const u = new URL(info.athlete);
+    u.searchParams.set("hub", "gym-c");
+    u.searchParams.set("station", "s9");
+    const phone = await newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
+    const ap = await phone.newPage();
+    await ap.goto(u.href);
+    await ap.waitForSelector("#conn[data-state=connected]");
+    pub("tphub/gym-c/s9/state", st);
+    await ap.waitForSelector("body[data-state=pressing]");
+    assert.equal(await ap.textContent("#prompt"), st.prompt);
+    assert.equal(await ap.textContent("#label"), st.label);
+    assert.equal(await ap.textContent("#side"), st.side);
+    assert.equal(await ap.textContent("#instruction"), st.instruction);
+    assert.equal(await ap.textContent("#next"), "Next: Right gluteus medius (right)");
+    assert.equal(await ap.textContent("#notice"), st.safety_notice);
+    assert.equal(await ap.isVisible("#band"), true);
+    await phone.close();
+    const t9 = page.locator('.tile[data-hub="gym-c"][data-station="s9"]');
+    await t9.waitFor();
+    assert.equal(await t9.locator(".point").textContent(), "step 1/12 Left gluteus medius (left) rep 1");
+  });
+
   await t.test("the hub goes offline when its connection dies (last will)", async () => {
     const pid = Number(readFileSync(path.join(info.run, "tphubd.pid"), "utf8"));
     process.kill(pid, "SIGKILL");
     await page.waitForSelector(`#attention li[data-kind=hub_offline][data-hub="${HUB}"]`, { timeout: 30000 });
     assert.match(await tile("bench-1").locator(".badge.hub").textContent(), /offline/);
+    // another hub with a backlog and a tool with a low battery: the list is sorted by urgency
+    pub("tphub/gym-b/status", { state: "online", hub: "gym-b", stations: [], backlog: 3, spool: 3 });
+    pub("tphub/gym-b/tools/AA:00:00:00:00:09", { type: "progressor", name: "P9", connected: true, battery: 10, battery_mv: null, last_seen: null });
+    await page.waitForSelector("#attention li[data-kind=spool][data-hub=gym-b]");
+    await page.waitForSelector("#attention li[data-kind=low_battery]");
+    assert.deepEqual(await page.locator("#attention li").evaluateAll((l) => l.map((li) => li.dataset.kind)),
+      ["hub_offline", "low_battery", "spool"]);
     await page.screenshot({ path: path.join(OUT, "coach-offline.png") });
   });
 
