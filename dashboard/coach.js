@@ -254,7 +254,7 @@
     });
     Object.keys(hubs).forEach(function (name) {
       var h = hubs[name], st = h.status || {};
-      if (!h.online) items.push({ level: 2, rank: 6, kind: "hub_offline", hub: name, flash: true, text: "✖ hub " + name + " is offline" });
+      if (h.online === false) items.push({ level: 2, rank: 6, kind: "hub_offline", hub: name, flash: true, text: "✖ hub " + name + " is offline" });
       if (st.spool_error) items.push({ level: 2, rank: 8, kind: "spool", hub: name, text: "hub " + name + ": " + st.spool_error });
       else if (h.online && (st.backlog || st.spool)) items.push({ level: 3, rank: 8, kind: "spool", hub: name, text: "hub " + name + ": " + (st.backlog || st.spool) + " sessions waiting to be delivered" });
     });
@@ -288,7 +288,7 @@
       var h = hubs[name], st = h.status || {};
       return el("tr", { "data-hub": name }, [
         el("td", { text: name }),
-        el("td", { class: "hub-state", text: h.online ? "online" : "OFFLINE" }),
+        el("td", { class: "hub-state", text: h.online ? "online" : h.online === false ? "OFFLINE" : "…" }),
         el("td", { text: st.links !== undefined ? st.links + " / " + st.links_max : "–" }),
         el("td", { text: st.backlog !== undefined ? String(st.backlog) + (st.spool_error ? " (spool error)" : "") : "–" }),
         el("td", { text: st.version || "–" }),
@@ -310,7 +310,7 @@
         el("td", { class: "tool-link", text: d.connected ? "connected" : "not connected" }),
         el("td", { text: bat }),
         el("td", { text: d.rssi !== undefined && d.rssi !== null ? d.rssi + " dBm" : "–" }),
-        el("td", { text: d.last_seen ? new Date(TP.hubToLocal(t.hub, d.last_seen)).toLocaleTimeString() : d.connected ? "connected, no sample yet" : "never" }),
+        el("td", { text: d.last_seen ? new Date(TP.hubToLocal(t.hub, d.last_seen)).toLocaleTimeString() : d.connected ? "–" : "never" }),
       ]);
     }));
   }
@@ -429,7 +429,18 @@
   var connEl = document.getElementById("conn");
   var conn = TP.connect({
     topics: ["+/status", "+/tools/+", "+/+/state", "+/+/force", "+/+/event", "+/+/session", "+/+/last_session", "+/+/cmd/reply"],
-    onStatus: function (s) { connEl.textContent = "broker: " + s; connEl.dataset.state = s; },
+    onStatus: function (s) {
+      /* (Re)connected: what we knew of each hub may be stale (the broker may have restarted);
+       * the retained status brings it back at once if it is still true. */
+      if (s === "connected")
+        Object.keys(hubs).forEach(function (name) {
+          hubs[name].online = null;
+          Object.keys(stations).forEach(function (k) { if (stations[k].hub === name) renderHubBadge(stations[k]); });
+        });
+      renderHubs();
+      connEl.textContent = "broker: " + s;
+      connEl.dataset.state = s;
+    },
     onMessage: onMessage,
   });
 

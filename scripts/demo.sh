@@ -90,6 +90,7 @@ pass=
 } > "$run/mosquitto.conf"
 mosquitto -c "$run/mosquitto.conf" > "$run/mosquitto.log" 2>&1 &
 pids+=($!)
+echo $! > "$run/mosquitto.pid"
 
 # The fake bluetoothd with two Progressors in range that will stream the athletes' force.
 eval "$(tests/ble/sim/run-sim.sh start "$run/bus" hci0 | grep '^export')"
@@ -151,5 +152,7 @@ pids+=($!)
 wait "$view" || true  # a view that died must not take the dashboard down with it
 if $stay; then
         echo "== the demo stays up (dashboard above); Ctrl-C stops it and everything it started"
-        wait "${pids[0]}"
+        sleep infinity &
+        pids+=($!)
+        wait $!
 fi

@@ -14,7 +14,7 @@ const SRC = process.env.TPHUB_SRC, BUILD = process.env.TPHUB_BUILD, OUT = proces
 const require = createRequire(path.join(process.env.TPHUB_NPM, "package.json"));
 const { chromium } = require("playwright-core");
 
-let demo, demoOut = "", info = {}, browser, violations = [];
+let demo, demoOut = "", info = {}, browser, broker = null, violations = [];
 const HUB = "demo-hub";
 
 function loopback(host) {
@@ -99,6 +99,11 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
+  if (broker && broker.exitCode === null) {  // the broker this test restarted
+    const done = new Promise((r) => broker.once("exit", r));
+    broker.kill("SIGTERM");
+    await done;
+  }
   if (demo && demo.exitCode === null) {
     const done = new Promise((r) => demo.once("exit", r));
     process.kill(demo.pid, "SIGTERM"); // demo.sh's trap stops all it started
@@ -292,10 +297,25 @@ test("coach view and athlete view on the demo stack", { timeout: 240000 }, async
     assert.equal(await ap.textContent("#next"), "Next: Right gluteus medius (right)");
     assert.equal(await ap.textContent("#notice"), st.safety_notice);
     assert.equal(await ap.isVisible("#band"), true);
+    await ap.screenshot({ path: path.join(OUT, "athlete-cues.png") });
     await phone.close();
     const t9 = page.locator('.tile[data-hub="gym-c"][data-station="s9"]');
     await t9.waitFor();
     assert.equal(await t9.locator(".point").textContent(), "step 1/12 Left gluteus medius (left) rep 1");
+  });
+
+  await t.test("the page recovers by itself after a broker restart", async () => {
+    const conf = path.join(info.run, "mosquitto.conf");
+    const old = Number(readFileSync(path.join(info.run, "mosquitto.pid"), "utf8"));
+    process.kill(old, "SIGTERM");
+    await page.waitForSelector("#conn:not([data-state=connected])", { timeout: 10000 });
+    broker = spawn("mosquitto", ["-c", conf], { stdio: "ignore" });
+    await page.waitForSelector("#conn[data-state=connected]", { timeout: 30000 });
+    // on reconnecting the page forgets what it knew of the hubs until they speak again: the
+    // hub's own reconnect (its status, published anew on the restarted broker) makes it online
+    await page.waitForFunction(() => document.querySelector('#hubs tr[data-hub="demo-hub"] .hub-state').textContent === "online",
+      null, { timeout: 60000 });
+    assert.match(await tile("bench-1").locator(".badge.hub").textContent(), /online/);
   });
 
   await t.test("the hub goes offline when its connection dies (last will)", async () => {
