@@ -7,7 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
-import { readFileSync, copyFileSync, existsSync } from "node:fs";
+import { readFileSync, existsSync } from "node:fs";
 import path from "node:path";
 
 const SRC = process.env.TPHUB_SRC, BUILD = process.env.TPHUB_BUILD, OUT = process.env.TPHUB_OUT;
@@ -105,9 +105,18 @@ after(async () => {
     await done;
   }
   if (demo && demo.exitCode === null) {
+    // Ctrl-C, as on a terminal: SIGINT to the demo's whole process group
     const done = new Promise((r) => demo.once("exit", r));
-    process.kill(demo.pid, "SIGTERM"); // demo.sh's trap stops all it started
+    process.kill(-demo.pid, "SIGINT");
     await done;
+    // and it left nothing running: no process of its group, none using its run directory
+    // (a zombie has exited already: only its parent's bookkeeping is left)
+    const left = execFileSync("ps", ["-eo", "pgid=,pid=,stat=,args="]).toString().split("\n").filter((l) => {
+      const [pgid, , stat] = l.trim().split(/\s+/);
+      return l.trim() && !stat.startsWith("Z") && (Number(pgid) === demo.pid || (info.run && l.includes(info.run)));
+    });
+    assert.deepEqual(left, [], "processes left running after Ctrl-C");
+    if (info.run) assert.equal(existsSync(info.run), false, "the demo's run directory is left");
   }
   assert.deepEqual(violations, [], "requests to non-loopback addresses");
 });
