@@ -178,8 +178,9 @@ static void force_flush(Hub *h, HubStation *hs) {
         if (hs->n_force_batch > 1)
                 hs->force_dt_ms = (double) (hs->force_batch_last - hs->force_batch_first) / 1e6 /
                                   (hs->n_force_batch - 1);
-        o = json_object_new_object();
-        a = json_object_new_array_ext((int) hs->n_force_batch);
+        /* QoS 0 and only for live plots: nothing is kept for later while offline */
+        o = mqtt_client_is_connected(h->mqtt) ? json_object_new_object() : NULL;
+        a = o ? json_object_new_array_ext((int) hs->n_force_batch) : NULL;
         if (o && a) {
                 for (unsigned i = 0; i < hs->n_force_batch; i++)
                         json_object_array_add(a, json_object_new_double(round(hs->force_batch[i] * 10) / 10));
@@ -188,8 +189,7 @@ static void force_flush(Hub *h, HubStation *hs) {
                 json_object_object_add(o, "dt_ms", json_object_new_double(round(hs->force_dt_ms * 100) / 100));
                 json_object_object_add(o, "force_n", a);
                 a = NULL;
-                if (mqtt_client_is_connected(h->mqtt))
-                        publish_station(h, hs, TOPIC_STATION_FORCE, o, 0, false);
+                publish_station(h, hs, TOPIC_STATION_FORCE, o, 0, false);
         }
         json_object_put(a);
         hs->force_seq++;
