@@ -23,6 +23,8 @@
     document.body.dataset.state = st.state;
     $("prompt").dataset.led = cue.led;
     $("prompt").textContent = st.prompt || cue.word;
+    $("hint").textContent = st.release_reason === "not_released" ? "Not released yet: you will come back to this point" :
+      st.release_reason === "over_force" ? "Too much force: release and ease off" : st.prompt ? "" : cue.hint;
     $("label").textContent = st.label || (st.session_id ? "" : "Enter your id and start");
     $("side").textContent = st.side ? st.side : "";
     $("instruction").textContent = st.instruction || "";
@@ -49,14 +51,15 @@
     } else $("safety").hidden = true;
     $("bar").dataset.top = String(top);
     $("startbtn").disabled = !!st.session_id;
+    $("start").hidden = !!st.session_id; /* while a session runs: only skip and stop */
     $("skip").disabled = $("stop").disabled = !st.session_id;
   }
 
   function renderForce() {
     var top = Number($("bar").dataset.top || 50), f = force === null ? (state ? state.force_n : null) : force;
     $("fill").style.width = f === null || f === undefined ? "0" : Math.min(100, Math.max(0, f / top * 100)) + "%";
-    $("forcetext").textContent = f === null || f === undefined ? "– N" : f.toFixed(1) + " N" +
-      (state && state.target_min_n && state.target_max_n ? "   target " + state.target_min_n + "–" + state.target_max_n + " N" : "");
+    $("forcetext").textContent = f === null || f === undefined ? "– N" : f.toFixed(1) + " N";
+    $("target").textContent = state && state.target_min_n && state.target_max_n ? "target " + state.target_min_n + "–" + state.target_max_n + " N" : "";
     $("bar").classList.toggle("over", !!(state && state.safety_max_n && f > state.safety_max_n));
   }
 
