@@ -33,6 +33,7 @@ static void on_tool_state(void *userdata, const char *address, const char *drive
         if (hs)
                 (void) station_tool(hs->station, connected, now_monotonic());
         hub_mqtt_tool(h, address);
+        hub_mqtt_links_changed(h);
 }
 
 static void on_tool_sample(void *userdata, const char *address, double newtons, nsec_t arrival,

@@ -127,7 +127,7 @@ static void publish_meta(Hub *h) {
         publish_hub_doc(h, TOPIC_HUB_META, o);
 }
 
-static size_t links_in_use(Hub *h) {
+size_t hub_links_in_use(Hub *h) {
         size_t n = 0;
         BleToolInfo info;
 
@@ -149,14 +149,11 @@ static void publish_sysinfo(Hub *h) {
         if (!o || sysinfo_read(NULL, h->config->spool_dir, &si) < 0)
                 return;
         json_object_object_add(o, "uptime_s", int_or_null(si.uptime_s));
-        json_object_object_add(o, "hub_uptime_s", json_object_new_int64(
-                                       (int64_t) ((now_monotonic() - h->started_mono) / NSEC_PER_SEC)));
         json_object_object_add(o, "rss_kb", int_or_null(si.rss_kb));
         json_object_object_add(o, "mem_available_kb", int_or_null(si.mem_available_kb));
         json_object_object_add(o, "disk_free_mb", int_or_null(si.disk_free_mb));
         json_object_object_add(o, "cpu_temp_c", si.has_cpu_temp ? json_object_new_double(round(si.cpu_temp_c * 10) / 10) : NULL);
         json_object_object_add(o, "clock_synced", si.clock_synced >= 0 ? json_object_new_boolean(si.clock_synced) : NULL);
-        json_object_object_add(o, "ble_links", json_object_new_int64((int64_t) links_in_use(h)));
         json_object_object_add(o, "at", json_object_new_string(format_iso8601(at, sizeof at, now_realtime())));
         publish_hub_doc(h, TOPIC_HUB_SYSINFO, o);
 }

@@ -17,6 +17,7 @@
 #include "mqtt/topics.h"
 #include "shared/log.h"
 #include "shared/macro.h"
+#include "shared/sysinfo.h"
 #include "store/checkpoint.h"
 
 /* At least 4 Hz during a countdown, as dashboards show the remaining time. */
@@ -199,24 +200,60 @@ void hub_mqtt_event(Hub *h, HubStation *hs, const EngineEvent *ev) {
         publish_station(h, hs, TOPIC_STATION_EVENT, o, 1, false);
 }
 
-void hub_mqtt_force(Hub *h, HubStation *hs, nsec_t now) {
-        double rate = h->config->mqtt.force_rate_hz;
+/* Realtime of a CLOCK_MONOTONIC instant (for "t" fields). */
+static nsec_t mono_to_realtime(nsec_t mono) {
+        return (nsec_t) ((int64_t) mono + (int64_t) now_realtime() - (int64_t) now_monotonic());
+}
+
+/* One batch: seq, the first sample's time, the interval, the samples (docs/mqtt.md). seq
+ * counts every batch made, also those the client could not send, so that a consumer tells
+ * a lost message (seq skips) from a pause in the samples (seq consecutive, time jumps). */
+static void force_flush(Hub *h, HubStation *hs) {
         _cleanup_(json_object_putp) json_object *o = NULL;
-        EngineStatus st;
+        json_object *a;
         char at[32];
 
-        if (!h->mqtt || rate <= 0 || !mqtt_client_is_connected(h->mqtt))
+        if (hs->n_force_batch == 0)
                 return;
-        if (hs->force_published && now - hs->force_published < (nsec_t) (1e9 / rate))
+        if (hs->n_force_batch > 1)
+                hs->force_dt_ms = (double) (hs->force_batch_last - hs->force_batch_first) / 1e6 /
+                                  (hs->n_force_batch - 1);
+        /* QoS 0 and only for live plots: nothing is kept for later while offline */
+        o = mqtt_client_is_connected(h->mqtt) ? json_object_new_object() : NULL;
+        a = o ? json_object_new_array_ext((int) hs->n_force_batch) : NULL;
+        if (o && a) {
+                for (unsigned i = 0; i < hs->n_force_batch; i++)
+                        json_object_array_add(a, json_object_new_double(round(hs->force_batch[i] * 10) / 10));
+                json_object_object_add(o, "seq", json_object_new_int64((int64_t) hs->force_seq));
+                add_str(o, "t", format_iso8601(at, sizeof at, mono_to_realtime(hs->force_batch_first)));
+                json_object_object_add(o, "dt_ms", json_object_new_double(round(hs->force_dt_ms * 100) / 100));
+                json_object_object_add(o, "force_n", a);
+                a = NULL;
+                publish_station(h, hs, TOPIC_STATION_FORCE, o, 0, false);
+        }
+        json_object_put(a);
+        hs->force_seq++;
+        hs->n_force_batch = 0;
+}
+
+void hub_mqtt_force(Hub *h, HubStation *hs, nsec_t now) {
+        double rate = h->config->mqtt.force_rate_hz;
+        nsec_t period;
+        EngineStatus st;
+
+        if (!h->mqtt || rate <= 0)
                 return;
-        hs->force_published = now;
+        period = (nsec_t) (1e9 / rate);
+        /* A pause in the samples ends the batch: a batch is evenly spaced by definition. */
+        if (hs->n_force_batch > 0 && now - hs->force_batch_last > MAX(period, (nsec_t) 200 * 1000 * 1000))
+                force_flush(h, hs);
         station_status(hs->station, now, &st);
-        o = json_object_new_object();
-        if (!o)
-                return;
-        add_str(o, "t", iso_now(at));
-        json_object_object_add(o, "force_n", json_object_new_double(round(st.force_n * 10) / 10));
-        publish_station(h, hs, TOPIC_STATION_FORCE, o, 0, false);
+        if (hs->n_force_batch == 0)
+                hs->force_batch_first = now;
+        hs->force_batch[hs->n_force_batch++] = (float) st.force_n;
+        hs->force_batch_last = now;
+        if (hs->n_force_batch == HUB_FORCE_BATCH_MAX || now - hs->force_batch_first >= period)
+                force_flush(h, hs);
 }
 
 /* ---- tools ---- */
@@ -246,11 +283,20 @@ void hub_mqtt_tool(Hub *h, const char *address) {
         hub_ha_tool(h, address);
 }
 
+/* A tool came or went: links on status changed. */
+void hub_mqtt_links_changed(Hub *h) {
+        if (h->mqtt && mqtt_client_is_connected(h->mqtt))
+                (void) mqtt_client_publish_status(h->mqtt);
+}
+
 static int tools_tick(sd_event_source *src, uint64_t usec, void *userdata) {
         Hub *h = userdata;
 
         for (size_t i = 0; h->ble && ble_manager_tool_at(h->ble, i); i++)
                 hub_mqtt_tool(h, ble_manager_tool_at(h->ble, i));
+        /* uptime and links on status stay current too */
+        if (h->mqtt && mqtt_client_is_connected(h->mqtt))
+                (void) mqtt_client_publish_status(h->mqtt);
         (void) sd_event_source_set_time_relative(src, TOOLS_PERIOD_USEC);
         return 0;
 }
@@ -288,9 +334,53 @@ void hub_mqtt_checkpoint(Hub *h, HubStation *hs) {
                                   h->config->state_dir);
 }
 
+/* The retained last_session summary: a dashboard opened late still shows what each station
+ * did last. Built from the session document, so it says exactly what the record says. */
+static void publish_last_session(Hub *h, HubStation *hs, const char *json) {
+        _cleanup_(json_object_putp) json_object *doc = json_tokener_parse(json), *o = json_object_new_object(),
+                                                *outcomes = json_object_new_object();
+        static const char *const keep[] = { "id", "athlete", "protocol", "status", "started_at", "ended_at",
+                                            "duration_ms" };
+        json_object *steps, *v;
+        int points = 0;
+
+        if (!doc || !o || !outcomes)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(keep); i++)
+                if (json_object_object_get_ex(doc, keep[i], &v))
+                        json_object_object_add(o, keep[i], json_object_get(v));
+        if (json_object_object_get_ex(doc, "steps", &steps) && json_object_is_type(steps, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(steps); i++) {
+                        json_object *reps, *outcome;
+                        bool reached = false;
+
+                        if (!json_object_object_get_ex(json_object_array_get_idx(steps, i), "reps", &reps))
+                                continue;
+                        for (size_t k = 0; k < json_object_array_length(reps); k++) {
+                                const char *name;
+                                json_object *n;
+
+                                if (!json_object_object_get_ex(json_object_array_get_idx(reps, k), "outcome", &outcome))
+                                        continue;
+                                name = json_object_get_string(outcome);
+                                reached = true;
+                                if (json_object_object_get_ex(outcomes, name, &n))
+                                        json_object_set_int(n, json_object_get_int(n) + 1);
+                                else
+                                        json_object_object_add(outcomes, name, json_object_new_int(1));
+                        }
+                        points += reached;
+                }
+        json_object_object_add(o, "points", json_object_new_int(points));
+        json_object_object_add(o, "reps", TAKE_PTR(outcomes));
+        publish_station(h, hs, TOPIC_STATION_LAST_SESSION, o, 1, true);
+}
+
 void hub_mqtt_session(Hub *h, HubStation *hs, const Session *session, const char *json) {
         _cleanup_free_ char *topic = NULL;
         int r;
+
+        publish_last_session(h, hs, json);
 
         if (h->publisher && topic_station(prefix(h), h->config->hub, hs->config->name, TOPIC_STATION_SESSION, &topic) >= 0) {
                 r = publisher_push(h->publisher, topic, session->id, json);
@@ -451,6 +541,31 @@ static void on_connect_failed(MqttClient *c, int code, const char *message, void
                     message ? ": " : "", message ?: "");
 }
 
+/* What a dashboard shows of a hub besides online/offline: links, uptime, the clock, and
+ * the protocols a coach or athlete may start. */
+static void add_status_dashboard(Hub *h, json_object *status) {
+        json_object *protocols = json_object_new_array();
+        int clock;
+
+        json_object_object_add(status, "links", json_object_new_int((int) hub_links_in_use(h)));
+        json_object_object_add(status, "links_max", json_object_new_int((int) h->config->ble.max_links));
+        json_object_object_add(status, "uptime_s", json_object_new_int64(
+                                       (int64_t) ((now_monotonic() - h->started_mono) / 1000000000ULL)));
+        clock = sysinfo_clock_synced(NULL);
+        json_object_object_add(status, "clock_synced", clock >= 0 ? json_object_new_boolean(clock) : NULL);
+        for (size_t i = 0; protocols && i < h->config->n_protocols; i++) {
+                const Protocol *p = h->config->protocols[i];
+                json_object *o = json_object_new_object();
+                if (!o)
+                        break;
+                add_str(o, "name", p->name);
+                add_str(o, "title", p->title);
+                json_object_object_add(o, "steps", json_object_new_int((int) p->n_steps));
+                json_object_array_add(protocols, o);
+        }
+        json_object_object_add(status, "protocols", protocols);
+}
+
 static void on_online_status(MqttClient *c, json_object *status, void *userdata) {
         Hub *h = userdata;
         json_object *stations = json_object_new_array();
@@ -461,6 +576,8 @@ static void on_online_status(MqttClient *c, json_object *status, void *userdata)
         json_object_object_add(status, "stations", stations);
         json_object_object_add(status, "spool", json_object_new_int64(h->outbox ? (int64_t) outbox_count(h->outbox) : 0));
         json_object_object_add(status, "spool_max", json_object_new_int64(h->outbox ? (int64_t) outbox_max_items(h->outbox) : 0));
+        json_object_object_add(status, "backlog", json_object_new_int64(h->publisher ? (int64_t) publisher_backlog(h->publisher) : 0));
+        add_status_dashboard(h, status);
         if (h->spool_trouble)
                 json_object_object_add(status, "spool_error", json_object_new_string(
                                                "the session spool is full or not writable: sessions are not durable"));

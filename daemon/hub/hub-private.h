@@ -17,6 +17,9 @@
 #include "mqtt/session-publisher.h"
 #include "store/outbox.h"
 
+/* At most this many samples per force batch (a 100 Hz tool at 1 batch/s). */
+#define HUB_FORCE_BATCH_MAX 128
+
 typedef struct HubStation {
         Station *station;
         const ConfigStation *config;   /* points into Hub.config */
@@ -24,8 +27,13 @@ typedef struct HubStation {
         CuePlayer *cues;
         /* MQTT live state: refreshed at every transition and at 4 Hz while counting down */
         sd_event_source *state_timer;
-        nsec_t force_published;
         char *selected_protocol;       /* "select" command: what a start without one runs */
+        /* MQTT force batches (docs/mqtt.md): samples at the tool's rate, sent 10 times a second */
+        float force_batch[HUB_FORCE_BATCH_MAX];
+        unsigned n_force_batch;
+        nsec_t force_batch_first, force_batch_last;
+        double force_dt_ms;              /* the last batch's interval, for a batch of one */
+        uint64_t force_seq;
 } HubStation;
 
 typedef struct HubHa HubHa;
@@ -47,11 +55,11 @@ typedef struct Hub {
         Outbox *outbox;
         SessionPublisher *publisher;
         char *started_at;
+        nsec_t started_mono;             /* for uptime_s on status */
         bool spool_trouble;              /* said loudly in the status document */
         sd_event_source *tools_timer;    /* refreshes tools/<address> (last_seen) */
         MqttClient *availability;        /* second link: plain online/offline with its own will */
         sd_event_source *sysinfo_timer;
-        nsec_t started_mono;             /* for the hub's uptime */
         HubHa *ha;                       /* Home Assistant discovery, NULL when off */
         void (*stopped)(void *userdata); /* hub_stop() is done */
         void *stopped_userdata;
@@ -80,6 +88,7 @@ void hub_mqtt_force(Hub *h, HubStation *hs, nsec_t now);
 void hub_mqtt_session(Hub *h, HubStation *hs, const Session *session, const char *json);
 void hub_mqtt_checkpoint(Hub *h, HubStation *hs);
 void hub_mqtt_tool(Hub *h, const char *address);
+void hub_mqtt_links_changed(Hub *h);
 void hub_mqtt_station_stop(HubStation *hs);
 
 /* The client options of the configuration's broker, for the hub's connections. */
@@ -90,6 +99,7 @@ void hub_mqtt_republish(Hub *h);
 const Protocol *hub_station_protocol(Hub *h, HubStation *hs);
 
 /* Self-description (hub-meta.c): meta, the availability link, system info. */
+size_t hub_links_in_use(Hub *h);       /* tools connected now */
 int hub_meta_start(Hub *h);
 void hub_meta_connected(Hub *h);
 void hub_meta_shutdown(Hub *h);  /* clean stop: "offline" said, no will needed */

@@ -251,7 +251,7 @@ int ha_device_hub(const HaContext *c, char **ret_topic, char **ret_payload) {
         e = sensor(cmps, id, "spool", "Spool backlog", status, "{{ value_json.spool }}");
         unit(e, NULL, "sessions", "measurement");
         diagnostic(e);
-        e = sensor(cmps, id, "links", "Tool links in use", sysinfo, "{{ value_json.ble_links }}");
+        e = sensor(cmps, id, "links", "Tool links in use", status, "{{ value_json.links }}");
         unit(e, NULL, "links", "measurement");
         diagnostic(e);
         e = sensor(cmps, id, "uptime", "Uptime", sysinfo, "{{ value_json.uptime_s }}");

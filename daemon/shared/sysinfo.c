@@ -64,10 +64,28 @@ static int read_cpu_temp(const char *root, double *ret) {
         return 0;
 }
 
+int sysinfo_clock_synced(const char *root) {
+        struct timex tx = { .modes = 0 };
+        char flag[512];
+        int state;
+
+        /* The kernel's own verdict (what timedatectl's NTPSynchronized reads): an NTP client
+         * that disciplines the clock clears STA_UNSYNC; TIME_ERROR means not synchronised.
+         * A fake root has no kernel of its own to ask, and the unit's ProtectClock= forbids
+         * even reading adjtimex(); then systemd-timesyncd's flag file is the answer (it
+         * exists once timesyncd has synchronised; its absence proves nothing: another NTP
+         * client may run). */
+        state = root ? -1 : adjtimex(&tx);
+        if (state >= 0)
+                return state != TIME_ERROR && !(tx.status & STA_UNSYNC);
+        if (snprintf(flag, sizeof flag, "%s/run/systemd/timesync/synchronized", root ?: "") < (int) sizeof flag &&
+            access(flag, F_OK) >= 0)
+                return 1;
+        return -1;
+}
+
 int sysinfo_read(const char *root, const char *disk_path, SysInfo *ret) {
         struct statvfs vfs;
-        struct timex tx = { .modes = 0 };
-        int state;
 
         if (!ret)
                 return -EINVAL;
@@ -79,20 +97,6 @@ int sysinfo_read(const char *root, const char *disk_path, SysInfo *ret) {
         ret->has_cpu_temp = read_cpu_temp(root, &ret->cpu_temp_c) >= 0;
         if (disk_path && statvfs(disk_path, &vfs) >= 0)
                 ret->disk_free_mb = (int64_t) ((uint64_t) vfs.f_bavail * vfs.f_frsize / (1024 * 1024));
-        /* The kernel's own verdict (what timedatectl's NTPSynchronized reads): an NTP client
-         * that disciplines the clock clears STA_UNSYNC; TIME_ERROR means not synchronised.
-         * A fake root has no kernel of its own to ask, and the unit's ProtectClock= forbids
-         * even reading adjtimex(); then systemd-timesyncd's flag file is the answer (it
-         * exists once timesyncd has synchronised; its absence proves nothing: another NTP
-         * client may run). */
-        state = root ? -1 : adjtimex(&tx);
-        if (state >= 0)
-                ret->clock_synced = state != TIME_ERROR && !(tx.status & STA_UNSYNC);
-        else {
-                char flag[512];
-                if (snprintf(flag, sizeof flag, "%s/run/systemd/timesync/synchronized", root ?: "") < (int) sizeof flag &&
-                    access(flag, F_OK) >= 0)
-                        ret->clock_synced = 1;
-        }
+        ret->clock_synced = sysinfo_clock_synced(root);
         return 0;
 }

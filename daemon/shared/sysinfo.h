@@ -22,3 +22,6 @@ typedef struct SysInfo {
  * directory whose free space counts (the spool), NULL = none. Fields it cannot read are left
  * unknown; it fails only for bad arguments. */
 int sysinfo_read(const char *root, const char *disk_path, SysInfo *ret);
+
+/* Just the clock: 1 synchronised, 0 not, -1 unknown (see SysInfo.clock_synced). */
+int sysinfo_clock_synced(const char *root);

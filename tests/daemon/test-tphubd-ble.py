@@ -82,6 +82,12 @@ class Sim:
         subprocess.run([RUN_SIM, "stop", self.dir], capture_output=True, timeout=30)
 
 
+def parse_iso(t):
+    """seconds of an ISO 8601 UTC time with milliseconds"""
+    from datetime import datetime
+    return datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+
+
 def expect(cond, what):
     if not cond:
         raise AssertionError(what)
@@ -137,13 +143,40 @@ def main():
                     _, tool, _ = sub.wait("tphub/lab/tools/" + addr(i), lambda x: x.get("connected") is True,
                                           timeout=60)
                     expect(tool["type"] == drv, "%s: tools type %r" % (drv, tool))
-                _, fd, _ = sub.wait("tphub/lab/%s/force" % st, lambda x: abs(x["force_n"] - EXPECTED[drv]) <= 0.1,
-                                    timeout=60)
+                _, fd, _ = sub.wait("tphub/lab/%s/force" % st, lambda x, e=EXPECTED[drv]: x["force_n"] and all(
+                                    abs(f - e) <= 0.1 for f in x["force_n"]), timeout=60)
                 sub.wait("tphub/lab/%s/event" % st, lambda x: x["type"] == "checkin", timeout=30)
                 sub.wait("tphub/lab/%s/event" % st, lambda x: x["type"] == "hold_start", timeout=30)
             except Exception as e:
                 failures.append("%s: %s" % (drv, e))
         results.append(("samples reach the engine for every driver", failures))
+
+        # force batches (docs/mqtt.md): every sample of the 40 Hz trace, 5 batches a second,
+        # consecutive seq, each batch evenly spaced and following on from the one before
+        failures = []
+        try:
+            i0 = sub.wait("tphub/lab/st-progressor/force", lambda x: x["force_n"] and all(abs(f - PLATEAU) <= 0.1 for f in x["force_n"]))[0]
+            batches = []
+            deadline = time.monotonic() + 30
+            while len(batches) < 11 and time.monotonic() < deadline:
+                i0, b, _ = sub.wait("tphub/lab/st-progressor/force", after=i0 + 1)
+                batches.append(b)
+            expect(len(batches) == 11, "only %d batches" % len(batches))
+            for a, b in zip(batches, batches[1:]):
+                expect(b["seq"] == a["seq"] + 1, "seq %d after %d" % (b["seq"], a["seq"]))
+                # the next batch starts one interval after this one's last sample (loose: arrival times)
+                end = parse_iso(a["t"]) + (len(a["force_n"]) - 1) * a["dt_ms"] / 1000
+                expect(0 < parse_iso(b["t"]) - end < 0.1, "batch %d starts %.3f s after %d ends" % (
+                    b["seq"], parse_iso(b["t"]) - end, a["seq"]))
+            n = sum(len(b["force_n"]) for b in batches[:10])
+            span = parse_iso(batches[10]["t"]) - parse_iso(batches[0]["t"])
+            expect(abs(n / span - 40) < 4, "%d samples in %.2f s: not the tool's 40 Hz" % (n, span))
+            expect(all(15 <= b["dt_ms"] <= 35 for b in batches), "dt_ms %r" % [b["dt_ms"] for b in batches])
+            expect(abs(span / 10 - 0.2) < 0.05, "%.3f s per batch at force_rate_hz 5" % (span / 10))
+            expect(all(abs(f - PLATEAU) <= 0.1 for b in batches for f in b["force_n"]), "samples off the plateau")
+        except Exception as e:
+            failures.append(str(e))
+        results.append(("force batches: all samples, consecutive seq, evenly spaced", failures))
 
         # a tag held close starts the athlete's session at the idle station
         failures = []
