@@ -201,6 +201,11 @@ void hub_mqtt_tool(Hub *h, const char *address) {
                                                        (int64_t) now_realtime() - (int64_t) now_monotonic())));
         else
                 add_str(o, "last_seen", NULL);
+        /* Whether force at rest reads 0: "ok", "in_doubt" (taken from the first steady reading
+         * with nothing known before: tare it unloaded) or "none" (raw values). */
+        json_object_object_add(o, "zero_n", info.zero != BLE_ZERO_NONE ?
+                               json_object_new_double(round(info.zero_n * 100) / 100) : NULL);
+        add_str(o, "zero", ble_zero_state_to_string(info.zero));
         publish_json(h, topic, o, 1, true);
 }
 
@@ -328,8 +333,8 @@ static const char *run_command(Hub *h, HubStation *hs, const MqttCommand *cmd) {
         case MQTT_COMMAND_SKIP:
                 return station_skip(hs->station, now) < 0 ? "no session is running" : NULL;
         case MQTT_COMMAND_TARE:
-                r = station_tare(hs->station, now);
-                return r == -EBUSY ? "cannot tare while the tool is pressed" : r < 0 ? "cannot tare" : NULL;
+                /* The tools' own zero (hub-ble.c), never a second offset in the engine. */
+                return hub_ble_tare(h, hs, now);
         default:
                 return "unknown command";
         }

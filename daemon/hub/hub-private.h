@@ -60,6 +60,8 @@ void hub_gpio_station_stop(HubStation *hs);
 /* BlueZ glue (hub-ble.c). */
 int hub_ble_start(Hub *h);
 void hub_ble_stop(Hub *h);
+/* Zeroes the station's tools at their steady reading: NULL, or the reply's error text. */
+const char *hub_ble_tare(Hub *h, HubStation *hs, nsec_t now);
 
 /* MQTT glue (hub-mqtt.c). */
 int hub_mqtt_start(Hub *h);
