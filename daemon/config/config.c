@@ -987,3 +987,78 @@ const ConfigStation *config_find_station(const Config *c, const char *name) {
                         return &c->stations[i];
         return NULL;
 }
+
+/* ---- what a reload changed: each adapter compares its own part of old and new ---- */
+
+static bool str_eq(const char *a, const char *b) {
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool line_eq(const ConfigLine *a, const ConfigLine *b) {
+        return a->set == b->set && str_eq(a->name, b->name) && a->offset == b->offset;
+}
+
+bool config_mqtt_equal(const Config *a, const Config *b) {
+        const ConfigMqtt *x = &a->mqtt, *y = &b->mqtt;
+
+        return str_eq(a->hub, b->hub) && str_eq(a->spool_dir, b->spool_dir) && str_eq(a->state_dir, b->state_dir) &&
+               x->enabled == y->enabled && str_eq(x->uri, y->uri) && x->version == y->version &&
+               str_eq(x->client_id, y->client_id) && str_eq(x->prefix, y->prefix) &&
+               str_eq(x->credentials_file, y->credentials_file) && str_eq(x->ca_file, y->ca_file) &&
+               str_eq(x->cert_file, y->cert_file) && str_eq(x->key_file, y->key_file) &&
+               x->keepalive_s == y->keepalive_s && x->spool_max_sessions == y->spool_max_sessions;
+}
+
+bool config_ble_equal(const Config *a, const Config *b) {
+        const ConfigBle *x = &a->ble, *y = &b->ble;
+
+        if (x->enabled != y->enabled || !str_eq(x->adapter, y->adapter) || x->max_links != y->max_links ||
+            x->connect_timeout_ms != y->connect_timeout_ms || x->tag_rssi_dbm != y->tag_rssi_dbm ||
+            x->tag_hold_ms != y->tag_hold_ms || x->n_tags != y->n_tags)
+                return false;
+        for (size_t i = 0; i < x->n_tags; i++)
+                if (!str_eq(x->tags[i].athlete, y->tags[i].athlete) || !str_eq(x->tags[i].address, y->tags[i].address) ||
+                    !str_eq(x->tags[i].ibeacon, y->tags[i].ibeacon) ||
+                    !str_eq(x->tags[i].eddystone, y->tags[i].eddystone))
+                        return false;
+        return true;
+}
+
+bool config_has_tool(const Config *c, const char *address, const char *driver) {
+        for (size_t i = 0; i < c->n_stations; i++)
+                for (size_t k = 0; k < c->stations[i].n_tools; k++)
+                        if (strcasecmp(c->stations[i].tools[k].address, address) == 0 &&
+                            str_eq(c->stations[i].tools[k].driver, driver))
+                                return true;
+        return false;
+}
+
+bool config_auto_adopt(const Config *c) {
+        for (size_t i = 0; i < c->n_stations; i++)
+                if (c->stations[i].auto_adopt)
+                        return true;
+        return false;
+}
+
+bool config_gpio_equal(const Config *a, const Config *b) {
+        return str_eq(a->gpio.backend, b->gpio.backend) && str_eq(a->gpio.sim_socket, b->gpio.sim_socket) &&
+               a->debounce_ms == b->debounce_ms && a->gesture.tap_max_ms == b->gesture.tap_max_ms &&
+               a->gesture.long_ms == b->gesture.long_ms && a->gesture.very_long_ms == b->gesture.very_long_ms;
+}
+
+bool config_switch_equal(const ConfigStation *a, const ConfigStation *b) {
+        if (a->has_switch != b->has_switch)
+                return false;
+        return !a->has_switch || (str_eq(a->sw.chip, b->sw.chip) && line_eq(&a->sw.line, &b->sw.line) &&
+                                  a->sw.active_low == b->sw.active_low && str_eq(a->sw.bias, b->sw.bias));
+}
+
+bool config_cues_equal(const ConfigStation *a, const ConfigStation *b) {
+        const ConfigCues *x = &a->cues, *y = &b->cues;
+
+        if (a->has_cues != b->has_cues)
+                return false;
+        return !a->has_cues || (str_eq(x->chip, y->chip) && line_eq(&x->green, &y->green) &&
+                                line_eq(&x->amber, &y->amber) && line_eq(&x->red, &y->red) &&
+                                line_eq(&x->buzzer, &y->buzzer) && x->active_low == y->active_low);
+}

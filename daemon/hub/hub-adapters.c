@@ -17,11 +17,24 @@ int hub_adapters_start(Hub *h) {
         return hub_ble_start(h);
 }
 
-int hub_adapters_reload(Hub *h) {
-        /* Lines, tools and the broker may have changed: reopen from the new configuration.
-         * Stations and their engines (and so running sessions) stay. */
-        hub_adapters_stop(h);
-        return hub_adapters_start(h);
+int hub_adapters_reload(Hub *h, const Config *old) {
+        int r, ret = 0;
+
+        /* Each adapter compares its part of the old and new configuration and restarts only
+         * what changed: an unchanged file leaves the broker connection, the lines and every
+         * tool link as they are (a hold goes on without a pause), and checkpoint recovery
+         * never runs for a session that is still running. Stations and their engines (and so
+         * running sessions) stay in any case. */
+        r = hub_mqtt_reload(h, old);
+        if (r < 0)
+                ret = r;
+        r = hub_gpio_reload(h, old);
+        if (r < 0 && ret == 0)
+                ret = r;
+        r = hub_ble_reload(h, old);
+        if (r < 0 && ret == 0)
+                ret = r;
+        return ret;
 }
 
 void hub_adapters_stop(Hub *h) {

@@ -251,3 +251,33 @@ void hub_ble_stop(Hub *h) {
                 h->bus = sd_bus_flush_close_unref(h->bus);
         }
 }
+
+int hub_ble_reload(Hub *h, const Config *old) {
+        const Config *c = h->config;
+        bool same = config_ble_equal(old, c) && config_auto_adopt(old) == config_auto_adopt(c);
+        int r;
+
+        for (size_t i = 0; same && i < old->n_stations; i++)
+                for (size_t k = 0; same && k < old->stations[i].n_tools; k++)
+                        same = config_has_tool(c, old->stations[i].tools[k].address, old->stations[i].tools[k].driver);
+        if (!same || !h->ble) {
+                /* adapter, tags or limits changed, or a tool went away: start afresh */
+                hub_ble_stop(h);
+                return hub_ble_start(h);
+        }
+        /* The same radio and every tool still wanted: links stay up. A tool moved to another
+         * station follows at its next sample (station_of_tool reads the new configuration);
+         * new tools are added. */
+        for (size_t i = 0; i < c->n_stations; i++)
+                for (size_t k = 0; k < c->stations[i].n_tools; k++) {
+                        const ConfigTool *t = &c->stations[i].tools[k];
+                        if (config_has_tool(old, t->address, t->driver))
+                                continue;
+                        r = ble_manager_add_tool(h->ble, t->address, t->driver);
+                        if (r < 0 && r != -EEXIST)
+                                return log_error_errno(r, "%s: cannot add tool %s (%s): %m", c->stations[i].name,
+                                                       t->address, t->driver);
+                        load_zero(h, t->address);
+                }
+        return 0;
+}

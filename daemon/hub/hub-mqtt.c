@@ -271,6 +271,10 @@ void hub_mqtt_session(Hub *h, HubStation *hs, const Session *session, const char
 static void recover_checkpoints(Hub *h) {
         for (size_t i = 0; i < h->n_stations; i++) {
                 const char *name = h->stations[i].config->name;
+
+                /* A running session's checkpoint is its own, not a crash's leftover. */
+                if (station_busy(h->stations[i].station))
+                        continue;
                 _cleanup_free_ char *json = NULL, *topic = NULL;
                 _cleanup_(json_object_putp) json_object *o = NULL;
                 json_object *id;
@@ -500,10 +504,11 @@ int hub_mqtt_start(Hub *h) {
         if (!m->enabled)
                 return 0;
 
-        free(h->started_at);
-        h->started_at = strdup(iso_now(at));
-        if (!h->started_at)
-                return log_oom();
+        if (!h->started_at) {   /* when the daemon started, kept over a reload */
+                h->started_at = strdup(iso_now(at));
+                if (!h->started_at)
+                        return log_oom();
+        }
 
         if (!h->config->spool_dir)
                 return log_error_errno(EINVAL, "MQTT needs paths.spool: finished sessions are spooled before publishing.");
@@ -579,6 +584,22 @@ void hub_mqtt_stop(Hub *h) {
         h->publisher = publisher_free(h->publisher);
         h->mqtt = mqtt_client_free(h->mqtt);
         h->outbox = outbox_free(h->outbox);
+}
+
+int hub_mqtt_reload(Hub *h, const Config *old) {
+        if (!config_mqtt_equal(old, h->config) || (h->config->mqtt.enabled && !h->mqtt)) {
+                hub_mqtt_stop(h);
+                return hub_mqtt_start(h);
+        }
+        /* Same broker, same spool: the connection stays; the status lists the stations. */
+        if (h->mqtt && mqtt_client_is_connected(h->mqtt)) {
+                (void) mqtt_client_publish_status(h->mqtt);
+                if (h->config->mqtt.homeassistant)
+                        publish_discovery(h);
+                for (size_t i = 0; i < h->n_stations; i++)
+                        publish_state(h, &h->stations[i]);
+        }
+        return 0;
 }
 
 static void shutdown_done(MqttClient *c, void *userdata) {

@@ -56,16 +56,19 @@ void hub_release_retired(Hub *h);
 int hub_gpio_start(Hub *h);
 void hub_gpio_stop(Hub *h);
 void hub_gpio_station_stop(HubStation *hs);
+int hub_gpio_reload(Hub *h, const Config *old);
 
 /* BlueZ glue (hub-ble.c). */
 int hub_ble_start(Hub *h);
 void hub_ble_stop(Hub *h);
+int hub_ble_reload(Hub *h, const Config *old);
 /* Zeroes the station's tools at their steady reading: NULL, or the reply's error text. */
 const char *hub_ble_tare(Hub *h, HubStation *hs, nsec_t now);
 
 /* MQTT glue (hub-mqtt.c). */
 int hub_mqtt_start(Hub *h);
 void hub_mqtt_stop(Hub *h);
+int hub_mqtt_reload(Hub *h, const Config *old);
 int hub_mqtt_shutdown(Hub *h);  /* 1: h->stopped will be called */
 void hub_mqtt_cue(Hub *h, HubStation *hs);
 void hub_mqtt_event(Hub *h, HubStation *hs, const EngineEvent *ev);
@@ -80,7 +83,7 @@ HubStation *hub_station_of(Hub *h, const Station *s);
 
 /* Implemented by the adapter glue (hub-adapters.c). */
 int hub_adapters_start(Hub *h);
-int hub_adapters_reload(Hub *h);
+int hub_adapters_reload(Hub *h, const Config *old);
 void hub_adapters_stop(Hub *h);
 void hub_cue_changed(Hub *h, Station *s, const Cue *cue);
 void hub_event(Hub *h, Station *s, const EngineEvent *ev);

@@ -55,6 +55,14 @@ class Lab:
         self.sim = Sim(SRC, os.path.join(t, "bus"))
         self.conf = os.path.join(t, "tphub.conf")
         self.state = os.path.join(t, "state")
+        self.pdir = pdir
+        self.write_conf()
+        self.n_trace = 0
+        self.d = None
+        self.logs = []
+
+    def write_conf(self, bench2_extra=""):
+        t, pdir = self.tmp.name, self.pdir
         with open(self.conf, "w") as f:
             f.write('hub = { name = "lab"; };\n')
             f.write('paths = { protocols = [ "%s" ]; spool = "%s/spool"; state = "%s"; };\n' % (pdir, t, self.state))
@@ -62,11 +70,8 @@ class Lab:
             f.write('ble = { enabled = true; adapter = "hci0"; };\n')
             f.write('mqtt = { enabled = true; uri = "tcp://127.0.0.1:%d"; force_rate_hz = 10.0; };\n' % self.broker.port)
             f.write('stations = ( { name = "bench-1"; protocol = "hold"; tools = ( { address = "%s"; driver = "progressor"; } ); },\n'
-                    '             { name = "bench-2"; protocol = "hold"; tools = ( { address = "%s"; driver = "progressor"; } ); } );\n'
-                    % (P1, P2))
-        self.n_trace = 0
-        self.d = None
-        self.logs = []
+                    '             { name = "bench-2"; protocol = "hold"; tools = ( { address = "%s"; driver = "progressor"; } ); %s } );\n'
+                    % (P1, P2, bench2_extra))
 
     def trace(self, address, rows):
         self.n_trace += 1
@@ -223,6 +228,45 @@ def restart_while_loaded(lab):
     expect(b"\x64" not in lab.sim.writes(P1), "a hardware tare was written: %r" % lab.sim.writes(P1))
 
 
+def reload_mid_hold(lab):
+    """SIGHUP mid-hold, (a) with the file unchanged, (b) with a change to the other station:
+    the tool stays connected (no Disconnect reaches bluetoothd), the hold goes on without a
+    pause, the broker connection stays, and the session is published once, completed."""
+    m = lab.mark()
+    lab.trace(P1, press_cycle(BASE1, LEVEL))
+    i, ev, _ = lab.event("bench-1", "hold_start", m)
+    sid = ev["session_id"]
+    disconnects = lab.sim.calls(P1, "Disconnect"), lab.sim.calls(P2, "Disconnect")
+    connects = lab.d.read_log().count("MQTT: connected to")
+    recovered = lab.d.read_log().count("was interrupted")
+    lab.d.signal(signal.SIGHUP)
+    lab.d.wait_notify("RELOADING=1")
+    lab.d.wait_notify("READY=1")
+    lab.write_conf(bench2_extra='engine = { idle_timeout_s = 100; };')
+    lab.d.signal(signal.SIGHUP)
+    lab.d.wait_notify("RELOADING=1")
+    lab.d.wait_notify("READY=1")
+    k, sess, _ = session_doc(lab, "bench-1", i)
+    expect(sess["id"] == sid and sess["status"] == "completed", "session %s %s" % (sess["id"], sess["status"]))
+    rep = check_rep(sess, "completed")
+    expect(abs(rep["force_mean_n"] - LEVEL) <= 5, "mean force %r" % rep["force_mean_n"])
+    kinds = [json.loads(p)["type"] for t, r, q, p in lab.sub.seen[i:k] if t == T + "bench-1/event"]
+    expect("tool_lost" not in kinds and "tool_back" not in kinds, "events during the hold: %r" % kinds)
+    after = lab.sim.calls(P1, "Disconnect"), lab.sim.calls(P2, "Disconnect")
+    expect(after == disconnects, "Disconnect calls %r -> %r" % (disconnects, after))
+    expect(lab.d.read_log().count("MQTT: connected to") == connects, "the broker connection was restarted")
+    expect(lab.d.read_log().count("was interrupted") == recovered, "checkpoint recovery ran on reload")
+    lab.at_rest("bench-1", k)
+    lab.write_conf()
+
+
+def other_station_untouched(lab):
+    """bench-2's tool streamed through everything done to bench-1 (restarts of tphubd aside)."""
+    lost = [json.loads(p) for t, r, q, p in lab.sub.seen if t == T + "bench-2/event"
+            and json.loads(p)["type"] in ("tool_lost", "checkin")]
+    expect(not lost, "bench-2 events: %r" % lost)
+
+
 def no_session_twice(lab):
     docs = {}
     bad = []
@@ -251,6 +295,9 @@ def main():
                          ("a tool asleep beyond the grace period: abandoned, no zero under load", asleep_beyond_grace),
                          ("an MQTT tare, then a reconnect: one zero", tare_then_reconnect),
                          ("tphubd restarted while loaded: the kept zero", restart_while_loaded),
+                         ("SIGHUP mid-hold, unchanged file and another station changed: nothing restarts",
+                          reload_mid_hold),
+                         ("the other station is untouched", other_station_untouched),
                          ("no session id published with two documents", no_session_twice)):
             try:
                 fn(lab)
