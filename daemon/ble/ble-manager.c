@@ -37,6 +37,7 @@ typedef struct Tool {
         int battery_mv;
         nsec_t last_seen;
         BleZero zero;
+        bool in_use;            /* serves a running session (set by the caller) */
 
         /* GATT tools */
         BleLink *link;
@@ -248,6 +249,15 @@ static int on_removed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_e
         return 0;
 }
 
+/* A connected tool other than t that serves a running session: power-cycling the shared
+ * adapter would drop it mid-session (mid-rep, even), so it is not done then. */
+static Tool *other_in_use(BleManager *m, const Tool *t) {
+        for (size_t i = 0; i < m->n_tools; i++)
+                if (m->tools[i] != t && m->tools[i]->connected && m->tools[i]->in_use)
+                        return m->tools[i];
+        return NULL;
+}
+
 static void on_link_ended(void *userdata, BleLink *l, BleFailure f, const char *detail) {
         BleManager *m = userdata;
         Tool *t = find_tool_by_link(m, l);
@@ -263,6 +273,17 @@ static void on_link_ended(void *userdata, BleLink *l, BleFailure f, const char *
                 return;
 
         action = ble_recovery_failed(t->recovery, now_ns(m), &delay, &escalated);
+        if (action == BLE_RECOVERY_POWER_CYCLE) {
+                Tool *o = other_in_use(m, t);
+                if (o) {
+                        logf_(m, LOG_WARNING, "tool %s (%s): %u failed attempts; not power-cycling adapter %s while "
+                              "tool %s is in use: removing the device instead", t->address, t->driver->name,
+                              ble_recovery_failures(t->recovery), ble_adapter_name(m->adapter) ?: "?", o->address);
+                        ble_recovery_power_cycle_refused(t->recovery);
+                        action = BLE_RECOVERY_REMOVE_DEVICE;
+                        escalated = false;
+                }
+        }
         switch (action) {
         case BLE_RECOVERY_RETRY:
                 if (escalated)
@@ -825,6 +846,18 @@ int ble_manager_tare(BleManager *m, const char *address) {
         logf_(m, LOG_INFO, "tool %s (%s): tared, zero ok at %.2f N raw", t->address, t->driver->name, t->zero.offset);
         if (m->cb.tool_zero)
                 m->cb.tool_zero(m->userdata, t->address, t->zero.offset, t->zero.state);
+        return 0;
+}
+
+int ble_manager_set_tool_in_use(BleManager *m, const char *address, bool in_use) {
+        Tool *t;
+
+        if (!m || !address)
+                return -EINVAL;
+        t = find_tool(m, address);
+        if (!t)
+                return -ENOENT;
+        t->in_use = in_use;
         return 0;
 }
 

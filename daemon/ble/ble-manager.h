@@ -77,6 +77,10 @@ int ble_manager_start(BleManager *m);
  * reading is not steady: someone touches the tool), -ENODATA (no sample yet). Never a
  * hardware tare: one zero per tool, kept here (see ble-zero.h). */
 int ble_manager_tare(BleManager *m, const char *address);
+/* The tool serves a running session (the caller knows; this library does not). A ladder
+ * step that disturbs other links (power-cycling the adapter) is taken only while no other
+ * connected tool is in use; otherwise the device is removed instead. -ENOENT. */
+int ble_manager_set_tool_in_use(BleManager *m, const char *address, bool in_use);
 /* A zero known from before (persisted by the caller). -ENOENT, -EINVAL. */
 int ble_manager_set_zero(BleManager *m, const char *address, double zero_n, BleZeroState state);
 

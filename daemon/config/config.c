@@ -39,7 +39,8 @@ static const char *const engine_keys[] = {
 static const char *const switch_keys[] = { "debounce_ms", "tap_max_ms", "long_ms", "very_long_ms", NULL };
 static const char *const gpio_keys[] = { "backend", "sim_socket", NULL };
 static const char *const ble_keys[] = {
-        "enabled", "adapter", "max_links", "connect_timeout_s", "tag_rssi_dbm", "tag_hold_ms", "tags", NULL,
+        "enabled", "adapter", "max_links", "connect_timeout_s", "tag_rssi_dbm", "tag_hold_ms", "tags",
+        "backoff_initial_ms", "backoff_max_ms", NULL,
 };
 static const char *const tag_keys[] = { "athlete", "address", "ibeacon", "eddystone", NULL };
 static const char *const mqtt_keys[] = {
@@ -387,6 +388,8 @@ static int read_ble(ConfReader *R, const config_setting_t *root, Config *c) {
         b->connect_timeout_ms = 20000;
         b->tag_rssi_dbm = -45;
         b->tag_hold_ms = 800;
+        b->backoff_initial_ms = 1000;
+        b->backoff_max_ms = 30000;
 
         if (conf_group(R, root, "ble", &g) <= 0)
                 return 0;
@@ -397,6 +400,11 @@ static int read_ble(ConfReader *R, const config_setting_t *root, Config *c) {
         conf_ms(R, g, "connect_timeout_s", 1, 300, &b->connect_timeout_ms);
         conf_int(R, g, "tag_rssi_dbm", -120, 0, &b->tag_rssi_dbm);
         conf_uint(R, g, "tag_hold_ms", 0, 10000, &b->tag_hold_ms);
+        conf_uint(R, g, "backoff_initial_ms", 10, 60000, &b->backoff_initial_ms);
+        conf_uint(R, g, "backoff_max_ms", 10, 600000, &b->backoff_max_ms);
+        if (b->backoff_max_ms < b->backoff_initial_ms)
+                conf_error(R, g, "ble.backoff_max_ms (%u) must not be below ble.backoff_initial_ms (%u)",
+                           b->backoff_max_ms, b->backoff_initial_ms);
 
         if (conf_list(R, g, "tags", &tags) > 0) {
                 int n = config_setting_length(tags);
@@ -1014,6 +1022,7 @@ bool config_ble_equal(const Config *a, const Config *b) {
 
         if (x->enabled != y->enabled || !str_eq(x->adapter, y->adapter) || x->max_links != y->max_links ||
             x->connect_timeout_ms != y->connect_timeout_ms || x->tag_rssi_dbm != y->tag_rssi_dbm ||
+            x->backoff_initial_ms != y->backoff_initial_ms || x->backoff_max_ms != y->backoff_max_ms ||
             x->tag_hold_ms != y->tag_hold_ms || x->n_tags != y->n_tags)
                 return false;
         for (size_t i = 0; i < x->n_tags; i++)

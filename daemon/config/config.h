@@ -67,6 +67,8 @@ typedef struct ConfigBle {
         char *adapter;             /* "hci0", or NULL = first powered */
         unsigned max_links;
         uint32_t connect_timeout_ms;
+        uint32_t backoff_initial_ms;    /* reconnect backoff: first wait, doubling ... */
+        uint32_t backoff_max_ms;        /* ... up to this */
         ConfigTag *tags;
         size_t n_tags;
         int tag_rssi_dbm;          /* a tag counts as tapped above this RSSI ... */

@@ -50,6 +50,7 @@ void hub_cue_changed(Hub *h, Station *s, const Cue *cue) {
                 return;
         if (hs->cues)
                 (void) cue_player_show(hs->cues, cue, now_monotonic());
+        hub_ble_station_busy(h, hs);
         hub_mqtt_cue(h, hs);
 }
 

@@ -110,6 +110,14 @@ static void load_zero(Hub *h, const char *address) {
         json_object_put(o);
 }
 
+void hub_ble_station_busy(Hub *h, HubStation *hs) {
+        bool busy = station_busy(hs->station);
+
+        for (size_t i = 0; h->ble && ble_manager_tool_at(h->ble, i); i++)
+                if (station_of_tool(h, ble_manager_tool_at(h->ble, i)) == hs)
+                        (void) ble_manager_set_tool_in_use(h->ble, ble_manager_tool_at(h->ble, i), busy);
+}
+
 const char *hub_ble_tare(Hub *h, HubStation *hs, nsec_t now) {
         EngineStatus st;
         const char *error = "no tool is connected";
@@ -202,6 +210,8 @@ int hub_ble_start(Hub *h) {
                 .adapter = b->adapter,
                 .max_links = b->max_links,
                 .connect_timeout_ms = b->connect_timeout_ms,
+                .backoff_initial_ms = b->backoff_initial_ms,
+                .backoff_max_ms = b->backoff_max_ms,
                 .tag_rssi_dbm = b->tag_rssi_dbm,
                 .tag_hold_ms = b->tag_hold_ms,
         };
@@ -240,6 +250,8 @@ int hub_ble_start(Hub *h) {
         r = ble_manager_start(h->ble);
         if (r < 0)
                 return log_error_errno(r, "Cannot start BLE: %m");
+        for (size_t i = 0; i < h->n_stations; i++)
+                hub_ble_station_busy(h, &h->stations[i]);
         return 0;
 }
 

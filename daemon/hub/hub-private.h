@@ -62,6 +62,8 @@ int hub_gpio_reload(Hub *h, const Config *old);
 int hub_ble_start(Hub *h);
 void hub_ble_stop(Hub *h);
 int hub_ble_reload(Hub *h, const Config *old);
+/* Tells the BLE side whether the station's tools serve a running session (recovery). */
+void hub_ble_station_busy(Hub *h, HubStation *hs);
 /* Zeroes the station's tools at their steady reading: NULL, or the reply's error text. */
 const char *hub_ble_tare(Hub *h, HubStation *hs, nsec_t now);
 

@@ -50,8 +50,13 @@ static void test_ladder(void) {
                 (void) ble_recovery_failed(r, now + 400 * NSEC_PER_SEC, NULL, NULL);
         CHECK(ble_recovery_failed(r, now + 400 * NSEC_PER_SEC, NULL, &escalated) == BLE_RECOVERY_POWER_CYCLE);
         CHECK(!escalated);
-        CHECK(ble_recovery_failures(r) == 18);
-        CHECK(ble_recovery_succeeded(r) == 18);
+        /* refused by the caller (other links in use): not counted, the next round may cycle */
+        ble_recovery_power_cycle_refused(r);
+        for (size_t i = 0; i < 5; i++)
+                (void) ble_recovery_failed(r, now + 401 * NSEC_PER_SEC, NULL, NULL);
+        CHECK(ble_recovery_failed(r, now + 401 * NSEC_PER_SEC, NULL, NULL) == BLE_RECOVERY_POWER_CYCLE);
+        CHECK(ble_recovery_failures(r) == 24);
+        CHECK(ble_recovery_succeeded(r) == 24);
         CHECK(ble_recovery_failures(r) == 0);
         CHECK(ble_recovery_failed(r, now, &delay, &escalated) == BLE_RECOVERY_RETRY);
         CHECK(escalated);
