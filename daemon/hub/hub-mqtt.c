@@ -292,6 +292,14 @@ static void recover_checkpoints(Hub *h) {
                                   h->config->state_dir);
                         continue;
                 }
+                /* Died after spooling the final record but before clearing the checkpoint: the
+                 * spool has the record that was announced; never publish a second one. */
+                if (h->outbox && outbox_has_id(h->outbox, json_object_get_string(id)) > 0) {
+                        log_notice("%s: session %s ended and is spooled already; its checkpoint is dropped.", name,
+                                   json_object_get_string(id));
+                        (void) checkpoint_clear(h->config->state_dir, name);
+                        continue;
+                }
                 log_notice("%s: session %s was interrupted; publishing what was recorded.", name,
                            json_object_get_string(id));
                 if (topic_station(prefix(h), h->config->hub, name, TOPIC_STATION_SESSION, &topic) < 0)

@@ -25,6 +25,8 @@ typedef struct HubStation {
         /* MQTT live state: refreshed at every transition and at 4 Hz while counting down */
         sd_event_source *state_timer;
         nsec_t force_published;
+        /* the finished session already spooled, before its last events were announced */
+        char spooled_id[64];
 } HubStation;
 
 typedef struct Hub {

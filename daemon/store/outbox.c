@@ -230,6 +230,21 @@ int outbox_list(Outbox *o, OutboxList *ret) {
         return scan(o, ret, false);
 }
 
+int outbox_has_id(Outbox *o, const char *id) {
+        OutboxList l = {};
+        int r, found = 0;
+
+        if (!o || !id)
+                return -EINVAL;
+        r = outbox_list(o, &l);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < l.n_items && !found; i++)
+                found = strcmp(l.items[i].id, id) == 0;
+        outbox_list_done(&l);
+        return found;
+}
+
 int outbox_push(Outbox *o, const char *id, const char *json, size_t len, char **ret_name) {
         char name[SEQ_DIGITS + 1 + OUTBOX_ID_MAX + 5 + 1];
         int r;

@@ -52,6 +52,9 @@ int outbox_push(Outbox *o, const char *id, const char *json, size_t len, char **
 int outbox_list(Outbox *o, OutboxList *ret);
 void outbox_list_done(OutboxList *l);
 
+/* 1 when an entry holds the document with this id, 0 when none does, or a negative errno. */
+int outbox_has_id(Outbox *o, const char *id);
+
 /* Reads one entry's document (NUL-terminated). */
 int outbox_read(Outbox *o, const char *name, char **ret_json, size_t *ret_len);
 
