@@ -315,14 +315,117 @@ static void recover_checkpoints(Hub *h) {
 
 /* ---- commands ---- */
 
+/* Commands (docs/mqtt.md, "Rate and replies"): a station takes at most CMD_BURST commands at
+ * once and CMD_RATE_PER_S per second after that; the rest are dropped unanswered and counted.
+ * Every accepted command is answered: its reply is queued (at most HUB_REPLIES_MAX hub-wide,
+ * else the command is dropped before it runs) and published with at most
+ * HUB_REPLIES_INFLIGHT in flight, so Paho's in-flight window never refuses one. */
+#define CMD_BURST 20.0
+#define CMD_RATE_PER_S 10.0
+#define HUB_REPLIES_MAX 256U
+#define HUB_REPLIES_INFLIGHT 8U
+
+static void replies_pump(Hub *h);
+
+static int status_tick(sd_event_source *src, uint64_t usec, void *userdata) {
+        Hub *h = userdata;
+
+        h->status_timer = sd_event_source_disable_unref(h->status_timer);
+        if (h->mqtt)
+                (void) mqtt_client_publish_status(h->mqtt);
+        return 0;
+}
+
+static void counters_changed(Hub *h) {
+        if (h->status_timer || !h->mqtt)
+                return;
+        if (sd_event_add_time_relative(h->event, &h->status_timer, CLOCK_MONOTONIC, 1000 * 1000, 100 * 1000,
+                                       status_tick, h) >= 0)
+                (void) sd_event_source_set_description(h->status_timer, "mqtt-status-counters");
+}
+
+static void reply_done(MqttClient *c, int error, void *userdata) {
+        Hub *h = userdata;
+
+        h->replies_inflight--;
+        if (error < 0) {
+                h->replies_failed++;
+                log_warning("MQTT: a command reply was not delivered: %s", strerror(-error));
+                counters_changed(h);
+        }
+        if (h->mqtt == c)
+                replies_pump(h);
+}
+
+static void replies_pump(Hub *h) {
+        while (h->mqtt && h->n_replies > 0 && h->replies_inflight < HUB_REPLIES_INFLIGHT) {
+                HubReply *q = &h->replies[h->reply_head];
+                int r = mqtt_client_publish(h->mqtt, q->topic, q->json, strlen(q->json), 1, false, reply_done, h);
+
+                if (r == -ENOBUFS || r == -EAGAIN)
+                        return;   /* Paho is full: the next completion pumps again */
+                if (r < 0) {
+                        h->replies_failed++;
+                        log_warning_errno(r, "MQTT: cannot publish a command reply: %m");
+                        counters_changed(h);
+                } else
+                        h->replies_inflight++;
+                free(q->topic);
+                free(q->json);
+                h->reply_head = (h->reply_head + 1) % HUB_REPLIES_MAX;
+                h->n_replies--;
+        }
+}
+
+static void replies_clear(Hub *h) {
+        for (; h->n_replies > 0; h->n_replies--) {
+                free(h->replies[h->reply_head].topic);
+                free(h->replies[h->reply_head].json);
+                h->reply_head = (h->reply_head + 1) % HUB_REPLIES_MAX;
+        }
+        free(h->replies);
+        h->replies = NULL;
+        h->reply_head = 0;
+}
+
 static void reply(Hub *h, HubStation *hs, const char *id, const char *error) {
         _cleanup_free_ char *json = NULL, *topic = NULL;
+        HubReply *q;
 
+        if (!h->replies) {
+                h->replies = calloc(HUB_REPLIES_MAX, sizeof(HubReply));
+                if (!h->replies)
+                        return;
+        }
+        if (h->n_replies >= HUB_REPLIES_MAX)
+                return;   /* cannot happen: accept() keeps a slot for every accepted command */
         if (mqtt_command_reply_json(id && *id ? id : NULL, !error, error, &json) < 0)
                 return;
         if (topic_station(prefix(h), h->config->hub, hs->config->name, TOPIC_STATION_CMD_REPLY, &topic) < 0)
                 return;
-        (void) mqtt_client_publish(h->mqtt, topic, json, strlen(json), 1, false, NULL, NULL);
+        q = &h->replies[(h->reply_head + h->n_replies) % HUB_REPLIES_MAX];
+        q->topic = TAKE_PTR(topic);
+        q->json = TAKE_PTR(json);
+        h->n_replies++;
+        replies_pump(h);
+}
+
+/* Whether a command arriving now at hs is taken (and so answered). */
+static bool accept_command(Hub *h, HubStation *hs, nsec_t now) {
+        if (hs->cmd_refilled == 0)
+                hs->cmd_tokens = CMD_BURST;
+        else
+                hs->cmd_tokens = MIN(CMD_BURST, hs->cmd_tokens + (double) (now - hs->cmd_refilled) / 1e9 * CMD_RATE_PER_S);
+        hs->cmd_refilled = now;
+        if (hs->cmd_tokens < 1.0 || h->n_replies >= HUB_REPLIES_MAX) {
+                if (h->commands_dropped++ == 0)
+                        log_warning("%s: commands come faster than %.0f/s: dropping the excess unanswered (counted in "
+                                    "the status as commands_dropped).", hs->config->name, CMD_RATE_PER_S);
+                counters_changed(h);
+                return false;
+        }
+        hs->cmd_tokens -= 1.0;
+        return true;
 }
 
 static const char *run_command(Hub *h, HubStation *hs, const MqttCommand *cmd) {
@@ -357,8 +460,9 @@ static void on_message(MqttClient *c, const char *topic, const void *payload, si
         Hub *h = userdata;
         _cleanup_free_ char *station = NULL;
         const char *error = NULL;
-        MqttCommand cmd;
+        MqttCommand cmd = {};
         HubStation *hs;
+        int r;
 
         if (topic_parse_cmd(prefix(h), h->config->hub, topic, &station) < 0)
                 return;
@@ -367,14 +471,22 @@ static void on_message(MqttClient *c, const char *topic, const void *payload, si
                 log_debug("MQTT: command for unknown station \"%s\" ignored", station);
                 return;
         }
+        if (retained && len == 0)
+                return;   /* a retained command being cleared (by us, below): nothing to run */
+        if (!accept_command(h, hs, now_monotonic()))
+                return;
+        r = mqtt_command_parse(payload, len, &cmd, &error);
         if (retained) {
-                /* A retained command would run again at every reconnect. */
-                reply(h, hs, NULL, "retained commands are refused");
+                /* A retained command would run again at every reconnect: refuse it and clear it
+                 * from the broker (an empty retained message deletes the retained one). */
+                reply(h, hs, cmd.id, "retained commands are refused");
+                (void) mqtt_client_publish(h->mqtt, topic, "", 0, 1, true, NULL, NULL);
                 return;
         }
-        if (mqtt_command_parse(payload, len, &cmd, &error) < 0) {
+        if (r < 0) {
+                /* the id, when the payload had a usable one, names the command anyway */
                 log_info("%s: refused a malformed command: %s", hs->config->name, error);
-                reply(h, hs, NULL, error);
+                reply(h, hs, cmd.id, error);
                 return;
         }
         error = run_command(h, hs, &cmd);
@@ -433,6 +545,9 @@ static void on_online_status(MqttClient *c, json_object *status, void *userdata)
         json_object_object_add(status, "stations", stations);
         json_object_object_add(status, "spool", json_object_new_int64(h->outbox ? (int64_t) outbox_count(h->outbox) : 0));
         json_object_object_add(status, "spool_max", json_object_new_int64(h->outbox ? (int64_t) outbox_max_items(h->outbox) : 0));
+        json_object_object_add(status, "commands_dropped",
+                               json_object_new_int64((int64_t) (h->commands_dropped + mqtt_client_incoming_dropped(h->mqtt))));
+        json_object_object_add(status, "replies_failed", json_object_new_int64((int64_t) h->replies_failed));
         if (h->spool_trouble)
                 json_object_object_add(status, "spool_error", json_object_new_string(
                                                "the session spool is full or not writable: sessions are not durable"));
@@ -585,12 +700,18 @@ int hub_mqtt_start(Hub *h) {
 }
 
 void hub_mqtt_stop(Hub *h) {
+        MqttClient *c;
+
         h->tools_timer = sd_event_source_disable_unref(h->tools_timer);
+        h->status_timer = sd_event_source_disable_unref(h->status_timer);
         for (size_t i = 0; i < h->n_stations; i++)
                 hub_mqtt_station_stop(&h->stations[i]);
-        /* The publisher goes before the client it uses. */
+        /* The publisher goes before the client it uses; replies still in flight complete
+         * (cancelled) while the client is freed, with h->mqtt already cleared. */
         h->publisher = publisher_free(h->publisher);
-        h->mqtt = mqtt_client_free(h->mqtt);
+        c = TAKE_PTR(h->mqtt);
+        mqtt_client_free(c);
+        replies_clear(h);
         h->outbox = outbox_free(h->outbox);
 }
 
@@ -621,6 +742,7 @@ int hub_mqtt_shutdown(Hub *h) {
         int r;
 
         h->tools_timer = sd_event_source_disable_unref(h->tools_timer);
+        h->status_timer = sd_event_source_disable_unref(h->status_timer);
         for (size_t i = 0; i < h->n_stations; i++)
                 hub_mqtt_station_stop(&h->stations[i]);
         if (!h->mqtt)

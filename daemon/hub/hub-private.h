@@ -27,7 +27,16 @@ typedef struct HubStation {
         nsec_t force_published;
         /* the finished session already spooled, before its last events were announced */
         char spooled_id[64];
+        /* commands: a token bucket (docs/mqtt.md, rate) */
+        double cmd_tokens;
+        nsec_t cmd_refilled;
 } HubStation;
+
+/* A command reply waiting for its turn (at most HUB_REPLIES_INFLIGHT in flight). */
+typedef struct HubReply {
+        char *topic;
+        char *json;
+} HubReply;
 
 typedef struct Hub {
         sd_event *event;
@@ -48,6 +57,12 @@ typedef struct Hub {
         char *started_at;
         bool spool_trouble;              /* said loudly in the status document */
         sd_event_source *tools_timer;    /* refreshes tools/<address> (last_seen) */
+        HubReply *replies;               /* ring of HUB_REPLIES_MAX */
+        size_t reply_head, n_replies;
+        unsigned replies_inflight;
+        uint64_t commands_dropped;       /* over the rate or no room for the reply */
+        uint64_t replies_failed;         /* the broker never took the reply */
+        sd_event_source *status_timer;   /* a changed counter republishes the status, 1/s at most */
         void (*stopped)(void *userdata); /* hub_stop() is done */
         void *stopped_userdata;
 } Hub;

