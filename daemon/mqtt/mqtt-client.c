@@ -74,6 +74,10 @@ struct MqttClient {
         char *ca_file, *cert_file, *key_file;
         char *status_topic, *software_version, *started_at;
         unsigned version, keepalive_s, connect_timeout_s, min_retry_s, max_retry_s, max_inflight;
+        /* While disconnected (docs/mqtt.md, "Through an outage"): what Paho holds for us */
+        unsigned max_buffered;
+        unsigned offline_buffered;      /* fire-and-forget messages handed to Paho offline */
+        uint64_t offline_dropped;       /* ... and those not handed over */
         bool persistent_session;
         bool tls;
 
@@ -494,6 +498,11 @@ static void dispatch(MqttClient *c, Event *e) {
                         break;  /* a connect that raced the shutdown: nothing to announce */
                 c->connected = true;
                 client_log(c, MQTT_LOG_INFO, "Connected to %s as %s", c->uri, c->client_id);
+                if (c->offline_dropped > 0)
+                        client_log(c, MQTT_LOG_INFO, "While offline: %u messages kept and sent now, %" PRIu64
+                                   " live-state or surplus messages not kept", c->offline_buffered, c->offline_dropped);
+                c->offline_buffered = 0;
+                c->offline_dropped = 0;
                 publish_online(c);
                 for (size_t i = 0; i < c->n_subs; i++)
                         subscribe_one(c, c->subs[i]);
@@ -683,7 +692,9 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
         c->keepalive_s = opts->keepalive_s ?: 30;
         c->connect_timeout_s = opts->connect_timeout_s ?: 10;
         c->min_retry_s = opts->min_retry_s ?: 1;
-        c->max_retry_s = MAX(opts->max_retry_s ?: 30, c->min_retry_s);
+        /* A few seconds at most: after an outage the hub must be back soon after the broker
+         * (Paho looks at its retry timer only every few seconds on top of this). */
+        c->max_retry_s = MAX(opts->max_retry_s ?: 4, c->min_retry_s);
         c->max_inflight = opts->max_inflight ?: 20;
         c->persistent_session = opts->persistent_session;
         c->tls = strncmp(opts->uri, "ssl://", 6) == 0 || strncmp(opts->uri, "mqtts://", 8) == 0 ||
@@ -730,7 +741,8 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
 
         co.sendWhileDisconnected = 1;
         co.allowDisconnectedSendAtAnyTime = 1;
-        co.maxBufferedMessages = (int) (opts->max_buffered ?: 100);
+        c->max_buffered = opts->max_buffered ?: 1000;
+        co.maxBufferedMessages = (int) c->max_buffered;
         /* Paho frees the oldest buffered message without calling its failure callback: never
          * let it; a full buffer is an error the caller sees instead. */
         co.deleteOldestMessages = 0;
@@ -920,6 +932,21 @@ int mqtt_client_publish(MqttClient *c, const char *topic, const void *payload, s
             qos < 0 || qos > 2 || len > 256 * 1024 * 1024)
                 return -EINVAL;
 
+        if (!c->connected) {
+                /* Live state (QoS 0, retained) is re-published at the next connect by whoever
+                 * owns it (the online status here, state and tools by the hub): buffering it
+                 * would only crowd out what matters. Fire-and-forget messages (events) get
+                 * the buffer less a tenth, kept for messages with a completion (sessions). */
+                if (!done && (qos == 0 || retain)) {
+                        c->offline_dropped++;
+                        return -ENOTCONN;
+                }
+                if (!done && c->offline_buffered >= c->max_buffered - c->max_buffered / 10) {
+                        c->offline_dropped++;
+                        return -ENOBUFS;
+                }
+        }
+
         m.payload = (void *) payload;
         m.payloadlen = (int) len;
         m.qos = qos;
@@ -949,6 +976,8 @@ int mqtt_client_publish(MqttClient *c, const char *topic, const void *payload, s
                 free(p);
                 return errno_from_paho(rc);
         }
+        if (!c->connected && !done)
+                c->offline_buffered++;
         if (p) {
                 p->next = c->pending;
                 if (c->pending)

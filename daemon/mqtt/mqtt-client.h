@@ -41,8 +41,9 @@ typedef struct MqttClientOptions {
         unsigned keepalive_s;          /* 0 = 30 */
         unsigned connect_timeout_s;    /* 0 = 10 */
         unsigned min_retry_s;          /* reconnect backoff, 0 = 1 */
-        unsigned max_retry_s;          /* 0 = 30 */
-        unsigned max_buffered;         /* Paho's short-term in-memory buffer while offline, 0 = 100 */
+        unsigned max_retry_s;          /* 0 = 4 */
+        unsigned max_buffered;         /* Paho's in-memory buffer while offline, 0 = 1000; live state
+                                        * (QoS 0, retained) is never buffered, events get 9/10 of it */
         unsigned max_inflight;         /* 0 = 20 */
         bool persistent_session;       /* keep the broker session (subscriptions, queued QoS 1) */
 

@@ -29,6 +29,21 @@ steps = ( { point = "s1"; label = "Stretch"; side = "both"; kind = "stretch"; st
 """
 
 
+class DurableSubscriber(Subscriber):
+    """A subscriber with a persistent session (clean session off, QoS 1): nothing published
+    while it reconnects after a broker restart is lost to it."""
+
+    def __init__(self, port, topic="#"):
+        import queue
+        import threading
+        self.proc = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", topic, "-q", "1",
+                                      "-c", "-i", "tphub-faults-sub", "-F", "%t\t%r\t%q\t%p"],
+                                     stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.q = queue.Queue()
+        self.seen = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+
 def expect(cond, what):
     if not cond:
         raise AssertionError(what)
@@ -48,9 +63,11 @@ class Lab:
         # before the hub sees them: unbounded here, so that all 5000 reach the hub
         self.broker.stop()
         with open(self.broker.conf, "a") as f:
-            f.write("max_queued_messages 0\n")
+            # persistence: a restarted broker still knows the durable subscriber below and
+            # queues for it what the hub sends before the subscriber is back
+            f.write("max_queued_messages 0\npersistence true\npersistence_location %s/\n" % self.broker.dir.name)
         self.broker.start()
-        self.sub = Subscriber(self.broker.port)
+        self.sub = DurableSubscriber(self.broker.port)
         self.conf = os.path.join(t, "tphub.conf")
         with open(self.conf, "w") as f:
             f.write('hub = { name = "lab"; };\n')
@@ -146,6 +163,45 @@ def retained_command(lab):
     expect(len(n) == 1, "replies %r" % n)
 
 
+def run_session(lab, after):
+    """Starts a session by command; returns the events it publishes until session_end."""
+    r = lab.cmd('{"cmd":"start","id":"s1"}')
+    expect(r == {"id": "s1", "ok": True}, "start %r" % r)
+    i, end, _ = lab.sub.wait(T + "bench-1/event", lambda e: e["type"] == "session_end", after=after, timeout=30)
+    return [json.loads(p) for t, r_, q, p in lab.sub.seen[after:i + 1] if t == T + "bench-1/event"]
+
+
+def broker_outage(lab):
+    """A session runs through a 10 s broker outage: the hub is back within the documented
+    backoff (4 s at most between attempts, plus Paho's 3 s timer tick, plus slack), every event
+    of the outage arrives (the same sequence as a session run while connected), the session
+    once, completed, and live state is current (idle), not a stale queue."""
+    m = lab.mark()
+    reference = [e["type"] for e in run_session(lab, m)]
+    lab.sub.wait(T + "bench-1/session", lambda d: d["status"] == "completed", after=m)
+    m = lab.mark()
+    r = lab.cmd('{"cmd":"start","id":"s2"}')
+    expect(r == {"id": "s2", "ok": True}, "start %r" % r)
+    lab.broker.stop()
+    time.sleep(10)   # stimulus: the outage (the session, about 5 s, ends inside it)
+    lab.broker.start()
+    t0 = time.monotonic()
+    _, st, _ = lab.sub.wait(T + "status", lambda d: d.get("state") == "online", after=m, timeout=30)
+    back = time.monotonic() - t0
+    expect(back <= 4 + 3 + 2, "the hub came back %.1f s after the broker" % back)
+    print("# back online %.2f s after the broker returned" % back)
+    i, sess, _ = lab.sub.wait(T + "bench-1/session", lambda d: d["status"] == "completed", after=m, timeout=20)
+    end = lab.sub.wait(T + "bench-1/event", lambda e: e["type"] == "session_end", after=m, timeout=20)[0]
+    got = [json.loads(p) for t, r_, q, p in lab.sub.seen[m:end + 1] if t == T + "bench-1/event"]
+    expect([e["type"] for e in got] == reference, "events %r, wanted %r" % ([e["type"] for e in got], reference))
+    expect(all(e["session_id"] == sess["id"] for e in got if e["type"] != "checkin" or e["session_id"]),
+           "events of another session")
+    lab.sub._drain(1.0)
+    expect(len([1 for t, r_, q, p in lab.sub.seen[m:] if t == T + "bench-1/session"]) == 1, "session twice")
+    doc, flag = retained(lab.broker.port, T + "bench-1/state")
+    expect(doc and flag and doc["state"] == "idle", "retained state %r" % doc)
+
+
 def no_session_twice(lab):
     docs = {}
     for t, r, q, p in lab.sub.seen:
@@ -162,6 +218,8 @@ def main():
         for name, fn in (("parse errors name their command", parse_errors_keep_the_id),
                          ("a flood of 5000 commands: answered or dropped and counted", flood),
                          ("a retained command published live: refused and cleared (MQTT 5)", retained_command),
+                         ("a broker outage through a session: back quickly, every event, the session once",
+                          broker_outage),
                          ("no session id with two documents", no_session_twice)):
             try:
                 fn(lab)
