@@ -557,6 +557,38 @@ static void on_log(MqttClient *c, MqttLogLevel level, const char *message, void 
         log_internal((int) level, 0, "MQTT: %s", message);
 }
 
+#define SPOOL_RECHECK_USEC (5 * 1000 * 1000)
+
+static int spool_recheck(sd_event_source *src, uint64_t usec, void *userdata);
+
+static void spool_recheck_arm(Hub *h) {
+        if (h->spool_timer)
+                return;
+        if (sd_event_add_time_relative(h->event, &h->spool_timer, CLOCK_MONOTONIC, SPOOL_RECHECK_USEC, 100 * 1000,
+                                       spool_recheck, h) >= 0)
+                (void) sd_event_source_set_description(h->spool_timer, "spool-recheck");
+}
+
+/* The alarm holds until the condition is really gone: nothing waits in memory, the spool is
+ * below its bound, and a probe write of a whole document's room succeeds. */
+static int spool_recheck(sd_event_source *src, uint64_t usec, void *userdata) {
+        Hub *h = userdata;
+        int r;
+
+        h->spool_timer = sd_event_source_disable_unref(h->spool_timer);
+        if (!h->spool_trouble || !h->outbox)
+                return 0;
+        r = outbox_check_room(h->outbox);
+        if (r < 0 || publisher_backlog(h->publisher) > 0 || outbox_count(h->outbox) >= outbox_max_items(h->outbox)) {
+                spool_recheck_arm(h);
+                return 0;
+        }
+        h->spool_trouble = false;
+        log_notice("Session spool %s is writable and has room again.", outbox_dir(h->outbox));
+        (void) mqtt_client_publish_status(h->mqtt);
+        return 0;
+}
+
 /* The spool is the promise that no session is lost: when it cannot keep it, say so loudly. */
 static void on_publisher_report(SessionPublisher *p, PublisherReport what, int error, const char *name,
                                 const char *id, void *userdata) {
@@ -564,13 +596,9 @@ static void on_publisher_report(SessionPublisher *p, PublisherReport what, int e
 
         switch (what) {
         case PUBLISHER_DELIVERED:
+                /* Not an all-clear: a document delivered from memory says nothing about the
+                 * disk. The recheck timer decides (spool_recheck). */
                 log_info("MQTT: session %s delivered", id ?: name ?: "?");
-                if (h->spool_trouble && publisher_backlog(h->publisher) == 0 &&
-                    outbox_count(h->outbox) < outbox_max_items(h->outbox)) {
-                        h->spool_trouble = false;
-                        log_notice("Session spool %s is writable and has room again.", outbox_dir(h->outbox));
-                        (void) mqtt_client_publish_status(h->mqtt);
-                }
                 return;
         case PUBLISHER_SPOOL_FULL:
                 log_error("Session spool %s is FULL (%zu sessions): session %s is kept in memory only until the "
@@ -599,6 +627,7 @@ static void on_publisher_report(SessionPublisher *p, PublisherReport what, int e
         }
         h->spool_trouble = true;
         (void) mqtt_client_publish_status(h->mqtt);
+        spool_recheck_arm(h);
 }
 
 static int mkdir_p(const char *path) {
@@ -704,6 +733,7 @@ void hub_mqtt_stop(Hub *h) {
 
         h->tools_timer = sd_event_source_disable_unref(h->tools_timer);
         h->status_timer = sd_event_source_disable_unref(h->status_timer);
+        h->spool_timer = sd_event_source_disable_unref(h->spool_timer);
         for (size_t i = 0; i < h->n_stations; i++)
                 hub_mqtt_station_stop(&h->stations[i]);
         /* The publisher goes before the client it uses; replies still in flight complete
@@ -743,6 +773,7 @@ int hub_mqtt_shutdown(Hub *h) {
 
         h->tools_timer = sd_event_source_disable_unref(h->tools_timer);
         h->status_timer = sd_event_source_disable_unref(h->status_timer);
+        h->spool_timer = sd_event_source_disable_unref(h->spool_timer);
         for (size_t i = 0; i < h->n_stations; i++)
                 hub_mqtt_station_stop(&h->stations[i]);
         if (!h->mqtt)

@@ -55,7 +55,8 @@ typedef struct Hub {
         Outbox *outbox;
         SessionPublisher *publisher;
         char *started_at;
-        bool spool_trouble;              /* said loudly in the status document */
+        bool spool_trouble;              /* said loudly in the status document ... */
+        sd_event_source *spool_timer;    /* ... until a recheck finds the spool really usable */
         sd_event_source *tools_timer;    /* refreshes tools/<address> (last_seen) */
         HubReply *replies;               /* ring of HUB_REPLIES_MAX */
         size_t reply_head, n_replies;

@@ -20,7 +20,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from mqtt_harness import Broker, Subscriber, publish, retained  # noqa: E402
 from tphubd_harness import Tphubd  # noqa: E402
 
-TPHUBD = sys.argv[1]
+TPHUBD, SLOW_FS = sys.argv[1], sys.argv[2]
+SPOOL_RECHECK_S = 5                 # docs/mqtt.md: the spool alarm is rechecked this often
 T = "tphub/lab/"
 CMD_BURST, CMD_RATE = 20, 10        # docs/mqtt.md, "Rate and replies"
 PROTOCOL = """title = "timed"; description = "test"; source = "test";
@@ -75,9 +76,19 @@ class Lab:
             f.write('ble = { enabled = false; };\n')
             f.write('mqtt = { enabled = true; version = 5; uri = "tcp://127.0.0.1:%d"; };\n' % self.broker.port)
             f.write('stations = ( { name = "bench-1"; protocol = "timed"; } );\n')
-        self.d = Tphubd(TPHUBD, self.conf)
+        self.start()
+
+    def start(self, env=None):
+        m = self.mark() if hasattr(self, "d") else 0
+        self.d = Tphubd(TPHUBD, self.conf, env=env)
         self.d.wait_notify("READY=1")
-        self.sub.wait(T + "status", lambda d: d.get("state") == "online")
+        self.sub.wait(T + "status", lambda d: d.get("state") == "online", after=m)
+
+    def restart(self, env=None):
+        self.d.signal(signal.SIGTERM)
+        expect(self.d.wait_exit(timeout=20) == 0, "exit status")
+        self.d.close()
+        self.start(env)
 
     def mark(self):
         return len(self.sub.seen)
@@ -202,6 +213,37 @@ def broker_outage(lab):
     expect(doc and flag and doc["state"] == "idle", "retained state %r" % doc)
 
 
+def disk_full(lab):
+    """The spool's file system is full (ENOSPC on every new file, no room): the session is
+    still delivered (from memory), the status says spool_error and keeps saying it after the
+    delivery and across rechecks, no all-clear is logged; once there is room again, one
+    all-clear within a recheck, and the status drops the error."""
+    flag = os.path.join(lab.tmp.name, "disk-full")
+    lab.restart(env={"LD_PRELOAD": SLOW_FS, "TPHUB_TEST_FULL_DIR": os.path.realpath(lab.spool),
+                     "TPHUB_TEST_FULL_FLAG": flag,
+                     "ASAN_OPTIONS": "verify_asan_link_order=0:" + os.environ.get("ASAN_OPTIONS", "")})
+    open(flag, "w").close()
+    m = lab.mark()
+    run_session(lab, m)
+    _, sess, _ = lab.sub.wait(T + "bench-1/session", after=m, timeout=20)
+    expect(sess["status"] == "completed", "session %r" % sess["status"])
+    _, st, _ = lab.sub.wait(T + "status", lambda d: "spool_error" in d, after=m, timeout=10)
+    lab.d.wait_log("refused session %s" % sess["id"], timeout=5)
+    time.sleep(2 * SPOOL_RECHECK_S + 1)   # stimulus: two rechecks with the disk still full
+    doc, _ = retained(lab.broker.port, T + "status")
+    expect(doc and doc.get("state") == "online" and "spool_error" in doc, "status %r" % doc)
+    expect("has room again" not in lab.d.read_log(), "an all-clear with the disk full")
+    k = lab.mark()
+    os.unlink(flag)
+    t0 = time.monotonic()
+    lab.sub.wait(T + "status", lambda d: d.get("state") == "online" and "spool_error" not in d, after=k,
+                 timeout=SPOOL_RECHECK_S + 5)
+    expect(time.monotonic() - t0 <= SPOOL_RECHECK_S + 2, "all-clear after %.1f s" % (time.monotonic() - t0))
+    expect(lab.d.read_log().count("has room again") == 1, "all-clears: %d" % lab.d.read_log().count("has room again"))
+    expect(not [f for f in os.listdir(lab.spool) if f.startswith(".tmp-")], "probe left: %r" % os.listdir(lab.spool))
+    lab.restart()
+
+
 def no_session_twice(lab):
     docs = {}
     for t, r, q, p in lab.sub.seen:
@@ -220,6 +262,7 @@ def main():
                          ("a retained command published live: refused and cleared (MQTT 5)", retained_command),
                          ("a broker outage through a session: back quickly, every event, the session once",
                           broker_outage),
+                         ("disk full: the spool alarm holds until there is room", disk_full),
                          ("no session id with two documents", no_session_twice)):
             try:
                 fn(lab)
