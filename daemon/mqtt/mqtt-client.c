@@ -339,6 +339,40 @@ static void on_disconnect_failure5(void *context, MQTTAsync_failureData5 *r) {
         queue_simple(context, EV_DISCONNECT_DONE, r ? r->code : MQTTASYNC_FAILURE, NULL);
 }
 
+/* Paho reports a certificate that does not name the broker's host only in its trace, at
+ * protocol level ("X509_check_host for hostname H failed"), with no context pointer: while a
+ * TLS client is not connected, the trace is on at that level and this picks the line out
+ * for the client that is connecting (one TLS client per process, the daemon's). */
+static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
+static MqttClient *trace_client;
+
+static void on_paho_trace(enum MQTTASYNC_TRACE_LEVELS level, char *message) {
+        const char *p;
+
+        pthread_mutex_lock(&trace_lock);
+        if (trace_client && message && (p = strstr(message, "X509_check_host for hostname ")) && strstr(p, " failed")) {
+                const char *host = p + strlen("X509_check_host for hostname ");
+                const char *end = strstr(host, " failed");
+                queue_log(trace_client, MQTT_LOG_ERR, "TLS: host name mismatch: the broker's certificate is not valid "
+                          "for %.*s", (int) (end - host), host);
+        }
+        pthread_mutex_unlock(&trace_lock);
+}
+
+static void trace_watch(MqttClient *c, bool on) {
+        pthread_mutex_lock(&trace_lock);
+        if (on && (!trace_client || trace_client == c)) {
+                trace_client = c;
+                MQTTAsync_setTraceCallback(on_paho_trace);
+                MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_PROTOCOL);
+        } else if (!on && trace_client == c) {
+                MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
+                MQTTAsync_setTraceCallback(NULL);
+                trace_client = NULL;
+        }
+        pthread_mutex_unlock(&trace_lock);
+}
+
 static int on_ssl_error(const char *str, size_t len, void *u) {
         queue_log(u, MQTT_LOG_ERR, "TLS: %.*s", (int) (len > 0 && str[len - 1] == '\n' ? len - 1 : len), str);
         return 0;
@@ -497,6 +531,8 @@ static void dispatch(MqttClient *c, Event *e) {
                 if (c->shutting_down || c->shutdown_complete)
                         break;  /* a connect that raced the shutdown: nothing to announce */
                 c->connected = true;
+                if (c->tls)
+                        trace_watch(c, false);
                 client_log(c, MQTT_LOG_INFO, "Connected to %s as %s", c->uri, c->client_id);
                 if (c->offline_dropped > 0)
                         client_log(c, MQTT_LOG_INFO, "While offline: %u messages kept and sent now, %" PRIu64
@@ -512,6 +548,8 @@ static void dispatch(MqttClient *c, Event *e) {
 
         case EV_CONNECTION_LOST:
                 c->connected = false;
+                if (c->tls)
+                        trace_watch(c, true);
                 client_log(c, MQTT_LOG_WARNING, "Connection to %s lost%s%s", c->uri,
                            e->text ? ": " : "", e->text ?: "");
                 if (c->cb.connection_lost)
@@ -837,6 +875,8 @@ int mqtt_client_connect(MqttClient *c) {
                 o->ssl = &ssl;
         }
 
+        if (c->tls)
+                trace_watch(c, true);
         rc = MQTTAsync_connect(c->paho, o);
         MQTTProperties_free(&props);
         if (rc != MQTTASYNC_SUCCESS) {
@@ -1042,6 +1082,7 @@ const char *mqtt_client_get_id(const MqttClient *c) {
 MqttClient *mqtt_client_free(MqttClient *c) {
         if (!c)
                 return NULL;
+        trace_watch(c, false);
 
         if (c->paho) {
                 bool wait = false;
