@@ -83,6 +83,19 @@ class Lab:
         self.d = Tphubd(TPHUBD, self.conf, env=env)
         self.d.wait_notify("READY=1")
         self.sub.wait(T + "status", lambda d: d.get("state") == "online", after=m)
+        # online comes before the broker confirmed the subscription: a harmless command,
+        # repeated until it is answered, says commands are heard
+        for k in range(20):
+            after = self.mark()
+            publish(self.broker.port, T + "bench-1/cmd", '{"cmd":"stop","id":"ping%d"}' % k)
+            try:
+                self.sub.wait(T + "bench-1/cmd/reply", lambda d: d.get("id", "").startswith("ping"), after=after,
+                              timeout=1)
+                break
+            except TimeoutError:
+                continue
+        else:
+            raise TimeoutError("the hub never answered a command")
 
     def restart(self, env=None):
         self.d.signal(signal.SIGTERM)
@@ -129,7 +142,6 @@ def flood(lab):
     t0 = time.monotonic()
     subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(lab.broker.port), "-t", T + "bench-1/cmd",
                     "-q", "1", "-l"], input=lines, text=True, check=True, timeout=120)
-    t1 = time.monotonic()
     # the status says how many were dropped; replies + dropped account for every command
     end = time.monotonic() + 30
     while True:
@@ -140,6 +152,7 @@ def flood(lab):
             break
         expect(time.monotonic() < end, "%d replies + %d dropped of %d" % (len(replies), dropped, n))
         lab.sub._drain(0.5)
+    t1 = time.monotonic()   # the hub took its last command before this
     lab.sub._drain(1.5)   # and nothing more comes
     replies = [json.loads(p) for t, r, q, p in lab.sub.seen[m:] if t == T + "bench-1/cmd/reply"]
     st = [json.loads(p) for t, r, q, p in lab.sub.seen[m:] if t == T + "status"][-1]
