@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from ble_sim import Sim, press_cycle, rest  # noqa: E402
@@ -268,7 +269,7 @@ def failing_tool_beside_a_session(lab):
     the device but does not power-cycle the shared adapter; bench-2's link stays up and its
     rep is recorded as pressed; bench-1's tool streams again, zero kept."""
     m = lab.mark()
-    lab.trace(P2, press_cycle(BASE2, LEVEL, press_ms=20000))
+    lab.trace(P2, press_cycle(BASE2, LEVEL, press_ms=12000))
     i = lab.event("bench-2", "hold_start", m)[0]
     d2 = lab.sim.calls(P2, "Disconnect")
     lab.sim.call("SetConnectScript", "sas", P1, "8", *["abort"] * 8)
@@ -358,11 +359,13 @@ def main():
                           kill_after_session_end),
                          ("the other station is untouched", other_station_untouched),
                          ("no session id published with two documents", no_session_twice)):
+            t0 = time.monotonic()
             try:
                 fn(lab)
                 results.append((name, []))
             except Exception as e:
                 results.append((name, ["%s: %s" % (type(e).__name__, e)]))
+            print("# %s: %.1f s" % (name, time.monotonic() - t0))
         if lab.d:
             code = lab.stop(signal.SIGTERM)
             results.append(("clean exit", [] if code == 0 else ["exit status %d" % code]))

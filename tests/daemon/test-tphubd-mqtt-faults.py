@@ -277,11 +277,13 @@ def main():
                           broker_outage),
                          ("disk full: the spool alarm holds until there is room", disk_full),
                          ("no session id with two documents", no_session_twice)):
+            t0 = time.monotonic()
             try:
                 fn(lab)
                 results.append((name, []))
             except Exception as e:
                 results.append((name, ["%s: %s" % (type(e).__name__, e)]))
+            print("# %s: %.1f s" % (name, time.monotonic() - t0))
         lab.d.signal(signal.SIGTERM)
         code = lab.d.wait_exit(timeout=20)
         results.append(("clean exit", [] if code == 0 else ["exit status %d" % code]))
