@@ -1066,7 +1066,7 @@ const char *mqtt_client_get_id(const MqttClient *c) {
         return c ? c->client_id : NULL;
 }
 
-/* Teardown order, following the Paho pitfalls (docs/mqtt.md, stack-pitfalls.md section 4,
+/* Teardown order, following the Paho pitfalls (docs/mqtt.md, "Shutdown";
  * paho.mqtt.c#578, #1236, #1294, #1440, #1669): MQTTAsync_destroy() must never run inside a Paho
  * callback and never while a disconnect is still in progress, else Paho's threads can call
  * back into freed memory or destroy can hang. So:
