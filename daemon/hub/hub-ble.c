@@ -68,8 +68,10 @@ static void on_tool_zero(void *userdata, const char *address, double zero_n, Ble
                 log_warning_errno(errno, "Tool %s: cannot keep its zero in %s: %m", address, h->config->state_dir);
                 return;
         }
-        /* A few bytes, only when the zero changes (a tare, a steady unloaded reading). */
-        r = atomic_file_write_at(fd, name, ".tmp-", doc, strlen(doc), 0640);
+        /* Only when the zero changes (a tare, a steady unloaded reading), which may be while
+         * another station holds: no fsync, so a slow card cannot delay its cue. A power
+         * loss may cost the latest zero (the file is then ignored), never a wrong one. */
+        r = atomic_file_replace_at(fd, name, ".tmp-", doc, strlen(doc), 0640);
         close(fd);
         if (r < 0)
                 log_warning_errno(r, "Tool %s: cannot keep its zero in %s/%s: %m", address, h->config->state_dir, name);
