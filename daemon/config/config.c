@@ -46,7 +46,7 @@ static const char *const tag_keys[] = { "athlete", "address", "ibeacon", "eddyst
 static const char *const mqtt_keys[] = {
         "enabled", "uri", "version", "client_id", "prefix", "credentials_file", "ca_file", "cert_file",
         "key_file", "keepalive_s", "force_rate_hz", "spool_max_sessions", "homeassistant",
-        "discovery_prefix", "homeassistant_athlete", "dashboard_url", NULL,
+        "discovery_prefix", "homeassistant_athlete", "dashboard_url", "archive_max_sessions", "archive_days", NULL,
 };
 static const char *const station_keys[] = {
         "name", "protocol", "area", "auto_adopt", "tools", "switch", "cues", "engine", NULL,
@@ -435,6 +435,8 @@ static int read_mqtt(ConfReader *R, const config_setting_t *root, const char *ba
         m->keepalive_s = 30;
         m->force_rate_hz = 10.0;
         m->spool_max_sessions = 1000;
+        m->archive_max_sessions = 1000;
+        m->archive_days = 30;
         if (!(m->uri = strdup("tcp://127.0.0.1:1883")) || !(m->prefix = strdup("tphub")) ||
             !(m->discovery_prefix = strdup("homeassistant")))
                 return -ENOMEM;
@@ -470,6 +472,8 @@ static int read_mqtt(ConfReader *R, const config_setting_t *root, const char *ba
         conf_uint(R, g, "keepalive_s", 5, 3600, &m->keepalive_s);
         conf_double(R, g, "force_rate_hz", 0, 100, &m->force_rate_hz);
         conf_uint(R, g, "spool_max_sessions", 1, 1000000, &m->spool_max_sessions);
+        conf_uint(R, g, "archive_max_sessions", 0, 1000000, &m->archive_max_sessions);
+        conf_uint(R, g, "archive_days", 0, 3650, &m->archive_days);
         conf_bool(R, g, "homeassistant", &m->homeassistant);
         if (read_nonempty(R, g, "discovery_prefix", false, &m->discovery_prefix) > 0 &&
             !prefix_valid(m->discovery_prefix))

@@ -260,6 +260,7 @@ void hub_mqtt_session(Hub *h, HubStation *hs, const Session *session, const char
                 r = publisher_push(h->publisher, topic, session->id, json);
                 if (r < 0)
                         log_error_errno(r, "%s: session %s could not be queued for MQTT: %m", hs->config->name, session->id);
+                hub_archive_add(h, topic, session->id, json);
         }
         if (h->config->state_dir) {
                 r = checkpoint_clear(h->config->state_dir, hs->config->name);
@@ -294,6 +295,7 @@ static void recover_checkpoints(Hub *h) {
                 if (topic_station(prefix(h), h->config->hub, name, TOPIC_STATION_SESSION, &topic) < 0)
                         continue;
                 r = publisher_push(h->publisher, topic, json_object_get_string(id), json);
+                hub_archive_add(h, topic, json_object_get_string(id), json);
                 if (r < 0) {
                         log_error_errno(r, "%s: cannot spool the interrupted session: %m", name);
                         continue;
@@ -380,6 +382,8 @@ static void on_message(MqttClient *c, const char *topic, const void *payload, si
                 reply(h, hs, NULL, error);
                 return;
         }
+        if (hub_archive_command(h, hs, &cmd))
+                return;
         error = run_command(h, hs, &cmd);
         log_info("%s: command %s%s%s", hs->config->name, mqtt_command_verb_to_string(cmd.verb),
                  error ? ": " : "", error ?: "");
@@ -554,6 +558,9 @@ int hub_mqtt_start(Hub *h) {
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the session publisher: %m");
 
+        r = hub_archive_start(h);
+        if (r < 0)
+                return r;
         if (h->config->state_dir)
                 recover_checkpoints(h);
 
@@ -591,6 +598,7 @@ void hub_mqtt_stop(Hub *h) {
         h->publisher = publisher_free(h->publisher);
         h->mqtt = mqtt_client_free(h->mqtt);
         h->outbox = outbox_free(h->outbox);
+        hub_archive_stop(h);
 }
 
 static void shutdown_done(MqttClient *c, void *userdata) {

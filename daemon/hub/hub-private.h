@@ -16,6 +16,8 @@
 #include "mqtt/mqtt-client.h"
 #include "mqtt/session-publisher.h"
 #include "store/outbox.h"
+#include "store/archive.h"
+#include "mqtt/mqtt-command.h"
 
 typedef struct HubStation {
         Station *station;
@@ -53,6 +55,7 @@ typedef struct Hub {
         sd_event_source *sysinfo_timer;
         nsec_t started_mono;             /* for the hub's uptime */
         HubHa *ha;                       /* Home Assistant discovery, NULL when off */
+        Archive *archive;                /* sent sessions, for sessions_since/resend (hub-archive.c) */
         void (*stopped)(void *userdata); /* hub_stop() is done */
         void *stopped_userdata;
 } Hub;
@@ -101,6 +104,13 @@ bool hub_ha_message(Hub *h, const char *topic, const void *payload, size_t len, 
 void hub_ha_tool(Hub *h, const char *address);
 void hub_ha_tag(Hub *h, HubStation *hs, const char *tag_id);
 void hub_ha_stop(Hub *h);
+
+/* The archive of sent sessions (hub-archive.c): sessions_since and resend. */
+int hub_archive_start(Hub *h);
+void hub_archive_add(Hub *h, const char *topic, const char *id, const char *json);
+/* true when the command was an archive command (answered here on hs's cmd/reply). */
+bool hub_archive_command(Hub *h, HubStation *hs, const MqttCommand *cmd);
+void hub_archive_stop(Hub *h);
 
 HubStation *hub_find_station(Hub *h, const char *name);
 HubStation *hub_station_of(Hub *h, const Station *s);

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shared/iso8601.h"
+
 #define SESSION_DOC_MAX_BYTES (1024 * 1024)   /* the hub spools at most 1 MiB per session */
 #define SESSION_DOC_MAX_DEPTH 16
 #define SESSION_DOC_MAX_STEPS 256
@@ -59,10 +61,6 @@ static inline void session_doc_freep(SessionDoc **d) {
                 session_doc_free(*d);
 }
 
-/* "2026-11-18T11:06:40.000Z" (milliseconds optional, "Z" required) → ms since the epoch. */
-int iso8601_parse_ms(const char *s, int64_t *ret);
-/* The reverse, always with milliseconds. buf ≥ 25 bytes. */
-char *iso8601_format_ms(char *buf, size_t size, int64_t ms);
 
 /* Names the hub uses as topic levels and ids: 1..SESSION_DOC_NAME_MAX of [A-Za-z0-9_.-]. */
 int session_doc_name_valid(const char *s);
