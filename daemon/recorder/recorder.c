@@ -31,6 +31,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 typedef struct Pending {
         SessionDoc *doc;
         int64_t received_ms;
+        int outcome;             /* 0 new, 1 duplicate, 2 conflict */
 } Pending;
 
 typedef enum RequestKind {
@@ -180,21 +181,12 @@ static int commit_batch(Recorder *r) {
                 return 0;
         k = history_store_begin(r->store);
         for (size_t i = 0; k >= 0 && i < r->n_batch; i++) {
-                const SessionDoc *d = r->batch[i].doc;
-                k = history_store_insert(r->store, d, r->batch[i].received_ms);
+                k = history_store_insert(r->store, r->batch[i].doc, r->batch[i].received_ms);
                 if (k == -EEXIST) {
-                        log_error("Session %s from %s/%s CONFLICTS with the stored session of the same id: the "
-                                  "stored one is kept, the new document is refused and kept in session_conflicts "
-                                  "for inspection.", d->id, d->hub, d->station);
-                        conflicts++;
+                        r->batch[i].outcome = 2;
                         k = 0;
-                } else if (k == 1) {
-                        log_debug("Session %s is a duplicate delivery; already stored.", d->id);
-                        dups++;
-                } else if (k == 0) {
-                        log_debug("Session %s stored.", d->id);
-                        stored++;
-                }
+                } else if (k >= 0)
+                        r->batch[i].outcome = k;
         }
         if (k >= 0)
                 k = history_store_commit(r->store);
@@ -207,12 +199,30 @@ static int commit_batch(Recorder *r) {
                 (void) sd_event_source_set_enabled(r->commit_timer, SD_EVENT_ONESHOT);
                 return k;
         }
+        /* Said only once committed: "stored" means on disk. */
+        for (size_t i = 0; i < r->n_batch; i++) {
+                const SessionDoc *d = r->batch[i].doc;
+                switch (r->batch[i].outcome) {
+                case 0:
+                        log_debug("Session %s stored.", d->id);
+                        stored++;
+                        break;
+                case 1:
+                        log_debug("Session %s is a duplicate delivery; already stored.", d->id);
+                        dups++;
+                        break;
+                default:
+                        log_error("Session %s from %s/%s CONFLICTS with the stored session of the same id: the "
+                                  "stored one is kept, the new document is refused and kept in session_conflicts "
+                                  "for inspection.", d->id, d->hub, d->station);
+                        conflicts++;
+                }
+                if (!hub_add(r, d->hub, d->station, 0, NULL))
+                        log_oom();
+        }
         r->n_stored += stored;
         r->n_duplicates += dups;
         r->n_conflicts += conflicts;
-        for (size_t i = 0; i < r->n_batch; i++)
-                if (hub_add(r, r->batch[i].doc->hub, r->batch[i].doc->station, 0, NULL) == NULL)
-                        log_oom();
         log_info("Committed %zu session(s): %" PRIu64 " new, %" PRIu64 " duplicate, %" PRIu64 " refused as conflicting.",
                  r->n_batch, stored, dups, conflicts);
         batch_clear(r);
@@ -245,7 +255,7 @@ static void queue_session(Recorder *r, SessionDoc *d) {
                 return;
         }
         r->batch = n;
-        r->batch[r->n_batch++] = (Pending) { d, (int64_t) (now_realtime() / NSEC_PER_MSEC) };
+        r->batch[r->n_batch++] = (Pending) { d, (int64_t) (now_realtime() / NSEC_PER_MSEC), 0 };
         log_debug("Session %s from %s/%s received; %zu waiting for commit.", d->id, d->hub, d->station, r->n_batch);
         if (r->n_batch >= r->cfg->commit_batch || r->cfg->commit_delay_ms == 0) {
                 (void) commit_batch(r);
@@ -476,7 +486,8 @@ static void on_reply(Recorder *r, const char *hub, const void *payload, size_t l
                         break;
         if (i == r->n_requests)
                 return;   /* another recorder's, or a reply we gave up on */
-        Request *q = &r->requests[i];
+        /* A copy: answering may add requests (realloc); the strings stay until request_drop. */
+        Request copy = r->requests[i], *q = &copy;
         if (strcmp(q->hub, hub) != 0)
                 return;
         if (!json_object_object_get_ex(o, "ok", &ok) || !json_object_get_boolean(ok)) {
