@@ -51,12 +51,7 @@ int history_store_set_reconciled(HistoryStore *s, const char *hub, int64_t until
 /* Deletes sessions (and their reps) that started before older_than_ms. Returns how many. */
 int history_store_expire(HistoryStore *s, int64_t older_than_ms);
 
-/* History queries (docs/recorder.md "Queries"). Each builds a reply object:
- * {"items":[...], "next": <cursor or null>}. limit is clamped to 1..500. */
-int history_store_sessions(HistoryStore *s, const char *athlete, int64_t from_ms, int64_t to_ms,
-                           const char *after_id, int64_t after_started_ms, unsigned limit, json_object **ret);
-int history_store_session(HistoryStore *s, const char *id, json_object **ret);
-int history_store_trends(HistoryStore *s, const char *athlete, const char *point, int64_t from_ms, int64_t to_ms,
-                         json_object **ret);
-int history_store_ppt(HistoryStore *s, const char *athlete, int64_t from_ms, int64_t to_ms, json_object **ret);
-int history_store_adherence(HistoryStore *s, const char *athlete, int64_t from_ms, int64_t to_ms, json_object **ret);
+/* History queries (docs/recorder.md "Queries"): parses a request document (bytes from the
+ * network, checked strictly), runs it and builds the reply document. Always sets *ret_json
+ * ({"ok":true,...} or {"ok":false,"error":"..."}) unless it returns -ENOMEM. */
+int history_query(HistoryStore *s, const void *request, size_t len, char **ret_json);

@@ -12,7 +12,7 @@ static const char *const top_keys[] = { "recorder", NULL };
 static const char *const recorder_keys[] = { "mqtt", "store", "retention_days", "reconcile_interval_s",
                                              "commit_delay_ms", "commit_batch", "archive_window_s", NULL };
 static const char *const mqtt_keys[] = { "uri", "client_id", "credentials_file", "ca_file", "cert_file", "key_file",
-                                         "prefix", "share_group", "persistent_session", NULL };
+                                         "prefix", "share_group", "persistent_session", "query_topic", NULL };
 static const char *const store_keys[] = { "sqlite", "postgresql", NULL };
 
 RecorderConfig *recorder_config_free(RecorderConfig *c) {
@@ -26,6 +26,7 @@ RecorderConfig *recorder_config_free(RecorderConfig *c) {
         free(c->key_file);
         free(c->prefix);
         free(c->share_group);
+        free(c->query_topic);
         free(c->sqlite_path);
         free(c->postgresql);
         free(c);
@@ -48,7 +49,8 @@ int recorder_config_load(const char *path, RecorderConfig **ret, ConfigErrors *e
         c->commit_delay_ms = 200;
         c->commit_batch = 100;
         c->archive_window_s = 30 * 24 * 3600;
-        if (!(c->uri = strdup("tcp://localhost:1883")) || !(c->prefix = strdup("tphub"))) {
+        if (!(c->uri = strdup("tcp://localhost:1883")) || !(c->prefix = strdup("tphub")) ||
+            !(c->query_topic = strdup("tphub-history/query"))) {
                 recorder_config_free(c);
                 return -ENOMEM;
         }
@@ -80,6 +82,14 @@ int recorder_config_load(const char *path, RecorderConfig **ret, ConfigErrors *e
                         conf_error(&R, conf_member(mqtt, "share_group"),
                                    "share_group \"%s\" must be 1-64 characters of [A-Za-z0-9_.-]", c->share_group);
                 conf_bool(&R, mqtt, "persistent_session", &c->persistent_session);
+                if (conf_string(&R, mqtt, "query_topic", &c->query_topic) > 0 &&
+                    (!topic_prefix_valid(c->query_topic) || strpbrk(c->query_topic, "+#")))
+                        conf_error(&R, conf_member(mqtt, "query_topic"), "query_topic \"%s\" must be a topic "
+                                   "without wildcards, not starting with $ or /", c->query_topic);
+                if (!c->query_topic && !(c->query_topic = strdup("tphub-history/query"))) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
                 if (!c->uri)
                         conf_error(&R, conf_member(mqtt, "uri"), "uri must not be empty");
         }

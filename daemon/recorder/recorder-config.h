@@ -19,6 +19,7 @@ typedef struct RecorderConfig {
         char *credentials_file, *ca_file, *cert_file, *key_file;
         char *prefix;             /* the hubs' mqtt.prefix */
         char *share_group;        /* NULL = plain subscription; else $share/<group>/... */
+        char *query_topic;        /* history requests (MQTT 5 request/response) */
         bool persistent_session;
         /* store: exactly one of these */
         char *sqlite_path;

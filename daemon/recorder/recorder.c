@@ -58,7 +58,8 @@ struct Recorder {
         RecorderConfig *cfg;
         HistoryStore *store;
         MqttClient *mqtt;
-        char *session_filter, *reply_filter, *meta_filter;
+        char *session_filter, *reply_filter, *meta_filter, *query_filter;
+        uint64_t n_queries;
 
         Pending *batch;
         size_t n_batch;
@@ -557,6 +558,37 @@ static void on_message(MqttClient *c, const char *topic, const void *payload, si
         free_levels(lv, n);
 }
 
+/* History queries: MQTT 5 request/response, so the broker's users and ACLs decide who may ask
+ * (and on which response topic the answer goes). */
+static void on_request(MqttClient *c, const char *topic, const void *payload, size_t len,
+                       const char *response_topic, const void *correlation, size_t correlation_len,
+                       void *userdata) {
+        Recorder *r = userdata;
+        _cleanup_free_ char *json = NULL;
+        int k;
+
+        if (strcmp(topic, r->cfg->query_topic) != 0) {
+                /* Not a query: some other message that happened to carry a response topic. */
+                on_message(c, topic, payload, len, false, userdata);
+                return;
+        }
+        if (!response_topic || !*response_topic || strpbrk(response_topic, "+#")) {
+                log_debug("History query without a usable response topic ignored.");
+                return;
+        }
+        /* Commit first, so that a query sees every session received so far. */
+        (void) commit_batch(r);
+        k = history_query(r->store, payload, len, &json);
+        if (k < 0) {
+                log_oom();
+                return;
+        }
+        r->n_queries++;
+        k = mqtt_client_publish_response(c, response_topic, json, strlen(json), correlation, correlation_len);
+        if (k < 0)
+                log_warning_errno(k, "Cannot answer a history query on %s: %m", response_topic);
+}
+
 static void on_connected(MqttClient *c, void *userdata) {
         Recorder *r = userdata;
 
@@ -628,6 +660,8 @@ int recorder_new(Recorder **ret, sd_event *event, RecorderConfig *config, Histor
 
         if (asprintf(&r->reply_filter, "%s/+/+/cmd/reply", config->prefix) < 0 ||
             asprintf(&r->meta_filter, "%s/+/meta", config->prefix) < 0 ||
+            (config->share_group ? asprintf(&r->query_filter, "$share/%s/%s", config->share_group, config->query_topic)
+                                 : asprintf(&r->query_filter, "%s", config->query_topic)) < 0 ||
             (config->share_group ? asprintf(&r->session_filter, "$share/%s/%s/+/+/session", config->share_group,
                                             config->prefix)
                                  : asprintf(&r->session_filter, "%s/+/+/session", config->prefix)) < 0)
@@ -652,13 +686,15 @@ int recorder_new(Recorder **ret, sd_event *event, RecorderConfig *config, Histor
                 .connect_failed = on_connect_failed,
                 .message = on_message,
                 .log = on_log,
+                .request = on_request,
         };
         k = mqtt_client_new(&r->mqtt, event, &o, &cb, r);
         if (k < 0)
                 return log_error_errno(k, "Cannot set up the MQTT client for %s: %m", config->uri);
         if ((k = mqtt_client_subscribe(r->mqtt, r->session_filter, 1)) < 0 ||
             (k = mqtt_client_subscribe(r->mqtt, r->reply_filter, 1)) < 0 ||
-            (k = mqtt_client_subscribe(r->mqtt, r->meta_filter, 1)) < 0)
+            (k = mqtt_client_subscribe(r->mqtt, r->meta_filter, 1)) < 0 ||
+            (k = mqtt_client_subscribe(r->mqtt, r->query_filter, 1)) < 0)
                 return log_error_errno(k, "Cannot subscribe: %m");
 
         k = sd_event_add_time_relative(event, &r->commit_timer, CLOCK_MONOTONIC, UINT64_MAX / 2, 1000,
@@ -749,6 +785,7 @@ Recorder *recorder_free(Recorder *r) {
         free(r->session_filter);
         free(r->reply_filter);
         free(r->meta_filter);
+        free(r->query_filter);
         history_store_free(r->store);
         recorder_config_free(r->cfg);
         sd_event_unref(r->event);

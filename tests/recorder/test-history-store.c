@@ -3,6 +3,7 @@
  * TPHUB_TEST_DB_KIND=postgresql and TPHUB_TEST_DB=<conninfo> (with-postgresql.py starts a
  * private server; every case starts from an empty schema). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -357,6 +358,199 @@ static void test_hubs(void) {
         history_store_free(s);
 }
 
+
+static json_object *ask(HistoryStore *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static json_object *ask(HistoryStore *s, const char *fmt, ...) {
+        char *req = NULL, *reply = NULL;
+        va_list ap;
+        json_object *o;
+
+        va_start(ap, fmt);
+        if (vasprintf(&req, fmt, ap) < 0)
+                abort();
+        va_end(ap);
+        if (history_query(s, req, strlen(req), &reply) < 0)
+                abort();
+        o = json_tokener_parse(reply);
+        if (!o)
+                printf("# reply not JSON: %s\n", reply);
+        free(req);
+        free(reply);
+        return o;
+}
+
+static const char *jstr(json_object *o, const char *key) {
+        json_object *v;
+        return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
+}
+
+static json_object *jget(json_object *o, const char *key) {
+        json_object *v;
+        return json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static void store_all(HistoryStore *s, TestSession *t, size_t n) {
+        history_store_begin(s);
+        for (size_t i = 0; i < n; i++) {
+                SessionDoc *d = doc(&t[i]);
+                if (!d || history_store_insert(s, d, T0) != 0)
+                        printf("# insert %zu failed\n", i);
+                session_doc_free(d);
+        }
+        history_store_commit(s);
+}
+
+#define DAY 86400000LL
+
+static void test_query_sessions_paged(void) {
+        HistoryStore *s = fresh_store();
+        static const int days[] = { 0, 1, 2, 8, 9 };
+        char ids[6][33];
+        TestSession t[6];
+        json_object *r;
+        char iso[32], iso2[32];
+        CHECK(s);
+
+        for (int i = 0; i < 6; i++) {
+                snprintf(ids[i], 33, "%032x", 0x100 + i);
+                t[i] = session(ids[i], i < 5 ? "anna" : "bob", T0 + (i < 5 ? days[i] : 3) * DAY);
+        }
+        store_all(s, t, 6);
+        /* Pages of 2 in start order: [0 1] [2 3] [4], cursors chaining them. */
+        const char *cursor = NULL;
+        char *saved = NULL;
+        int seen = 0;
+        for (int page = 0; page < 3; page++) {
+                r = saved ? ask(s, "{\"query\":\"sessions\",\"athlete\":\"anna\",\"limit\":2,\"cursor\":\"%s\"}", saved)
+                          : ask(s, "{\"query\":\"sessions\",\"athlete\":\"anna\",\"limit\":2}");
+                CHECK(r && json_object_get_boolean(jget(r, "ok")));
+                json_object *items = jget(r, "items");
+                for (size_t k = 0; k < json_object_array_length(items); k++) {
+                        json_object *it = json_object_array_get_idx(items, k);
+                        CHECK_STR(jstr(it, "id"), ids[seen]);
+                        test_iso(iso, sizeof iso, t[seen].started_ms);
+                        CHECK_STR(jstr(it, "started_at"), iso);
+                        CHECK_EQ(json_object_get_int(jget(it, "reps")), 3);
+                        CHECK_EQ(json_object_get_int(jget(it, "completed")), 2);
+                        seen++;
+                }
+                cursor = jstr(r, "next");
+                free(saved);
+                saved = cursor ? strdup(cursor) : NULL;
+                CHECK_EQ(!!saved, page < 2);
+                json_object_put(r);
+        }
+        CHECK_EQ(seen, 5);
+        /* A date range: days 1..8 inclusive of the start, exclusive of the end. */
+        test_iso(iso, sizeof iso, T0 + 1 * DAY);
+        test_iso(iso2, sizeof iso2, T0 + 8 * DAY);
+        r = ask(s, "{\"query\":\"sessions\",\"athlete\":\"anna\",\"from\":\"%s\",\"to\":\"%s\"}", iso, iso2);
+        CHECK_EQ(json_object_array_length(jget(r, "items")), 2);
+        CHECK_STR(jstr(json_object_array_get_idx(jget(r, "items"), 0), "id"), ids[1]);
+        CHECK(jget(r, "next") == NULL);
+        json_object_put(r);
+        /* One session: the whole document. */
+        r = ask(s, "{\"query\":\"session\",\"id\":\"%s\"}", ids[5]);
+        json_object *d = json_object_array_get_idx(jget(r, "items"), 0);
+        CHECK_STR(jstr(d, "athlete"), "bob");
+        CHECK_EQ(json_object_array_length(jget(d, "steps")), 2);
+        json_object_put(r);
+        /* Refusals. */
+        r = ask(s, "{\"query\":\"sessions\"}");
+        CHECK_STR(jstr(r, "error"), "this query needs \"athlete\"");
+        json_object_put(r);
+        r = ask(s, "{\"query\":\"sessions\",\"athlete\":\"x' OR 1=1 --\"}");
+        CHECK_STR(jstr(r, "error"), "\"athlete\" must be 1-64 characters of [A-Za-z0-9_.-]");
+        json_object_put(r);
+        r = ask(s, "{\"query\":\"drop\",\"athlete\":\"anna\"}");
+        CHECK_STR(jstr(r, "error"), "unknown query");
+        json_object_put(r);
+        r = ask(s, "{\"query\":\"sessions\",\"athlete\":\"anna\",\"limit\":501}");
+        CHECK_STR(jstr(r, "error"), "\"limit\" must be an integer 1-500");
+        json_object_put(r);
+        r = ask(s, "{\"query\":\"sessions\",\"athlete\":\"anna\",\"cursor\":\"5.x\"}");
+        CHECK_STR(jstr(r, "error"), "\"cursor\" is not one this recorder gave");
+        json_object_put(r);
+        history_store_free(s);
+}
+
+static void test_query_trends_ppt_adherence(void) {
+        HistoryStore *s = fresh_store();
+        const int64_t H = 3600000LL;
+        /* A PPT measurement, a treatment 10 min after it ended, a PPT 20 min after that. */
+        TestSession t[4] = {
+                { .id = "00000000000000000000000000000a01", .athlete = "anna", .protocol = "ppt", .started_ms = T0,
+                  .duration_ms = 5 * 60000, .n_steps = 1,
+                  .steps = { { .point = "ppt-01", .side = "left", .kind = "measure", .n_reps = 3,
+                               .reps = { { "completed", -1, -1, -1, 45, 40.0 }, { "completed", -1, -1, -1, 46, 42.0 },
+                                         { "skipped", -1, -1, -1, -1, 99.0 } } } } },
+                { .id = "00000000000000000000000000000a02", .athlete = "anna", .started_ms = T0 + 15 * 60000,
+                  .duration_ms = 10 * 60000, .n_steps = 1,
+                  .steps = { { .point = "back-01", .side = "right", .target_hold_ms = 7000, .n_reps = 2,
+                               .reps = { { "completed", 8000, 3000, 60, 64, -1 }, { "completed", 9000, 2000, 70, 75, -1 } } } } },
+                { .id = "00000000000000000000000000000a03", .athlete = "anna", .protocol = "ppt",
+                  .started_ms = T0 + 45 * 60000, .duration_ms = 5 * 60000, .n_steps = 1,
+                  .steps = { { .point = "ppt-01", .side = "left", .kind = "measure", .n_reps = 2,
+                               .reps = { { "completed", -1, -1, -1, 55, 50.0 }, { "completed", -1, -1, -1, 56, 53.0 } } } } },
+                /* a week later: a second treatment with no PPT around it */
+                { .id = "00000000000000000000000000000a04", .athlete = "anna", .status = "aborted",
+                  .started_ms = T0 + 7 * DAY + 5 * H, .duration_ms = 30 * 60000, .n_steps = 1,
+                  .steps = { { .point = "back-01", .side = "right", .target_hold_ms = 7000, .n_reps = 1,
+                               .reps = { { "completed", 7000, 2500, 50, 55, -1 } } } } },
+        };
+        json_object *r, *items, *it;
+        CHECK(s);
+        store_all(s, t, 4);
+
+        /* Trends of back-01: one row per session, means over its reps. */
+        r = ask(s, "{\"query\":\"trends\",\"athlete\":\"anna\",\"point\":\"back-01\"}");
+        items = jget(r, "items");
+        CHECK_EQ(json_object_array_length(items), 2);
+        it = json_object_array_get_idx(items, 0);
+        CHECK_STR(jstr(it, "session"), t[1].id);
+        CHECK_STR(jstr(it, "side"), "right");
+        CHECK_EQ(json_object_get_int(jget(it, "reps")), 2);
+        CHECK_NEAR(json_object_get_double(jget(it, "hold_ms_mean")), (8000 + 9000) / 2.0, 1e-6);
+        CHECK_NEAR(json_object_get_double(jget(it, "release_ms_mean")), (3000 + 2000) / 2.0, 1e-6);
+        CHECK_NEAR(json_object_get_double(jget(it, "force_mean_n")), (60 + 70) / 2.0, 1e-6);
+        CHECK_NEAR(json_object_get_double(jget(it, "force_peak_n")), 75, 1e-6);
+        json_object_put(r);
+
+        /* PPT pairs: before = mean of the completed trials (40, 42), after = (50, 53). */
+        r = ask(s, "{\"query\":\"ppt\",\"athlete\":\"anna\"}");
+        items = jget(r, "items");
+        CHECK_EQ(json_object_array_length(items), 1);
+        it = json_object_array_get_idx(items, 0);
+        CHECK_STR(jstr(it, "treatment"), t[1].id);
+        CHECK_STR(jstr(it, "point"), "ppt-01");
+        CHECK_NEAR(json_object_get_double(jget(it, "before_n")), (40.0 + 42.0) / 2, 1e-6);
+        CHECK_NEAR(json_object_get_double(jget(it, "after_n")), (50.0 + 53.0) / 2, 1e-6);
+        CHECK_NEAR(json_object_get_double(jget(it, "change_n")), (50.0 + 53.0) / 2 - (40.0 + 42.0) / 2, 1e-6);
+        json_object_put(r);
+
+        /* Adherence: weeks start on Monday 00:00 UTC; 1970-01-05 was a Monday. */
+        r = ask(s, "{\"query\":\"adherence\",\"athlete\":\"anna\"}");
+        items = jget(r, "items");
+        int64_t monday = 4 * DAY, week = 7 * DAY;
+        int64_t w0 = T0 - ((T0 - monday) % week), w1 = (T0 + 7 * DAY + 5 * H) - ((T0 + 7 * DAY + 5 * H - monday) % week);
+        char want[32];
+        CHECK_EQ(json_object_array_length(items), w0 == w1 ? 1 : 2);
+        it = json_object_array_get_idx(items, 0);
+        test_iso(want, sizeof want, w0);
+        want[10] = 0;
+        CHECK_STR(jstr(it, "week_start"), want);
+        CHECK_EQ(json_object_get_int(jget(it, "sessions")), w0 == w1 ? 4 : 3);
+        CHECK_EQ(json_object_get_int(jget(it, "completed")), w0 == w1 ? 3 : 3);
+        CHECK_NEAR(json_object_get_double(jget(it, "minutes")), (5 + 10 + 5), 1e-6);
+        it = json_object_array_get_idx(items, 1);
+        test_iso(want, sizeof want, w1);
+        want[10] = 0;
+        CHECK_STR(jstr(it, "week_start"), want);
+        CHECK_EQ(json_object_get_int(jget(it, "completed")), 0);
+        json_object_put(r);
+        history_store_free(s);
+}
+
 static const TapCase cases[] = {
         { "migrations", test_migrations },
         { "stored-once-by-id", test_once_by_id },
@@ -365,6 +559,8 @@ static const TapCase cases[] = {
         { "free-text-is-data", test_free_text_is_data },
         { "retention", test_retention },
         { "hubs-and-reconcile-mark", test_hubs },
+        { "query-sessions-paged", test_query_sessions_paged },
+        { "query-trends-ppt-adherence", test_query_trends_ppt_adherence },
 };
 
 int main(int argc, char **argv) {

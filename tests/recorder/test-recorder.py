@@ -8,6 +8,7 @@ mosquitto, a real tphubd (GPIO sim, no BLE) making sessions, the recorder storin
     recorder keeps running
   4 a recorder SIGKILLed between receipt and commit loses nothing after restart + reconcile
   5 a broker outage loses nothing (the hub spools, the recorder reconciles after reconnect)
+  6 history queries over MQTT 5 request/response: correlation data echoed, exact items
 Expected values come from what the test made (the hub's own session documents)."""
 
 import json
@@ -372,12 +373,47 @@ def case_broker_outage(lab, fail):
         fail("recorder exit status")
 
 
+def ask(lab, query, correlation):
+    """MQTT 5 request/response with mosquitto_rr: (correlation data, reply) of the answer."""
+    out = subprocess.run(["mosquitto_rr", "-h", "127.0.0.1", "-p", str(lab.broker.port), "-V", "5",
+                          "-t", "tphub-history/query", "-e", "test/reply/%s" % correlation,
+                          "-D", "publish", "correlation-data", correlation, "-m", json.dumps(query),
+                          "-W", "15", "-F", "%D\t%p"], capture_output=True, text=True, timeout=20)
+    if out.returncode != 0:
+        raise RuntimeError("mosquitto_rr: %s" % out.stderr)
+    corr, payload = out.stdout.rstrip("\n").split("\t", 1)
+    return corr, json.loads(payload)
+
+
+def case_query(lab, fail):
+    rec = lab.start_recorder(lab.recorder_conf("query"))
+    lab.settle(rec)
+    after = len(lab.sub.seen)
+    publish(lab.broker.port, CMD, json.dumps({"cmd": "start", "athlete": "anna", "protocol": "tiny"}))
+    _, doc, _ = lab.sub.wait(SESSION, lambda d: isinstance(d, dict) and d.get("athlete") == "anna", after=after)
+    rec.wait_log("Session %s stored." % doc["id"])
+    corr, rep = ask(lab, {"query": "sessions", "athlete": "anna"}, "c-41")
+    if corr != "c-41" or not rep.get("ok") or [i["id"] for i in rep["items"]] != [doc["id"]] or \
+            rep["items"][0]["started_at"] != doc["started_at"] or rep["next"] is not None:
+        fail("sessions of anna: %r %r, want just %s" % (corr, rep, doc["id"]))
+    corr, rep = ask(lab, {"query": "session", "id": doc["id"]}, "c-42")
+    if corr != "c-42" or rep.get("items") != [doc]:
+        fail("one session: %r %r" % (corr, rep))
+    corr, rep = ask(lab, {"query": "sessions", "athlete": "anna'; --"}, "c-43")
+    if rep != {"ok": False, "error": "\"athlete\" must be 1-64 characters of [A-Za-z0-9_.-]"}:
+        fail("a hostile query: %r" % rep)
+    rec.signal(signal.SIGTERM)
+    if rec.wait_exit() != 0:
+        fail("recorder exit status")
+
+
 CASES = [
     ("the hub's archive answers sessions_since and resend", case_archive),
     ("the same session delivered 3 times is stored once; a conflicting one is refused", case_once),
     ("malformed and hostile documents are refused, stored nowhere; the recorder keeps running", case_hostile),
     ("a recorder killed between receipt and commit loses nothing after restart and reconcile", case_sigkill),
     ("a broker outage loses nothing", case_broker_outage),
+    ("history queries over MQTT 5 request/response", case_query),
 ]
 
 
