@@ -77,6 +77,7 @@ struct MqttClient {
         char *ca_file, *cert_file, *key_file;
         char *status_topic, *software_version, *started_at;
         unsigned version, keepalive_s, connect_timeout_s, min_retry_s, max_retry_s, max_inflight;
+        size_t max_queued_messages;
         bool persistent_session;
         bool status_plain;
         bool tls;
@@ -227,7 +228,7 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
 
         callback_enter(c);
         pthread_mutex_lock(&c->lock);
-        drop = c->n_queued_messages >= MAX_QUEUED_MESSAGES;
+        drop = c->n_queued_messages >= c->max_queued_messages;
         if (drop)
                 c->n_dropped_messages++;
         else
@@ -699,6 +700,7 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
         c->max_retry_s = MAX(opts->max_retry_s ?: 30, c->min_retry_s);
         c->max_inflight = opts->max_inflight ?: 20;
         c->persistent_session = opts->persistent_session;
+        c->max_queued_messages = opts->max_queued_messages ? opts->max_queued_messages : MAX_QUEUED_MESSAGES;
         c->status_plain = opts->status_plain;
         c->tls = strncmp(opts->uri, "ssl://", 6) == 0 || strncmp(opts->uri, "mqtts://", 8) == 0 ||
                  strncmp(opts->uri, "wss://", 6) == 0;

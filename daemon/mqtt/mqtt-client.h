@@ -45,6 +45,9 @@ typedef struct MqttClientOptions {
         unsigned max_buffered;         /* Paho's short-term in-memory buffer while offline, 0 = 100 */
         unsigned max_inflight;         /* 0 = 20 */
         bool persistent_session;       /* keep the broker session (subscriptions, queued QoS 1) */
+        /* Incoming messages waiting for the loop; beyond this they are dropped (and counted in a
+         * log message): Paho has acknowledged them already. 0 = 1000. */
+        unsigned max_queued_messages;
 
         /* Hub status: the last will publishes {"state":"offline"} here (retained, QoS 1), and
          * every (re)connect publishes {"state":"online","version":...,"started_at":...}

@@ -263,7 +263,7 @@ static int q_trends(HistoryStore *s, const Query *q, json_object *out) {
         static const char page_sql[] =
                 "SELECT s.id, s.started_at FROM sessions s WHERE s.athlete = $1 AND s.started_at >= $2"
                 " AND s.started_at < $3 AND (s.started_at > $4 OR (s.started_at = $4 AND s.id > $5))"
-                " AND EXISTS (SELECT 1 FROM reps r WHERE r.session_id = s.id AND ($7 IS NULL OR r.point = $7))"
+                " AND EXISTS (SELECT 1 FROM reps r WHERE r.session_id = s.id AND (CAST($7 AS TEXT) IS NULL OR r.point = $7))"
                 " ORDER BY s.started_at, s.id LIMIT $6";
         unsigned sessions = 0;
         int r;
@@ -283,9 +283,9 @@ static int q_trends(HistoryStore *s, const Query *q, json_object *out) {
                     " WHERE s.id IN (SELECT id FROM (SELECT s.id, s.started_at FROM sessions s WHERE s.athlete = $1"
                     "   AND s.started_at >= $2 AND s.started_at < $3"
                     "   AND (s.started_at > $4 OR (s.started_at = $4 AND s.id > $5))"
-                    "   AND EXISTS (SELECT 1 FROM reps r2 WHERE r2.session_id = s.id AND ($7 IS NULL OR r2.point = $7))"
+                    "   AND EXISTS (SELECT 1 FROM reps r2 WHERE r2.session_id = s.id AND (CAST($7 AS TEXT) IS NULL OR r2.point = $7))"
                     "   ORDER BY s.started_at, s.id LIMIT $6) page)"
-                    " AND ($7 IS NULL OR r.point = $7)"
+                    " AND (CAST($7 AS TEXT) IS NULL OR r.point = $7)"
                     " GROUP BY s.id, s.started_at, r.point, r.side, r.kind"
                     " ORDER BY s.started_at, s.id, MIN(r.step)", ELEMENTSOF(v), v, trend_row, &p);
         if (r < 0)

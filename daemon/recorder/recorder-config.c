@@ -12,7 +12,8 @@ static const char *const top_keys[] = { "recorder", NULL };
 static const char *const recorder_keys[] = { "mqtt", "store", "retention_days", "reconcile_interval_s",
                                              "commit_delay_ms", "commit_batch", "archive_window_s", NULL };
 static const char *const mqtt_keys[] = { "uri", "client_id", "credentials_file", "ca_file", "cert_file", "key_file",
-                                         "prefix", "share_group", "persistent_session", "query_topic", NULL };
+                                         "prefix", "share_group", "persistent_session", "query_topic",
+                                         "max_queued_messages", NULL };
 static const char *const store_keys[] = { "sqlite", "postgresql", NULL };
 
 RecorderConfig *recorder_config_free(RecorderConfig *c) {
@@ -46,6 +47,7 @@ int recorder_config_load(const char *path, RecorderConfig **ret, ConfigErrors *e
         c->version = 5;
         c->persistent_session = true;
         c->reconcile_interval_s = 600;
+        c->max_queued_messages = 10000;
         c->commit_delay_ms = 200;
         c->commit_batch = 100;
         c->archive_window_s = 30 * 24 * 3600;
@@ -82,6 +84,7 @@ int recorder_config_load(const char *path, RecorderConfig **ret, ConfigErrors *e
                         conf_error(&R, conf_member(mqtt, "share_group"),
                                    "share_group \"%s\" must be 1-64 characters of [A-Za-z0-9_.-]", c->share_group);
                 conf_bool(&R, mqtt, "persistent_session", &c->persistent_session);
+                conf_uint(&R, mqtt, "max_queued_messages", 100, 1000000, &c->max_queued_messages);
                 if (conf_string(&R, mqtt, "query_topic", &c->query_topic) > 0 &&
                     (!topic_prefix_valid(c->query_topic) || strpbrk(c->query_topic, "+#")))
                         conf_error(&R, conf_member(mqtt, "query_topic"), "query_topic \"%s\" must be a topic "

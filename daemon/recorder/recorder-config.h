@@ -21,6 +21,7 @@ typedef struct RecorderConfig {
         char *share_group;        /* NULL = plain subscription; else $share/<group>/... */
         char *query_topic;        /* history requests (MQTT 5 request/response) */
         bool persistent_session;
+        uint32_t max_queued_messages;     /* received, not yet handled; beyond: dropped (reconcile fetches them) */
         /* store: exactly one of these */
         char *sqlite_path;
         char *postgresql;         /* libpq connection string */

@@ -679,6 +679,7 @@ int recorder_new(Recorder **ret, sd_event *event, RecorderConfig *config, Histor
                 .cert_file = config->cert_file,
                 .key_file = config->key_file,
                 .persistent_session = config->persistent_session,
+                .max_queued_messages = config->max_queued_messages,
         };
         static const MqttClientCallbacks cb = {
                 .connected = on_connected,

@@ -515,6 +515,13 @@ static void test_query_trends_ppt_adherence(void) {
         CHECK_NEAR(json_object_get_double(jget(it, "force_mean_n")), (60 + 70) / 2.0, 1e-6);
         CHECK_NEAR(json_object_get_double(jget(it, "force_peak_n")), 75, 1e-6);
         json_object_put(r);
+        /* Every point: the two PPT sessions' ppt-01 rows and the two treatments' back-01 rows. */
+        r = ask(s, "{\"query\":\"trends\",\"athlete\":\"anna\"}");
+        items = jget(r, "items");
+        CHECK_EQ(json_object_array_length(items), 4);
+        CHECK_STR(jstr(json_object_array_get_idx(items, 0), "point"), "ppt-01");
+        CHECK_NEAR(json_object_get_double(jget(json_object_array_get_idx(items, 0), "threshold_n")), (40.0 + 42.0) / 2, 1e-6);
+        json_object_put(r);
 
         /* PPT pairs: before = mean of the completed trials (40, 42), after = (50, 53). */
         r = ask(s, "{\"query\":\"ppt\",\"athlete\":\"anna\"}");
