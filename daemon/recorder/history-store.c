@@ -250,7 +250,9 @@ int history_store_hub_seen(HistoryStore *s, const char *hub, const char *station
         DbValue p[] = { DB_TEXTV(hub), DB_TEXTV(station) };
         int r;
 
-        r = db_exec(s->db, "INSERT INTO hubs (hub, station) VALUES ($1, $2) ON CONFLICT (hub) DO NOTHING",
+        /* The latest station heard of: a station may be renamed or removed from a hub. */
+        r = db_exec(s->db, "INSERT INTO hubs (hub, station) VALUES ($1, $2) ON CONFLICT (hub) DO UPDATE"
+                           " SET station = excluded.station WHERE hubs.station <> excluded.station",
                     2, p, NULL, NULL);
         return r < 0 ? r : 0;
 }

@@ -41,8 +41,8 @@ int history_store_rollback(HistoryStore *s);
 int history_store_has(HistoryStore *s, const char *id);
 int64_t history_store_count(HistoryStore *s);
 
-/* The hubs the recorder has heard of, with one of their stations (commands go to a station's
- * cmd topic) and how far they are reconciled (the hub's archive time, ms; 0 = never). */
+/* The hubs the recorder has heard of, with the station last heard of (commands go to a
+ * station's cmd topic) and how far they are reconciled (the hub's archive time, ms; 0 = never). */
 int history_store_hub_seen(HistoryStore *s, const char *hub, const char *station);
 typedef int (*HistoryHubFn)(const char *hub, const char *station, int64_t reconciled_ms, void *userdata);
 int history_store_hubs(HistoryStore *s, HistoryHubFn fn, void *userdata);

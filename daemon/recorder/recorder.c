@@ -533,6 +533,15 @@ static void on_meta(Recorder *r, const char *hub, const void *payload, size_t le
         h = hub_add(r, hub, s, 0, &is_new);
         if (!h)
                 return;
+        if (!is_new && strcmp(h->station, s) != 0) {
+                /* Its stations changed (reload): address commands to one that exists. */
+                char *n = strdup(s);
+                if (n) {
+                        free(h->station);
+                        h->station = n;
+                        (void) history_store_hub_seen(r->store, hub, s);
+                }
+        }
         if (is_new) {
                 log_info("Hub %s announced itself; reconciling.", hub);
                 if (history_store_hub_seen(r->store, hub, s) < 0)

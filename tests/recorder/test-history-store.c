@@ -343,11 +343,15 @@ static void test_hubs(void) {
         CHECK_EQ(history_store_begin(s), 0);
         CHECK_EQ(history_store_insert(s, d, T0), 0);
         CHECK_EQ(history_store_commit(s), 0);
-        CHECK_EQ(history_store_hub_seen(s, "gym-north", "bench-9"), 0);   /* known already: unchanged */
         CHECK(history_store_hubs(s, hub_cb, &h) >= 0);
         CHECK_EQ(h.n, 1);
         CHECK_STR(h.hub, "gym-north");
         CHECK_STR(h.station, "bench-1");
+        CHECK_EQ(history_store_hub_seen(s, "gym-north", "bench-9"), 0);   /* the latest station counts */
+        h = (HubSeen) {};
+        CHECK(history_store_hubs(s, hub_cb, &h) >= 0);
+        CHECK_EQ(h.n, 1);
+        CHECK_STR(h.station, "bench-9");
         CHECK_EQ(h.mark, 0);
         CHECK_EQ(history_store_set_reconciled(s, "gym-north", T0), 0);
         CHECK_EQ(history_store_set_reconciled(s, "gym-north", T0 - 5), 0);   /* never backwards */
