@@ -324,6 +324,14 @@ static Request *request_new(Recorder *r, RequestKind kind, const char *hub, cons
         return q;
 }
 
+static void request_failed(Recorder *r, const char *hub) {
+        if (r->n_requests >= MAX_REQUESTS)
+                log_warning("%zu requests to hubs are unanswered: asking hub %s waits for the next reconcile.",
+                            r->n_requests, hub);
+        else
+                log_oom();
+}
+
 static void request_drop(Recorder *r, size_t i) {
         free(r->requests[i].hub);
         free(r->requests[i].station);
@@ -355,7 +363,7 @@ static void request_list(Recorder *r, KnownHub *h, int64_t since_ms, const char 
         char at[32];
 
         if (!cmd || !(q = request_new(r, REQUEST_LIST, h->hub, h->station, NULL))) {
-                log_oom();
+                request_failed(r, h->hub);
                 return;
         }
         q->round_missing = round_missing;
@@ -405,7 +413,7 @@ static void request_resend(Recorder *r, KnownHub *h, const char *id) {
         Request *q;
 
         if (!cmd || !(q = request_new(r, REQUEST_RESEND, h->hub, h->station, id))) {
-                log_oom();
+                request_failed(r, h->hub);
                 return;
         }
         json_object_object_add(cmd, "cmd", json_object_new_string("resend"));
