@@ -379,18 +379,24 @@ static int q_ppt(HistoryStore *s, const Query *q, json_object *out) {
                             " (SELECT 1 FROM reps r WHERE r.session_id = s.id AND r.kind = 'press'"
                             "  AND r.outcome = 'completed') ORDER BY s.started_at LIMIT $4",
                             ELEMENTSOF(v), v, treatment_row, &p);
+        /* The measured points, each once (the first measurement of each names it). */
+        size_t *points = calloc(p.n_m ? p.n_m : 1, sizeof(size_t)), n_points = 0;
+        if (!points)
+                r = -ENOMEM;
+        for (size_t a = 0; r >= 0 && a < p.n_m; a++) {
+                size_t k;
+                for (k = 0; k < n_points && strcmp(p.m[points[k]].point, p.m[a].point); k++)
+                        ;
+                if (k == n_points)
+                        points[n_points++] = a;
+        }
         for (size_t i = 0; r >= 0 && i < p.n_t; i++) {
                 const Treatment *t = &p.t[i];
                 /* Per point: the last measurement that ended before the treatment began (within
                  * the window) and the first that began after it ended (within the window). */
-                for (size_t a = 0; a < p.n_m; a++) {
+                for (size_t pi = 0; pi < n_points; pi++) {
                         const Measure *before = NULL, *after = NULL;
-                        bool first = true;
-                        for (size_t k = 0; k < a; k++)
-                                if (!strcmp(p.m[k].point, p.m[a].point))
-                                        first = false;
-                        if (!first)
-                                continue;
+                        size_t a = points[pi];
                         for (size_t k = 0; k < p.n_m; k++) {
                                 const Measure *m = &p.m[k];
                                 if (strcmp(m->point, p.m[a].point))
@@ -422,6 +428,7 @@ static int q_ppt(HistoryStore *s, const Query *q, json_object *out) {
                         json_object_array_add(items, o);
                 }
         }
+        free(points);
         free(p.m);
         free(p.t);
         json_object_object_add(out, "next", NULL);
