@@ -208,7 +208,7 @@ def main():
     size = sum(len(v) for v in docs.values()) / TOTAL
     print("# %d sessions of %.1f KiB (12 points, 16 reps), %d athletes, %d simulated hubs" %
           (TOTAL, size / 1024, ATHLETES, HUBS))
-    for kind in ("sqlite", "postgresql"):
+    for kind in os.environ.get("BENCH_STORES", "sqlite postgresql").split():
         with tempfile.TemporaryDirectory(prefix="tphub-bench-") as t:
             run(kind, t, docs)
     return 0

@@ -9,6 +9,7 @@ mosquitto, a real tphubd (GPIO sim, no BLE) making sessions, the recorder storin
   4 a recorder SIGKILLed between receipt and commit loses nothing after restart + reconcile
   5 a broker outage loses nothing (the hub spools, the recorder reconciles after reconnect)
   6 history queries over MQTT 5 request/response: correlation data echoed, exact items
+  7 --check-config reports every configuration error with file:line
 Expected values come from what the test made (the hub's own session documents)."""
 
 import json
@@ -407,6 +408,26 @@ def case_query(lab, fail):
         fail("recorder exit status")
 
 
+def case_config(lab, fail):
+    bad = os.path.join(lab.t, "bad.conf")
+    with open(bad, "w") as f:
+        f.write('recorder:\n{\n  mqtt: { share_group = "a b"; prefix = "$SYS"; colour = 1; };\n'
+                '  store: { sqlite = "/tmp/x.db"; postgresql = "host=x"; };\n  retention_days = -1;\n};\n')
+    r = subprocess.run([RECORDER, "--check-config", "--config", bad], capture_output=True, text=True)
+    want = ['%s:3: unknown key "recorder.mqtt.colour"' % bad,
+            '%s:3: prefix "$SYS" is not a valid topic prefix (no wildcards, no leading $ or /, no empty levels)' % bad,
+            '%s:3: share_group "a b" must be 1-64 characters of [A-Za-z0-9_.-]' % bad,
+            "%s:4: store names both sqlite and postgresql: choose one" % bad,
+            "%s:5: recorder.retention_days must be between 0 and 36500, not -1" % bad,
+            "%s: invalid" % bad]
+    if r.returncode != 1 or r.stderr.splitlines() != want:
+        fail("--check-config: %d %r" % (r.returncode, r.stderr))
+    good = lab.recorder_conf("good")
+    r = subprocess.run([RECORDER, "--check-config", "--config", good], capture_output=True, text=True)
+    if r.returncode != 0:
+        fail("a good configuration refused: %r" % r.stderr)
+
+
 CASES = [
     ("the hub's archive answers sessions_since and resend", case_archive),
     ("the same session delivered 3 times is stored once; a conflicting one is refused", case_once),
@@ -414,6 +435,7 @@ CASES = [
     ("a recorder killed between receipt and commit loses nothing after restart and reconcile", case_sigkill),
     ("a broker outage loses nothing", case_broker_outage),
     ("history queries over MQTT 5 request/response", case_query),
+    ("--check-config names every error with file:line", case_config),
 ]
 
 
