@@ -45,8 +45,9 @@ static const char *const ble_keys[] = {
 static const char *const tag_keys[] = { "athlete", "address", "ibeacon", "eddystone", NULL };
 static const char *const mqtt_keys[] = {
         "enabled", "uri", "version", "client_id", "prefix", "credentials_file", "ca_file", "cert_file",
+        "archive_max_sessions", "archive_days",
         "key_file", "keepalive_s", "force_rate_hz", "spool_max_sessions", "homeassistant",
-        "discovery_prefix", "homeassistant_athlete", "dashboard_url", "archive_max_sessions", "archive_days", NULL,
+        "discovery_prefix", "homeassistant_athlete", "dashboard_url", NULL,
 };
 static const char *const station_keys[] = {
         "name", "protocol", "area", "auto_adopt", "tools", "switch", "cues", "engine", NULL,
