@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""Scale-out as in docs/scale-out.md: a site mosquitto bridged (MQTT 5, persistent session) to a
-central mosquitto; three real tphubd hubs on the site; two recorders on a shared subscription at
+"""Scale-out as in docs/scale-out.md: a site mosquitto bridged (MQTT 5, TLS with a test CA,
+persistent session) to a central mosquitto (TLS only); three real tphubd hubs on the site; two recorders on a shared subscription at
 the centre writing to one PostgreSQL. Mid-run one recorder is SIGKILLed (it never returns) and
 later the central broker goes away and comes back (a bridge outage). Every session the hubs
 finished must be stored exactly once."""
@@ -32,14 +32,33 @@ steps = ( { point = "s1"; label = "Stretch"; side = "both"; kind = "stretch"; st
 """
 
 
+def make_certs(t):
+    """A test CA and a certificate for localhost / 127.0.0.1 signed by it."""
+    d = os.path.join(t, "tls")
+    os.mkdir(d)
+
+    def ssl(*args):
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+        "-subj", "/CN=tphub test CA")
+    ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
+    with open(os.path.join(d, "san.ext"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    ssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+        "server.crt", "-days", "2", "-extfile", "san.ext")
+    return d
+
+
 class Mosquitto:
-    def __init__(self, t, name, conf_text):
+    def __init__(self, t, name, conf_text, tls=None):
         self.port = free_port()
         self.dir = os.path.join(t, name)
         os.mkdir(self.dir)
         self.conf = os.path.join(self.dir, "mosquitto.conf")
         with open(self.conf, "w") as f:
             f.write("listener %d 127.0.0.1\nallow_anonymous true\n" % self.port)
+            if tls:   # TLS only on this listener
+                f.write("certfile {0}/server.crt\nkeyfile {0}/server.key\ncafile {0}/ca.crt\n".format(tls))
             f.write("persistence true\npersistence_location %s/\n" % self.dir)
             if os.geteuid() == 0:
                 f.write("user root\n")
@@ -81,10 +100,12 @@ def main():
     procs = []
     with tempfile.TemporaryDirectory(prefix="tphub-scale-") as t:
         pg = PostgreSQL()
-        central = Mosquitto(t, "central", "")
+        tls = make_certs(t)
+        central = Mosquitto(t, "central", "max_queued_messages 100000\n", tls=tls)
         site = Mosquitto(t, "site", """
 connection central
 address 127.0.0.1:{port}
+bridge_cafile {tls}/ca.crt
 bridge_protocol_version mqttv50
 cleansession false
 remote_clientid bridge-site
@@ -96,7 +117,7 @@ topic tphub/+/meta out 1
 topic tphub/+/status out 1
 topic tphub/+/+/cmd/reply out 1
 topic tphub/+/+/cmd in 1
-""".format(port=central.port))
+""".format(port=central.port, tls=tls))
         sub = Subscriber(site.port, "tphub/+/+/session")
         hubs = []
         recorders = {}
@@ -122,9 +143,10 @@ topic tphub/+/+/cmd in 1
             def recorder(name):
                 conf = os.path.join(t, "recorder-%s.conf" % name)
                 with open(conf, "w") as f:
-                    f.write('recorder = { mqtt = { uri = "tcp://127.0.0.1:%d"; client_id = "tphub-recorder-%s"; '
-                            'share_group = "recorders"; }; store = { postgresql = "%s"; }; '
-                            'reconcile_interval_s = 5; commit_delay_ms = 300; };\n' % (central.port, name, pg.conninfo))
+                    f.write('recorder = { mqtt = { uri = "ssl://localhost:%d"; ca_file = "%s/ca.crt"; '
+                            'client_id = "tphub-recorder-%s"; share_group = "recorders"; }; '
+                            'store = { postgresql = "%s"; }; reconcile_interval_s = 5; commit_delay_ms = 300; };\n'
+                            % (central.port, tls, name, pg.conninfo))
                 r = Tphubd(RECORDER, conf, args=("-v",))
                 r.wait_notify("READY=1")
                 r.wait_log("MQTT: connected")
