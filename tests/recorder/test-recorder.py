@@ -10,6 +10,7 @@ mosquitto, a real tphubd (GPIO sim, no BLE) making sessions, the recorder storin
   5 a broker outage loses nothing (the hub spools, the recorder reconciles after reconnect)
   6 history queries over MQTT 5 request/response: correlation data echoed, exact items
   7 --check-config reports every configuration error with file:line
+  8 SIGHUP reload: a new retention_days deletes older sessions at once
 Expected values come from what the test made (the hub's own session documents)."""
 
 import json
@@ -428,6 +429,33 @@ def case_config(lab, fail):
         fail("a good configuration refused: %r" % r.stderr)
 
 
+def case_reload_retention(lab, fail):
+    conf = lab.recorder_conf("retention")
+    rec = lab.start_recorder(conf)
+    lab.settle(rec)
+    # a session from long ago (as a hub whose clock was right then would have sent it)
+    old = json.loads(lab.session()[1])
+    rec.wait_log("Session %s stored." % old["id"])
+    old.update(id="%032x" % 0x01d, started_at="2020-01-06T10:00:00.000Z", ended_at="2020-01-06T10:05:00.000Z")
+    lab.ids.add(old["id"])
+    publish(lab.broker.port, SESSION, json.dumps(old))
+    rec.wait_log("Session %s stored." % old["id"])
+    before = lab.store.count()
+    # SIGHUP with a retention of 30 days: applied at once, the old session (and its reps) go
+    lab.recorder_conf("retention", retention_days=30)
+    rec.signal(signal.SIGHUP)
+    rec.wait_notify("RELOADING=1")
+    rec.wait_notify("READY=1")
+    rec.wait_log("Retention: deleted 1 session(s) older than 30 days.")
+    if lab.store.count() != before - 1 or lab.store.count("id = '%s'" % old["id"]) != 0:
+        fail("after the reload: %d sessions (was %d)" % (lab.store.count(), before))
+    if int(lab.store.query("SELECT COUNT(*) FROM reps WHERE session_id = '%s'" % old["id"])[0][0]) != 0:
+        fail("the old session's reps were kept")
+    rec.signal(signal.SIGTERM)
+    if rec.wait_exit() != 0:
+        fail("recorder exit status")
+
+
 CASES = [
     ("the hub's archive answers sessions_since and resend", case_archive),
     ("the same session delivered 3 times is stored once; a conflicting one is refused", case_once),
@@ -436,6 +464,7 @@ CASES = [
     ("a broker outage loses nothing", case_broker_outage),
     ("history queries over MQTT 5 request/response", case_query),
     ("--check-config names every error with file:line", case_config),
+    ("SIGHUP applies a new retention at once: older sessions deleted with their reps", case_reload_retention),
 ]
 
 
