@@ -46,6 +46,7 @@ static const char *const ble_keys[] = {
 static const char *const tag_keys[] = { "athlete", "address", "ibeacon", "eddystone", NULL };
 static const char *const mqtt_keys[] = {
         "enabled", "uri", "version", "client_id", "prefix", "credentials_file", "ca_file", "cert_file",
+        "archive_max_sessions", "archive_days",
         "key_file", "keepalive_s", "force_rate_hz", "spool_max_sessions", "homeassistant",
         "discovery_prefix", "homeassistant_athlete", "dashboard_url", NULL,
 };
@@ -443,6 +444,8 @@ static int read_mqtt(ConfReader *R, const config_setting_t *root, const char *ba
         m->keepalive_s = 30;
         m->force_rate_hz = 10.0;
         m->spool_max_sessions = 1000;
+        m->archive_max_sessions = 1000;
+        m->archive_days = 30;
         if (!(m->uri = strdup("tcp://127.0.0.1:1883")) || !(m->prefix = strdup("tphub")) ||
             !(m->discovery_prefix = strdup("homeassistant")))
                 return -ENOMEM;
@@ -478,6 +481,8 @@ static int read_mqtt(ConfReader *R, const config_setting_t *root, const char *ba
         conf_uint(R, g, "keepalive_s", 5, 3600, &m->keepalive_s);
         conf_double(R, g, "force_rate_hz", 0, 100, &m->force_rate_hz);
         conf_uint(R, g, "spool_max_sessions", 1, 1000000, &m->spool_max_sessions);
+        conf_uint(R, g, "archive_max_sessions", 0, 1000000, &m->archive_max_sessions);
+        conf_uint(R, g, "archive_days", 0, 3650, &m->archive_days);
         conf_bool(R, g, "homeassistant", &m->homeassistant);
         if (read_nonempty(R, g, "discovery_prefix", false, &m->discovery_prefix) > 0 &&
             !prefix_valid(m->discovery_prefix))

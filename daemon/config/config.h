@@ -87,6 +87,8 @@ typedef struct ConfigMqtt {
         unsigned keepalive_s;
         double force_rate_hz;      /* force topic decimation */
         unsigned spool_max_sessions;
+        unsigned archive_max_sessions; /* sent sessions kept for sessions_since/resend; 0 = no archive */
+        unsigned archive_days;         /* and for at most this long; 0 = no age limit */
         bool homeassistant;
         char *discovery_prefix;
         bool homeassistant_athlete; /* expose the athlete id to Home Assistant (privacy: off) */

@@ -391,6 +391,7 @@ void hub_mqtt_session(Hub *h, HubStation *hs, const Session *session, const char
                 r = publisher_push(h->publisher, topic, session->id, json);
                 if (r < 0)
                         log_error_errno(r, "%s: session %s could not be queued for MQTT: %m", hs->config->name, session->id);
+                hub_archive_add(h, topic, session->id, json);
         }
         if (h->config->state_dir) {
                 r = checkpoint_clear(h->config->state_dir, hs->config->name);
@@ -437,6 +438,7 @@ static void recover_checkpoints(Hub *h) {
                 if (topic_station(prefix(h), h->config->hub, name, TOPIC_STATION_SESSION, &topic) < 0)
                         continue;
                 r = publisher_push(h->publisher, topic, json_object_get_string(id), json);
+                hub_archive_add(h, topic, json_object_get_string(id), json);
                 if (r < 0) {
                         log_error_errno(r, "%s: cannot spool the interrupted session: %m", name);
                         continue;
@@ -635,6 +637,8 @@ static void on_message(MqttClient *c, const char *topic, const void *payload, si
                 reply(h, hs, cmd.id, error);
                 return;
         }
+        if (hub_archive_command(h, hs, &cmd))
+                return;
         error = run_command(h, hs, &cmd);
         log_info("%s: command %s%s%s", hs->config->name, mqtt_command_verb_to_string(cmd.verb),
                  error ? ": " : "", error ?: "");
@@ -875,6 +879,9 @@ int hub_mqtt_start(Hub *h) {
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the session publisher: %m");
 
+        r = hub_archive_start(h);
+        if (r < 0)
+                return r;
         if (h->config->state_dir)
                 recover_checkpoints(h);
 
@@ -919,6 +926,7 @@ void hub_mqtt_stop(Hub *h) {
         mqtt_client_free(c);
         replies_clear(h);
         h->outbox = outbox_free(h->outbox);
+        hub_archive_stop(h);
 }
 
 int hub_mqtt_reload(Hub *h, const Config *old) {

@@ -16,6 +16,8 @@
 #include "mqtt/mqtt-client.h"
 #include "mqtt/session-publisher.h"
 #include "store/outbox.h"
+#include "store/archive.h"
+#include "mqtt/mqtt-command.h"
 
 /* At most this many samples per force batch (a 100 Hz tool at 1 batch/s). */
 #define HUB_FORCE_BATCH_MAX 128
@@ -79,6 +81,7 @@ typedef struct Hub {
         MqttClient *availability;        /* second link: plain online/offline with its own will */
         sd_event_source *sysinfo_timer;
         HubHa *ha;                       /* Home Assistant discovery, NULL when off */
+        Archive *archive;                /* sent sessions, for sessions_since/resend (hub-archive.c) */
         void (*stopped)(void *userdata); /* hub_stop() is done */
         void *stopped_userdata;
 } Hub;
@@ -138,6 +141,13 @@ bool hub_ha_message(Hub *h, const char *topic, const void *payload, size_t len, 
 void hub_ha_tool(Hub *h, const char *address);
 void hub_ha_tag(Hub *h, HubStation *hs, const char *tag_id);
 void hub_ha_stop(Hub *h);
+
+/* The archive of sent sessions (hub-archive.c): sessions_since and resend. */
+int hub_archive_start(Hub *h);
+void hub_archive_add(Hub *h, const char *topic, const char *id, const char *json);
+/* true when the command was an archive command (answered here on hs's cmd/reply). */
+bool hub_archive_command(Hub *h, HubStation *hs, const MqttCommand *cmd);
+void hub_archive_stop(Hub *h);
 
 HubStation *hub_find_station(Hub *h, const char *name);
 HubStation *hub_station_of(Hub *h, const Station *s);

@@ -42,6 +42,9 @@ typedef struct Event {
         size_t len;
         bool retained;
         Pending *pending;
+        char *response_topic;   /* MQTT 5 request/response, NULL if none */
+        void *correlation;
+        size_t correlation_len;
 } Event;
 
 /* A publish in Paho's hands. Owned by the client's list on the loop thread; Paho only carries
@@ -78,6 +81,7 @@ struct MqttClient {
         unsigned max_buffered;
         unsigned offline_buffered;      /* fire-and-forget messages handed to Paho offline */
         uint64_t offline_dropped;       /* ... and those not handed over */
+        size_t max_queued_messages;
         bool persistent_session;
         bool status_plain;
         bool tls;
@@ -112,6 +116,8 @@ struct MqttClient {
 static void event_free(Event *e) {
         if (!e)
                 return;
+        free(e->response_topic);
+        free(e->correlation);
         free(e->text);
         free(e->data);
         free(e);
@@ -206,6 +212,20 @@ static void on_disconnected5(void *context, MQTTProperties *props, enum MQTTReas
         queue_log(context, MQTT_LOG_WARNING, "Broker sent DISCONNECT: %s (%d)", MQTTReasonCode_toString(rc), (int) rc);
 }
 
+/* MQTT 5 request/response: the response topic and correlation data travel with the event. */
+static void copy_request_properties(Event *e, MQTTAsync_message *m) {
+        MQTTProperty *p;
+
+        p = MQTTProperties_getProperty(&m->properties, MQTTPROPERTY_CODE_RESPONSE_TOPIC);
+        if (p && p->value.data.len > 0)
+                e->response_topic = strndup(p->value.data.data, (size_t) p->value.data.len);
+        p = MQTTProperties_getProperty(&m->properties, MQTTPROPERTY_CODE_CORRELATION_DATA);
+        if (p && p->value.data.len > 0 && (e->correlation = malloc((size_t) p->value.data.len))) {
+                memcpy(e->correlation, p->value.data.data, (size_t) p->value.data.len);
+                e->correlation_len = (size_t) p->value.data.len;
+        }
+}
+
 static int on_message(void *context, char *topic, int topic_len, MQTTAsync_message *m) {
         MqttClient *c = context;
         Event *e = NULL;
@@ -213,7 +233,7 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
 
         callback_enter(c);
         pthread_mutex_lock(&c->lock);
-        drop = c->n_queued_messages >= MAX_QUEUED_MESSAGES;
+        drop = c->n_queued_messages >= c->max_queued_messages;
         if (drop)
                 c->n_dropped_messages++;
         else
@@ -234,6 +254,7 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
                         if (e->text && e->data) {
                                 memcpy(e->data, m->payload, e->len);
                                 ((char *) e->data)[e->len] = 0;
+                                copy_request_properties(e, m);
                         } else {
                                 event_free(e);
                                 e = NULL;
@@ -579,7 +600,10 @@ static void dispatch(MqttClient *c, Event *e) {
                 pthread_mutex_unlock(&c->lock);
                 if (dropped > 0)
                         client_log(c, MQTT_LOG_WARNING, "Dropped %" PRIu64 " incoming messages (queue full)", dropped);
-                if (c->cb.message)
+                if (c->cb.request && e->response_topic)
+                        c->cb.request(c, e->text, e->data, e->len, e->response_topic, e->correlation,
+                                      e->correlation_len, c->userdata);
+                else if (c->cb.message)
                         c->cb.message(c, e->text, e->data, e->len, e->retained, c->userdata);
                 break;
 
@@ -742,6 +766,7 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
         c->max_retry_s = MAX(opts->max_retry_s ?: 4, c->min_retry_s);
         c->max_inflight = opts->max_inflight ?: 20;
         c->persistent_session = opts->persistent_session;
+        c->max_queued_messages = opts->max_queued_messages ? opts->max_queued_messages : MAX_QUEUED_MESSAGES;
         c->status_plain = opts->status_plain;
         c->tls = strncmp(opts->uri, "ssl://", 6) == 0 || strncmp(opts->uri, "mqtts://", 8) == 0 ||
                  strncmp(opts->uri, "wss://", 6) == 0;
@@ -1033,6 +1058,30 @@ int mqtt_client_publish(MqttClient *c, const char *topic, const void *payload, s
                 c->pending = p;
         }
         return 0;
+}
+
+int mqtt_client_publish_response(MqttClient *c, const char *topic, const void *payload, size_t len,
+                                 const void *correlation, size_t correlation_len) {
+        MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+        MQTTAsync_message m = MQTTAsync_message_initializer;
+        MQTTProperty prop = { .identifier = MQTTPROPERTY_CODE_CORRELATION_DATA };
+        int rc;
+
+        if (!c || !c->paho || c->version != 5 || !topic || !*topic || strpbrk(topic, "+#") ||
+            (!payload && len > 0) || len > 256 * 1024 * 1024 || correlation_len > 65535)
+                return -EINVAL;
+        m.payload = (void *) payload;
+        m.payloadlen = (int) len;
+        m.qos = 1;
+        if (correlation && correlation_len > 0) {
+                prop.value.data.data = (char *) correlation;
+                prop.value.data.len = (int) correlation_len;
+                if (MQTTProperties_add(&m.properties, &prop) != 0)
+                        return -ENOMEM;
+        }
+        rc = MQTTAsync_sendMessage(c->paho, topic, &m, &ro);
+        MQTTProperties_free(&m.properties);
+        return rc == MQTTASYNC_SUCCESS ? 0 : errno_from_paho(rc);
 }
 
 int mqtt_client_subscribe(MqttClient *c, const char *topic_filter, int qos) {

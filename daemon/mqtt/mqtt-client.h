@@ -46,6 +46,9 @@ typedef struct MqttClientOptions {
                                         * (QoS 0, retained) is never buffered, events get 9/10 of it */
         unsigned max_inflight;         /* 0 = 20 */
         bool persistent_session;       /* keep the broker session (subscriptions, queued QoS 1) */
+        /* Incoming messages waiting for the loop; beyond this they are dropped (and counted in a
+         * log message): Paho has acknowledged them already. 0 = 1000. */
+        unsigned max_queued_messages;
 
         /* Hub status: the last will publishes {"state":"offline"} here (retained, QoS 1), and
          * every (re)connect publishes {"state":"online","version":...,"started_at":...}
@@ -72,6 +75,11 @@ typedef struct MqttClientCallbacks {
         /* Lets the hub add fields to the online status document before it is published. */
         void (*online_status)(MqttClient *c, json_object *status, void *userdata);
         void (*log)(MqttClient *c, MqttLogLevel level, const char *message, void *userdata);
+        /* Optional, MQTT 5: a message that names a response topic (a request) comes here
+         * instead of message, with its correlation data (NULL/0 if none). */
+        void (*request)(MqttClient *c, const char *topic, const void *payload, size_t len,
+                        const char *response_topic, const void *correlation, size_t correlation_len,
+                        void *userdata);
 } MqttClientCallbacks;
 
 /* error is 0 when the broker acknowledged (QoS 1: PUBACK) or the message was written (QoS 0),
@@ -112,6 +120,11 @@ int mqtt_client_shutdown(MqttClient *c, uint64_t timeout_usec,
  * this returns -ENOBUFS. done (optional) runs on the loop when the message completes. */
 int mqtt_client_publish(MqttClient *c, const char *topic, const void *payload, size_t len,
                         int qos, bool retain, MqttPublishDone done, void *userdata);
+
+/* MQTT 5 request/response: answers on the request's response topic (QoS 1, not retained) with
+ * its correlation data. -EINVAL on an MQTT 3 connection. */
+int mqtt_client_publish_response(MqttClient *c, const char *topic, const void *payload, size_t len,
+                                 const void *correlation, size_t correlation_len);
 
 /* Adds a subscription; it is (re)issued on every connect. */
 int mqtt_client_subscribe(MqttClient *c, const char *topic_filter, int qos);

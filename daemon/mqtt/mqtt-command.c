@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 
 #include "mqtt/mqtt-command.h"
+#include "shared/iso8601.h"
 #include "shared/macro.h"
 
 static const char *const verb_table[_MQTT_COMMAND_MAX] = {
@@ -14,6 +15,8 @@ static const char *const verb_table[_MQTT_COMMAND_MAX] = {
         [MQTT_COMMAND_SKIP] = "skip",
         [MQTT_COMMAND_TARE] = "tare",
         [MQTT_COMMAND_SELECT] = "select",
+        [MQTT_COMMAND_SESSIONS_SINCE] = "sessions_since",
+        [MQTT_COMMAND_RESEND] = "resend",
 };
 
 const char *mqtt_command_verb_to_string(MqttCommandVerb v) {
@@ -55,6 +58,53 @@ static int fail(const char **ret_error, const char *msg) {
         if (ret_error)
                 *ret_error = msg;
         return -EINVAL;
+}
+
+static bool session_id_valid(const char *s, size_t len) {
+        return len == MQTT_COMMAND_SESSION_ID_LEN && strspn(s, "0123456789abcdef") == len;
+}
+
+/* The hub archive's keys (docs/mqtt.md "sessions_since", "resend"). */
+static int parse_archive_keys(json_object *o, MqttCommand *c, const char **ret_error) {
+        static const struct {
+                const char *key;
+                MqttCommandVerb verb;
+                const char *only;
+        } keys[] = {
+                { "since", MQTT_COMMAND_SESSIONS_SINCE, "\"since\" is only valid with \"sessions_since\"" },
+                { "after", MQTT_COMMAND_SESSIONS_SINCE, "\"after\" is only valid with \"sessions_since\"" },
+                { "session", MQTT_COMMAND_RESEND, "\"session\" is only valid with \"resend\"" },
+        };
+        json_object *v;
+
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                const char *s;
+                size_t n;
+
+                if (!json_object_object_get_ex(o, keys[i].key, &v))
+                        continue;
+                if (c->verb != keys[i].verb)
+                        return fail(ret_error, keys[i].only);
+                if (!json_object_is_type(v, json_type_string))
+                        return fail(ret_error, i == 0 ? "\"since\" must be a string" :
+                                               i == 1 ? "\"after\" must be a string" : "\"session\" must be a string");
+                s = json_object_get_string(v);
+                n = (size_t) json_object_get_string_len(v);
+                if (i == 0) {
+                        if (strlen(s) != n || iso8601_parse_ms(s, &c->since_ms) < 0)
+                                return fail(ret_error, "\"since\" must be an ISO 8601 UTC time");
+                } else {
+                        if (strlen(s) != n || !session_id_valid(s, n))
+                                return fail(ret_error, i == 1 ? "\"after\" must be a session id (32 hex digits)"
+                                                              : "\"session\" must be a session id (32 hex digits)");
+                        memcpy(i == 1 ? c->after : c->session, s, n + 1);
+                }
+        }
+        if (c->verb == MQTT_COMMAND_SESSIONS_SINCE && !json_object_object_get_ex(o, "since", NULL))
+                return fail(ret_error, "\"sessions_since\" needs \"since\"");
+        if (c->verb == MQTT_COMMAND_RESEND && !*c->session)
+                return fail(ret_error, "\"resend\" needs \"session\"");
+        return 0;
 }
 
 int mqtt_command_parse(const void *payload, size_t len, MqttCommand *ret, const char **ret_error) {
@@ -140,7 +190,8 @@ int mqtt_command_parse(const void *payload, size_t len, MqttCommand *ret, const 
         json_object_object_foreach(o, key, val) {
                 (void) val;
                 if (!strcmp(key, "cmd") || !strcmp(key, "id") || !strcmp(key, "athlete") ||
-                    !strcmp(key, "protocol"))
+                    !strcmp(key, "protocol") || !strcmp(key, "since") || !strcmp(key, "after") ||
+                    !strcmp(key, "session"))
                         continue;
                 r = fail(ret_error, "unknown key");
                 goto finish;
@@ -198,6 +249,9 @@ int mqtt_command_parse(const void *payload, size_t len, MqttCommand *ret, const 
                 r = fail(ret_error, "\"select\" needs \"protocol\"");
                 goto finish;
         }
+        r = parse_archive_keys(o, &c, ret_error);
+        if (r < 0)
+                goto finish;
         *ret = c;
         r = 0;
 finish:

@@ -7,10 +7,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define MQTT_COMMAND_MAX_PAYLOAD 4096
 #define MQTT_COMMAND_NAME_MAX 64     /* athlete and protocol names */
 #define MQTT_COMMAND_ID_MAX 64
+#define MQTT_COMMAND_SESSION_ID_LEN 32   /* a session id: 32 lower-case hex digits */
 
 typedef enum MqttCommandVerb {
         MQTT_COMMAND_START,
@@ -18,6 +20,8 @@ typedef enum MqttCommandVerb {
         MQTT_COMMAND_SKIP,
         MQTT_COMMAND_TARE,
         MQTT_COMMAND_SELECT,   /* choose the protocol the next start runs (never starts) */
+        MQTT_COMMAND_SESSIONS_SINCE,   /* hub-wide: the archived session ids since a time */
+        MQTT_COMMAND_RESEND,           /* hub-wide: publish an archived session again */
         _MQTT_COMMAND_MAX,
         _MQTT_COMMAND_INVALID = -22,
 } MqttCommandVerb;
@@ -27,6 +31,9 @@ typedef struct MqttCommand {
         char id[MQTT_COMMAND_ID_MAX + 1];            /* "" when the sender gave none */
         char athlete[MQTT_COMMAND_NAME_MAX + 1];     /* start only; "" = none given */
         char protocol[MQTT_COMMAND_NAME_MAX + 1];    /* start: "" = the station's; select: required */
+        int64_t since_ms;                            /* sessions_since: required (ms since the epoch) */
+        char after[MQTT_COMMAND_SESSION_ID_LEN + 1]; /* sessions_since: optional cursor; "" = none */
+        char session[MQTT_COMMAND_SESSION_ID_LEN + 1]; /* resend: required */
 } MqttCommand;
 
 const char *mqtt_command_verb_to_string(MqttCommandVerb v);

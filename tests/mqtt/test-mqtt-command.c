@@ -83,6 +83,37 @@ int main(void) {
         bad("{\"cmd\":\"stop\",\"athlete\":\"anna\",\"id\":\"r7\"}", "\"athlete\" is only valid with \"start\"", "r7");
         bad("{\"cmd\":\"tare\",\"protocol\":\"p\"}", "\"protocol\" is only valid with \"start\" or \"select\"", "");
         bad("{\"cmd\":\"select\",\"id\":\"s1\"}", "\"select\" needs \"protocol\"", "s1");
+
+        /* The archive commands (hub-wide, on any station's cmd topic). */
+        {
+                MqttCommand c;
+                const char *err = NULL;
+                const char *p = "{\"cmd\":\"sessions_since\",\"since\":\"2026-11-18T11:06:40.250Z\","
+                                "\"after\":\"3f0c2b5e9a1d4c7e8b6a5f4e3d2c1b0a\",\"id\":\"q1\"}";
+                CHECK_EQ_INT(mqtt_command_parse(p, strlen(p), &c, &err), 0);
+                CHECK_EQ_INT(c.verb, MQTT_COMMAND_SESSIONS_SINCE);
+                /* 2026-11-18T11:06:40.250Z = 20775 days + 11:06:40.250 after the epoch */
+                CHECK_EQ_INT(c.since_ms, (20775LL * 86400 + 11 * 3600 + 6 * 60 + 40) * 1000 + 250);
+                CHECK_EQ_STR(c.after, "3f0c2b5e9a1d4c7e8b6a5f4e3d2c1b0a");
+                p = "{\"cmd\":\"resend\",\"session\":\"3f0c2b5e9a1d4c7e8b6a5f4e3d2c1b0a\"}";
+                CHECK_EQ_INT(mqtt_command_parse(p, strlen(p), &c, &err), 0);
+                CHECK_EQ_INT(c.verb, MQTT_COMMAND_RESEND);
+                CHECK_EQ_STR(c.session, "3f0c2b5e9a1d4c7e8b6a5f4e3d2c1b0a");
+                CHECK_EQ_STR(mqtt_command_verb_to_string(MQTT_COMMAND_SESSIONS_SINCE), "sessions_since");
+        }
+        bad("{\"cmd\":\"sessions_since\",\"id\":\"q\"}", "\"sessions_since\" needs \"since\"", "q");
+        bad("{\"cmd\":\"sessions_since\",\"since\":1}", "\"since\" must be a string", "");
+        bad("{\"cmd\":\"sessions_since\",\"since\":\"yesterday\"}", "\"since\" must be an ISO 8601 UTC time", "");
+        bad("{\"cmd\":\"sessions_since\",\"since\":\"2026-02-30T00:00:00Z\"}", "\"since\" must be an ISO 8601 UTC time", "");
+        bad("{\"cmd\":\"sessions_since\",\"since\":\"2026-01-01T00:00:00Z\",\"after\":\"x\"}",
+            "\"after\" must be a session id (32 hex digits)", "");
+        bad("{\"cmd\":\"resend\"}", "\"resend\" needs \"session\"", "");
+        bad("{\"cmd\":\"resend\",\"session\":\"3F0C2B5E9A1D4C7E8B6A5F4E3D2C1B0A\"}",
+            "\"session\" must be a session id (32 hex digits)", "");
+        bad("{\"cmd\":\"resend\",\"session\":\"x'; DROP TABLE sessions\"}", "\"session\" must be a session id (32 hex digits)", "");
+        bad("{\"cmd\":\"start\",\"since\":\"2026-01-01T00:00:00Z\"}", "\"since\" is only valid with \"sessions_since\"", "");
+        bad("{\"cmd\":\"stop\",\"session\":\"3f0c2b5e9a1d4c7e8b6a5f4e3d2c1b0a\"}", "\"session\" is only valid with \"resend\"", "");
+        bad("{\"cmd\":\"resend\",\"after\":\"3f0c2b5e9a1d4c7e8b6a5f4e3d2c1b0a\"}", "\"after\" is only valid with \"sessions_since\"", "");
         bad("{\"cmd\":\"select\",\"protocol\":\"ppt\",\"athlete\":\"anna\"}", "\"athlete\" is only valid with \"start\"", "");
         bad("{\"cmd\":\"stop\",\"x\":\"\xff\"}", "invalid JSON", "");
         bad_len("{\"cmd\":\"stop\"}\0", 15, "payload contains a NUL byte", "");
