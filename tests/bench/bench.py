@@ -552,7 +552,7 @@ def count_calls(calls_to, fname):
 
 def bench_callgrind(args, n):
     out = os.path.join(tempfile.gettempdir(), "tphub-bench-cg.%d" % os.getpid())
-    wrapper = "valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=%s" % out
+    wrapper = "valgrind -q --tool=callgrind --instr-atstart=no --callgrind-out-file=%s" % out
     res = {}
     r = Rig(args, n, wrapper=wrapper, realtime=False)
     try:
@@ -573,7 +573,7 @@ def bench_callgrind(args, n):
 
     # the floor under callgrind: instructions per notification
     out = os.path.join(tempfile.gettempdir(), "tphub-bench-cgfloor.%d" % os.getpid())
-    wrapper = "valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=%s" % out
+    wrapper = "valgrind -q --tool=callgrind --instr-atstart=no --callgrind-out-file=%s" % out
     proc, bus, tmp = bench_floor(args, n, wrapper=wrapper)
     try:
         time.sleep(1)
