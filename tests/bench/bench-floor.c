@@ -4,7 +4,7 @@
  * the tool's start command, and then does nothing with the PropertiesChanged signals but
  * count them: whatever tphubd spends beyond this is its own work.
  *
- *   bench-floor DATA_PATH[,CONTROL_PATH,START_HEX] ...
+ *   bench-floor [--stamp FILE] DATA_PATH[,CONTROL_PATH,START_HEX] ...
  *
  * Uses the system bus (DBUS_SYSTEM_BUS_ADDRESS: the benchmark's private bus). Prints
  * "ready" once subscribed and "notifications N" when SIGTERM or SIGINT ends it. */
@@ -14,13 +14,53 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 static unsigned long long n_notifications;
+static FILE *stamps;
+
+/* --stamp: when each Progressor frame arrived here and which trace row it carries (the
+ * device's microsecond field: the trace time of its first sample), so the benchmark can tell
+ * how much of a cue's latency is the trip through dbus-daemon. Not part of the floor. */
+static void stamp(sd_bus_message *m) {
+        struct timespec ts;
+        const void *v;
+        size_t n;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        if (sd_bus_message_skip(m, "s") < 0 || sd_bus_message_enter_container(m, 'a', "{sv}") < 0)
+                return;
+        while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+                const char *key;
+
+                if (sd_bus_message_read(m, "s", &key) < 0)
+                        return;
+                if (strcmp(key, "Value") != 0) {
+                        if (sd_bus_message_skip(m, "v") < 0)
+                                return;
+                } else {
+                        const uint8_t *b;
+                        if (sd_bus_message_enter_container(m, 'v', "ay") < 0 ||
+                            sd_bus_message_read_array(m, 'y', &v, &n) < 0)
+                                return;
+                        b = v;
+                        if (n >= 10 && b[0] == 0x01)
+                                fprintf(stamps, "%s %u %lld\n", sd_bus_message_get_path(m),
+                                        (unsigned) (b[6] | b[7] << 8 | b[8] << 16 | (uint32_t) b[9] << 24),
+                                        (long long) ts.tv_sec * 1000000000LL + ts.tv_nsec);
+                        return;
+                }
+                if (sd_bus_message_exit_container(m) < 0)
+                        return;
+        }
+}
 
 static int on_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         n_notifications++;
+        if (stamps)
+                stamp(m);
         return 0;
 }
 
@@ -94,8 +134,18 @@ int main(int argc, char **argv) {
         sigset_t mask;
         int r;
 
-        if (argc < 2) {
-                fprintf(stderr, "usage: %s DATA_PATH[,CONTROL_PATH,START_HEX] ...\n", argv[0]);
+        int first = 1;
+
+        if (argc > 2 && strcmp(argv[1], "--stamp") == 0) {
+                stamps = fopen(argv[2], "we");
+                if (!stamps) {
+                        perror(argv[2]);
+                        return 1;
+                }
+                first = 3;
+        }
+        if (argc <= first) {
+                fprintf(stderr, "usage: %s [--stamp FILE] DATA_PATH[,CONTROL_PATH,START_HEX] ...\n", argv[0]);
                 return 2;
         }
         sigemptyset(&mask);
@@ -112,7 +162,7 @@ int main(int argc, char **argv) {
                 r = sd_bus_open_system(&bus);
         if (r >= 0)
                 r = sd_bus_attach_event(bus, event, 0);
-        for (int i = 1; r >= 0 && i < argc; i++)
+        for (int i = first; r >= 0 && i < argc; i++)
                 r = subscribe(bus, argv[i]);
         if (r < 0) {
                 fprintf(stderr, "bench-floor: %s\n", strerror(-r));
@@ -123,6 +173,8 @@ int main(int argc, char **argv) {
 
         r = sd_event_loop(event);
         printf("notifications %llu\n", n_notifications);
+        if (stamps)
+                fclose(stamps);
         sd_bus_flush_close_unref(bus);
         sd_event_unref(event);
         return r < 0 ? 1 : 0;

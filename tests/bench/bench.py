@@ -124,6 +124,21 @@ def rss_kb(pid):
     return None
 
 
+def smaps_kb(pid):
+    """What the RSS is made of: private (the process's own heap, stack, data) and shared
+    (library code and read-only data, mostly shared with other processes)."""
+    out = {}
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("Rss", "Pss", "Private_Clean", "Private_Dirty", "Shared_Clean", "Shared_Dirty", "Anonymous"):
+                    out[k] = int(v.split()[0])
+    except FileNotFoundError:
+        pass
+    return out
+
+
 def wait_for(pred, timeout, what):
     end = time.monotonic() + timeout
     while True:
@@ -341,10 +356,23 @@ def bench_cost(args, n):
         dbus_pid = r.bus.daemon.pid
         w = measure_window({"tphubd": r.pid, "dbus_daemon": dbus_pid}, r.bus.count, args.window)
         w["tphubd_rss_kb"] = rss_kb(r.pid)
+        w["tphubd_smaps_kb"] = smaps_kb(r.pid)
         w["tools"] = n
         return w
     finally:
         r.close()
+
+
+def data_paths(bus, addrs):
+    """The data characteristic of each (connected) tool."""
+    uuid = encode.DEVICES[DRIVER]["notify"]
+    objs = bus.om.GetManagedObjects()
+    out = []
+    for a in addrs:
+        dev = "/org/bluez/hci0/dev_" + a.replace(":", "_") + "/"
+        out += [str(p) for p, ifs in objs.items() if str(p).startswith(dev) and
+                str(ifs.get("org.bluez.GattCharacteristic1", {}).get("UUID", "")) == uuid]
+    return out
 
 
 def floor_specs(bus, addrs):
@@ -551,7 +579,7 @@ def count_calls(calls_to, fname):
 
 
 def bench_callgrind(args, n):
-    out = os.path.join(tempfile.gettempdir(), "tphub-bench-cg.%d" % os.getpid())
+    out = os.path.join(args.keep, "callgrind.tphubd.out")
     wrapper = "valgrind -q --tool=callgrind --instr-atstart=no --callgrind-out-file=%s" % out
     res = {}
     r = Rig(args, n, wrapper=wrapper, realtime=False)
@@ -569,10 +597,10 @@ def bench_callgrind(args, n):
     res.update({"tools": n, "samples": samples, "ir_total": total,
                 "ir_per_sample": round(total / max(samples, 1)),
                 "by_module": {k: round(v / max(samples, 1)) for k, v in sorted(mods.items(), key=lambda x: -x[1])}})
-    os.unlink(out)
+    res["callgrind_out"] = out
 
     # the floor under callgrind: instructions per notification
-    out = os.path.join(tempfile.gettempdir(), "tphub-bench-cgfloor.%d" % os.getpid())
+    out = os.path.join(args.keep, "callgrind.floor.out")
     wrapper = "valgrind -q --tool=callgrind --instr-atstart=no --callgrind-out-file=%s" % out
     proc, bus, tmp = bench_floor(args, n, wrapper=wrapper)
     try:
@@ -591,8 +619,8 @@ def bench_callgrind(args, n):
     fmods, fcalls, ftotal = split_by_module(out)
     fn = count_calls(fcalls, "on_changed")
     res["floor"] = {"notifications": fn, "ir_per_sample": round(ftotal / max(fn, 1)),
-                    "by_module": {k: round(v / max(fn, 1)) for k, v in sorted(fmods.items(), key=lambda x: -x[1])}}
-    os.unlink(out)
+                    "by_module": {k: round(v / max(fn, 1)) for k, v in sorted(fmods.items(), key=lambda x: -x[1])},
+                    "callgrind_out": out}
     return res
 
 
@@ -618,19 +646,37 @@ def bench_sessions(args, n, seconds):
     r = Rig(args, n, smoothing0=True, emit_log=emit)
     sub = Subscriber(r.broker.port, "tphub/#")
     rss = []
+    # A witness: the floor program, at the same priority, stamping each notification as it
+    # arrives, so that the latency can be split into the trip through dbus-daemon and the rest.
+    witness_log = os.path.join(tmp.name, "witness.log")
+    witness = None
     try:
+        cmd = [args.floor, "--stamp", witness_log] + data_paths(r.bus, r.addrs)
+        if ROOT and shutil.which("chrt"):
+            cmd = ["chrt", "--rr", "10"] + cmd
+        witness = subprocess.Popen(cmd, env=dict(os.environ, **r.bus.env), stdout=subprocess.PIPE, text=True)
+        if witness.stdout.readline().strip() != "ready":
+            raise RuntimeError("the witness did not subscribe")
         t0 = time.monotonic()
         while time.monotonic() - t0 < seconds:
             rss.append((round(time.monotonic() - t0, 1), rss_kb(r.pid)))
             time.sleep(min(args.rss_every, max(0.1, seconds - (time.monotonic() - t0))))
         rss.append((round(time.monotonic() - t0, 1), rss_kb(r.pid)))
         r.bus.bench.BenchEmitLog("")
+        witness.send_signal(signal.SIGTERM)
+        witness.communicate(timeout=10)
         r.stop()
         log = r.d.read_log()
         edges = r.gpio.edges
         marks = r.marks
         addrs = r.addrs
+    except Exception:
+        sub.close()
+        raise
     finally:
+        if witness and witness.poll() is None:
+            witness.kill()
+            witness.wait()
         r.close()
     docs = []
     while sub._drain(0.5):   # what arrived: completed sessions
@@ -652,6 +698,19 @@ def bench_sessions(args, n, seconds):
         for line in f:
             a, cyc, row, ns = line.split()
             emits.setdefault(a, []).append((int(ns), int(row)))
+    by_row = {}
+    for a, ev in emits.items():
+        for ns, row in ev:
+            by_row.setdefault((a, row), []).append(ns)
+    hop = []
+    with open(witness_log) as f:
+        for line in f:
+            path, us, ns = line.split()
+            a = path.split("/dev_")[1].split("/")[0].replace("_", ":")
+            sent = by_row.get((a, int(us) // 12500), [])
+            j = bisect.bisect_right(sent, int(ns))
+            if j:
+                hop.append(int(ns) - sent[j - 1])
     tmp.cleanup()
     lat, unmatched, unmatched_rows = [], 0, {}
     for a, ev in emits.items():
@@ -704,6 +763,7 @@ def bench_sessions(args, n, seconds):
     return {
         "stations": n, "seconds": seconds,
         "cue_latency": dict(dist_ms(lat), unmatched=unmatched),
+        "bus_hop_latency": dist_ms(hop),
         "release_cue_error": dict(dist_ms(acc), abs_p99_ms=round(pct(rel, 99) / 1e6, 3) if rel else None),
         "sessions_completed": len(docs),
         "sessions_completed_log": log.count(" completed (bench)"),
@@ -867,6 +927,10 @@ def table(res):
         L.append("%-58s p50 %s  p99 %s  max %s  (n %d, unmatched %d)" % (
             "1 cue latency, sample sent -> cue edge (ms)", fmt(c.get("p50_ms")), fmt(c.get("p99_ms")),
             fmt(c.get("max_ms")), c["n"], c["unmatched"]))
+        h = s["bus_hop_latency"]
+        L.append("%-58s p50 %s  p99 %s  max %s  (n %d)" % (
+            "  of which sample sent -> received by a subscriber (ms)", fmt(h.get("p50_ms")), fmt(h.get("p99_ms")),
+            fmt(h.get("max_ms")), h["n"]))
         e = s["release_cue_error"]
         L.append("%-58s p50 %s  p99 %s  max %s  |p99| %s  (n %d)" % (
             "2 release-cue error, edge - (hold start + target) (ms)", fmt(e.get("p50_ms")), fmt(e.get("p99_ms")),
@@ -890,7 +954,11 @@ def table(res):
         L.append("%-58s %s" % ("4 " + k, fmt(v)))
     cost = {c["tools"]: c for c in res.get("cost", [])}
     for n, c in sorted(cost.items()):
-        L.append("%-58s %s" % ("5 steady RSS, %d tools (kB)" % n, fmt(c["tphubd_rss_kb"])))
+        sm = c.get("tphubd_smaps_kb", {})
+        L.append("%-58s %s  (private %s, shared %s)" % (
+            "5 steady RSS, %d tools (kB)" % n, fmt(c["tphubd_rss_kb"]),
+            fmt(sm.get("Private_Clean", 0) + sm.get("Private_Dirty", 0)) if sm else "-",
+            fmt(sm.get("Shared_Clean", 0) + sm.get("Shared_Dirty", 0)) if sm else "-"))
     if s:
         r = s["rss_kb"]
         L.append("%-58s first %s  last %s  max %s  growth %s  (%d s, %d sessions)" % (
@@ -969,6 +1037,8 @@ def main():
     args = ap.parse_args()
     args.tphubd = os.path.join(args.build, "daemon", "hub", "tphubd")
     args.floor = os.path.join(args.build, "tests", "bench", "bench-floor")
+    # the callgrind outputs stay beside the JSON (callgrind_annotate them)
+    args.keep = os.path.dirname(os.path.abspath(args.out))
     if args.smoke:
         args.tools, args.window, args.warmup, args.cg_window = "1", 1.0, 0.5, 1.0
         args.soak_s, args.rss_every, args.runs, args.spool = 7.5, 2.0, 1, 50
