@@ -4,7 +4,7 @@
 # symbols, which callgrind needs to split the cost by module), then runs the real tphubd
 # against the simulators on a private bus. Prints one table, writes a JSON file.
 #
-#   scripts/bench.sh                     everything, about 15 minutes (soak 4 minutes)
+#   scripts/bench.sh                     everything, about 12 minutes (soak 4 minutes)
 #   scripts/bench.sh --soak-s 3600       with the full one-hour soak
 #   scripts/bench.sh --only cost,floor   some parts (sessions cost floor callgrind startstop spool)
 #   scripts/bench.sh --smoke             every piece briefly (what the meson 'bench' suite runs)
