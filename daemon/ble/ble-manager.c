@@ -815,7 +815,10 @@ int ble_manager_tare(BleManager *m, const char *address) {
         return 0;
 }
 
-static void fill_info(const Tool *t, BleToolInfo *ret) {
+static void fill_info(BleManager *m, const Tool *t, BleToolInfo *ret) {
+        /* BlueZ updates RSSI from advertisements: the last one heard, while discovering. */
+        const BluezDevice *d = bluez_client_find_device(m->client, ble_adapter_path(m->adapter), t->address);
+
         *ret = (BleToolInfo) {
                 .address = t->address,
                 .driver = t->driver->name,
@@ -824,6 +827,8 @@ static void fill_info(const Tool *t, BleToolInfo *ret) {
                 .battery = t->battery,
                 .battery_mv = t->battery_mv,
                 .last_seen = t->last_seen,
+                .has_rssi = d && d->has_rssi,
+                .rssi = d && d->has_rssi ? d->rssi : 0,
         };
 }
 
@@ -835,7 +840,7 @@ int ble_manager_tool_info(BleManager *m, const char *address, BleToolInfo *ret) 
         t = find_tool(m, address);
         if (!t)
                 return -ENOENT;
-        fill_info(t, ret);
+        fill_info(m, t, ret);
         return 0;
 }
 
