@@ -41,8 +41,11 @@ typedef struct SimBackend {
         GpioBackend base;
         SimPin **pins;
         size_t n_pins;
+        /* The last GPIO_SIM_RECORD_MAX output changes: a ring, grown on demand up to that
+         * size, oldest at record_head. A long demo or soak must not grow without bound. */
         GpioSimEdge *record;
-        size_t n_record, allocated_record;
+        size_t n_record, allocated_record, record_head;
+        uint64_t record_dropped;
 
         sd_event *event;
         char *socket_path;
@@ -116,29 +119,44 @@ static bool pin_input_physical(const SimPin *p) {
 
 static void clients_broadcast(SimBackend *s, const char *msg);
 
-static int pin_drive_output(SimBackend *s, SimPin *p, bool physical) {
+static void record_push(SimBackend *s, const SimPin *p) {
         GpioSimEdge *e;
+
+        if (s->n_record == s->allocated_record && s->allocated_record < GPIO_SIM_RECORD_MAX &&
+            s->record_head == 0) {
+                /* Still growing: the ring has not wrapped yet (head is 0). */
+                size_t n = MIN(MAX(s->allocated_record * 2, (size_t) 64), (size_t) GPIO_SIM_RECORD_MAX);
+                GpioSimEdge *a = realloc(s->record, n * sizeof(*a));
+                if (a) {
+                        s->record = a;
+                        s->allocated_record = n;
+                }
+        }
+        if (s->allocated_record == 0) {
+                s->record_dropped++;   /* out of memory: the history is best effort */
+                return;
+        }
+        if (s->n_record < s->allocated_record)
+                e = &s->record[(s->record_head + s->n_record++) % s->allocated_record];
+        else {
+                /* Full: the oldest change makes room. */
+                e = &s->record[s->record_head];
+                s->record_head = (s->record_head + 1) % s->allocated_record;
+                s->record_dropped++;
+        }
+        *e = (GpioSimEdge) { .chip = p->chip, .line = p->key, .value = p->physical, .at = p->changed_at };
+}
+
+static int pin_drive_output(SimBackend *s, SimPin *p, bool physical) {
         char msg[128];
 
         if (p->physical == physical)
                 return 0;
         p->physical = physical;
         p->changed_at = now_monotonic();
+        record_push(s, p);
 
-        if (s->n_record == s->allocated_record) {
-                size_t n = MAX(s->allocated_record * 2, (size_t) 64);
-                GpioSimEdge *a = realloc(s->record, n * sizeof(*a));
-                if (!a)
-                        return -ENOMEM;
-                s->record = a;
-                s->allocated_record = n;
-        }
-        e = &s->record[s->n_record++];
-        *e = (GpioSimEdge) { .value = physical, .at = p->changed_at };
-        snprintf(e->chip, sizeof(e->chip), "%s", p->chip);
-        snprintf(e->line, sizeof(e->line), "%s", p->key);
-
-        snprintf(msg, sizeof(msg), "out %s %d %" PRIu64 "\n", p->key, physical, e->at);
+        snprintf(msg, sizeof(msg), "out %s %d %" PRIu64 "\n", p->key, physical, p->changed_at);
         clients_broadcast(s, msg);
         return 0;
 }
@@ -290,6 +308,14 @@ int gpio_sim_get_level(GpioBackend *b, const char *chip, const char *line) {
         return p ? p->physical : -ENOENT;
 }
 
+static void edges_reverse(GpioSimEdge *a, size_t n) {
+        for (size_t i = 0; i < n / 2; i++) {
+                GpioSimEdge t = a[i];
+                a[i] = a[n - 1 - i];
+                a[n - 1 - i] = t;
+        }
+}
+
 const GpioSimEdge *gpio_sim_get_record(GpioBackend *b, size_t *ret_n) {
         SimBackend *s = to_sim(b);
 
@@ -297,15 +323,33 @@ const GpioSimEdge *gpio_sim_get_record(GpioBackend *b, size_t *ret_n) {
                 *ret_n = 0;
                 return NULL;
         }
+        if (s->record_head > 0) {
+                /* Wrapped (so full): rotate in place, oldest first, without allocating. */
+                size_t h = s->record_head, n = s->n_record;
+
+                edges_reverse(s->record, h);
+                edges_reverse(s->record + h, n - h);
+                edges_reverse(s->record, n);
+                s->record_head = 0;
+        }
         *ret_n = s->n_record;
         return s->record;
+}
+
+uint64_t gpio_sim_get_record_dropped(GpioBackend *b) {
+        SimBackend *s = to_sim(b);
+
+        return s ? s->record_dropped : 0;
 }
 
 void gpio_sim_clear_record(GpioBackend *b) {
         SimBackend *s = to_sim(b);
 
-        if (s)
+        if (s) {
                 s->n_record = 0;
+                s->record_head = 0;
+                s->record_dropped = 0;
+        }
 }
 
 /* ---- control socket ---- */

@@ -17,13 +17,19 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 #include "gpio/gpio-backend.h"
 
+/* How many output changes the sim keeps (the newest): enough for any test's scenario,
+ * bounded so that a demo or soak on the sim stays flat (8 stations change an output about
+ * 40 times a second in a countdown). */
+#define GPIO_SIM_RECORD_MAX 1024
+
 typedef struct GpioSimEdge {
-        char chip[64];
-        char line[64];
+        const char *chip;    /* the pin's names: valid as long as the backend */
+        const char *line;
         bool value;          /* physical */
         nsec_t at;           /* CLOCK_MONOTONIC when set-value was called */
 } GpioSimEdge;
@@ -42,6 +48,9 @@ int gpio_sim_set_input(GpioBackend *b, const char *chip, const char *line, bool 
 /* Physical level of a pin (input or output): 0/1, -ENOENT if never seen. */
 int gpio_sim_get_level(GpioBackend *b, const char *chip, const char *line);
 
-/* Every output change since the last clear, oldest first. Valid until the next change. */
+/* The output changes since the last clear, oldest first: all of them, or the newest
+ * GPIO_SIM_RECORD_MAX when there were more. Valid until the next change. */
 const GpioSimEdge *gpio_sim_get_record(GpioBackend *b, size_t *ret_n);
+/* How many older changes the bound dropped since the last clear. */
+uint64_t gpio_sim_get_record_dropped(GpioBackend *b);
 void gpio_sim_clear_record(GpioBackend *b);

@@ -281,6 +281,86 @@ static void test_api(void) {
         sim = gpio_backend_free(sim);
 }
 
+/* The record keeps the newest GPIO_SIM_RECORD_MAX output changes, oldest first, however
+ * many there were (a soak on the sim must stay flat), and says how many it dropped. */
+static void test_record_bound(void) {
+        _cleanup_(gpio_backend_freep) GpioBackend *sim = NULL;
+        GpioLine *a = NULL, *b = NULL;
+        const GpioSimEdge *rec;
+        size_t n;
+        /* Three times around the ring plus a bit: every wrap position gets exercised. */
+        const unsigned total = 3 * GPIO_SIM_RECORD_MAX + 77;
+        nsec_t prev = 0;
+
+        CHECK_OK(gpio_sim_new(NULL, NULL, &sim));
+        CHECK_OK(gpio_backend_request_output(sim, &(GpioLineSpec) { .chip = "c", .name = "a" },
+                                             NULL, false, &a));
+        CHECK_OK(gpio_backend_request_output(sim, &(GpioLineSpec) { .chip = "c", .name = "b" },
+                                             NULL, false, &b));
+        rec = gpio_sim_get_record(sim, &n);
+        CHECK_EQ(n, 0);
+
+        /* Change k (0-based) goes to line a when k % 3 != 2, else b; each line toggles, so
+         * its k-th own change sets it to 1 when that count is odd. */
+        unsigned n_a = 0, n_b = 0;
+        for (unsigned k = 0; k < total; k++) {
+                if (k % 3 != 2)
+                        CHECK_OK(gpio_line_set_value(a, ++n_a % 2));
+                else
+                        CHECK_OK(gpio_line_set_value(b, ++n_b % 2));
+                if (k == 100) {
+                        /* Before the bound: everything is kept. */
+                        rec = gpio_sim_get_record(sim, &n);
+                        CHECK_EQ(n, 101);
+                        CHECK_EQ(gpio_sim_get_record_dropped(sim), 0);
+                }
+        }
+
+        rec = gpio_sim_get_record(sim, &n);
+        CHECK_EQ(n, GPIO_SIM_RECORD_MAX);
+        CHECK_EQ(gpio_sim_get_record_dropped(sim), total - GPIO_SIM_RECORD_MAX);
+        /* Replay the expected sequence and compare the tail, entry by entry. */
+        n_a = n_b = 0;
+        for (unsigned k = 0; k < total; k++) {
+                bool on_a = k % 3 != 2;
+                unsigned own = on_a ? ++n_a : ++n_b;
+
+                if (k < total - GPIO_SIM_RECORD_MAX)
+                        continue;
+                const GpioSimEdge *e = &rec[k - (total - GPIO_SIM_RECORD_MAX)];
+                CHECK(strcmp(e->chip, "c") == 0);
+                CHECK(strcmp(e->line, on_a ? "a" : "b") == 0);
+                CHECK_EQ(e->value, own % 2);
+                CHECK(e->at >= prev);
+                prev = e->at;
+        }
+        /* Reading it twice gives the same (the rotation happened once). */
+        rec = gpio_sim_get_record(sim, &n);
+        CHECK_EQ(n, GPIO_SIM_RECORD_MAX);
+        CHECK(strcmp(rec[n - 1].line, (total - 1) % 3 != 2 ? "a" : "b") == 0);
+
+        /* After a wrap and a read, new changes go on in order. */
+        CHECK_OK(gpio_line_set_value(b, ++n_b % 2));
+        rec = gpio_sim_get_record(sim, &n);
+        CHECK_EQ(n, GPIO_SIM_RECORD_MAX);
+        CHECK(strcmp(rec[n - 1].line, "b") == 0);
+        CHECK_EQ(rec[n - 1].value, n_b % 2);
+        CHECK(rec[n - 1].at >= rec[n - 2].at);
+
+        gpio_sim_clear_record(sim);
+        rec = gpio_sim_get_record(sim, &n);
+        CHECK_EQ(n, 0);
+        CHECK_EQ(gpio_sim_get_record_dropped(sim), 0);
+        CHECK_OK(gpio_line_set_value(a, ++n_a % 2));
+        rec = gpio_sim_get_record(sim, &n);
+        CHECK_EQ(n, 1);
+        CHECK(strcmp(rec[0].line, "a") == 0);
+        CHECK_EQ(rec[0].value, n_a % 2);
+
+        a = gpio_line_free(a);
+        b = gpio_line_free(b);
+}
+
 /* Random and mutated commands: every message gets exactly one reply, in order, and the
  * sim survives (run it under ASan/valgrind to catch memory errors too). */
 static void test_fuzz_commands(const char *dir) {
@@ -351,6 +431,7 @@ int main(void) {
 
         CHECK(mkdtemp(dir));
         test_api();
+        test_record_bound();
         test_socket_path(dir);
         test_press_and_cue(dir);
         test_fuzz_commands(dir);
