@@ -255,6 +255,7 @@ void hub_mqtt_session(Hub *h, HubStation *hs, const Session *session, const char
                 if (r < 0)
                         log_error_errno(r, "%s: session %s could not be queued for MQTT: %m", hs->config->name, session->id);
         }
+        hub_history_record(h, hs, json);
         if (h->config->state_dir) {
                 r = checkpoint_clear(h->config->state_dir, hs->config->name);
                 if (r < 0)
@@ -391,6 +392,8 @@ static void on_connected(MqttClient *c, void *userdata) {
                 publish_discovery(h);
         for (size_t i = 0; i < h->n_stations; i++)
                 publish_state(h, &h->stations[i]);
+        for (size_t i = 0; i < h->n_stations; i++)
+                hub_history_publish(h, &h->stations[i]);
         for (size_t i = 0; h->ble && ble_manager_tool_at(h->ble, i); i++)
                 hub_mqtt_tool(h, ble_manager_tool_at(h->ble, i));
         publisher_connected(h->publisher);

@@ -73,6 +73,10 @@ void hub_mqtt_checkpoint(Hub *h, HubStation *hs);
 void hub_mqtt_tool(Hub *h, const char *address);
 void hub_mqtt_station_stop(HubStation *hs);
 
+/* Finished-session history (hub-history.c). */
+void hub_history_record(Hub *h, HubStation *hs, const char *session_json);
+void hub_history_publish(Hub *h, HubStation *hs);
+
 HubStation *hub_find_station(Hub *h, const char *name);
 HubStation *hub_station_of(Hub *h, const Station *s);
 
