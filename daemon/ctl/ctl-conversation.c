@@ -215,7 +215,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
  * Paho's threads inherit the mask and the signals reach only this loop. */
 static int run(Conversation *c, uint64_t timeout_usec) {
         _cleanup_(sd_event_source_unrefp) sd_event_source *timer = NULL, *sigint = NULL, *sigterm = NULL;
-        int r;
+        int r = 0;
 
         c->done = false;
         c->result = 0;
@@ -231,9 +231,12 @@ static int run(Conversation *c, uint64_t timeout_usec) {
         while (!c->done) {
                 r = sd_event_run(c->event, UINT64_MAX);
                 if (r < 0)
-                        return r;
+                        break;
         }
-        return c->result;
+        /* messages dispatched later (while disconnecting) must not reach a caller's
+         * callback whose userdata may be gone */
+        c->cb = NULL;
+        return r < 0 ? r : c->result;
 }
 
 int conversation_sync(Conversation *c, uint64_t timeout_usec, ConversationMessage cb, void *userdata) {
