@@ -8,7 +8,7 @@ set -euo pipefail
 build=(meson ninja-build pkg-config gcc libsystemd-dev libgpiod-dev gpiod libpaho-mqtt-dev
        libjson-c-dev libconfig-dev cmake python3 mosquitto mosquitto-clients dbus-daemon
        python3-dbus python3-dbusmock python3-gi systemd util-linux procps scdoc udev)
-test=(clang valgrind openssl debhelper dpkg-dev debootstrap)
+test=(clang valgrind openssl debhelper dpkg-dev debootstrap python3-seccomp)
 
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test[@]}")
