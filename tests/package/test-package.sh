@@ -17,7 +17,7 @@ fi
 . "$src/tests/package/debian12-root.sh"
 
 # The exposure score recorded in docs/operations.md: the test fails if the unit gets worse.
-MAX_EXPOSURE=2.1
+MAX_EXPOSURE=1.4
 
 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -64,7 +64,8 @@ else
 fi
 
 t0=$(date +%s)
-printf 'apt-get -qq update\n' > "$work/pkg-setup.sh"
+# man-db: systemd-analyze verify checks the unit's Documentation= pages with man, as on a Pi
+printf 'apt-get -qq update\napt-get install -y -q --no-install-recommends man-db\n' > "$work/pkg-setup.sh"
 if ! out=$( { make_base "$cache" && make_flavour "$cache" "$work/pkg-setup.sh" pkg && \
               root_unpack "$cache/bookworm-pkg.tar" "$work/root"; } 2>&1); then
         notok "a Debian 12 root" "$out"
