@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # Run inside a fresh Debian 12 root (tests/package/debian12-root.sh) by cross-test.sh: the
-# arm64 and armhf cross toolchains, the build dependencies for both through multiarch, and
+# arm64 and armhf cross compilers, the build dependencies for both through multiarch, and
 # qemu-user-static to run what they build.
 set -eu
 mirror=$(awk '$1 == "deb" && $3 == "bookworm" { print $2; exit }' /etc/apt/sources.list)
@@ -14,8 +14,8 @@ LIST
 dpkg --add-architecture arm64
 dpkg --add-architecture armhf
 apt-get -qq update
-libs="libsystemd-dev libjson-c-dev libconfig-dev libgpiod-dev libpaho-mqtt-dev"
+libs="libc6-dev libsystemd-dev libjson-c-dev libconfig-dev libgpiod-dev libpaho-mqtt-dev"
 apt-get install -y -q --no-install-recommends \
-        build-essential crossbuild-essential-arm64 crossbuild-essential-armhf qemu-user-static \
+        gcc make libc6-dev gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu-user-static \
         meson ninja-build pkg-config cmake scdoc python3 debhelper dpkg-dev fakeroot systemd udev \
         $(for l in $libs; do echo $l:arm64 $l:armhf; done)
