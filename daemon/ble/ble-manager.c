@@ -816,6 +816,9 @@ int ble_manager_tare(BleManager *m, const char *address) {
 }
 
 static void fill_info(const Tool *t, BleToolInfo *ret) {
+        const BluezDevice *d = t->m->client && t->m->adapter && ble_adapter_path(t->m->adapter) ?
+                bluez_client_find_device(t->m->client, ble_adapter_path(t->m->adapter), t->address) : NULL;
+
         *ret = (BleToolInfo) {
                 .address = t->address,
                 .driver = t->driver->name,
@@ -824,6 +827,9 @@ static void fill_info(const Tool *t, BleToolInfo *ret) {
                 .battery = t->battery,
                 .battery_mv = t->battery_mv,
                 .last_seen = t->last_seen,
+                /* BlueZ has an RSSI only from advertisements it saw while scanning */
+                .has_rssi = d && d->has_rssi,
+                .rssi = d && d->has_rssi ? d->rssi : 0,
         };
 }
 

@@ -196,6 +196,7 @@ void hub_mqtt_tool(Hub *h, const char *address) {
         json_object_object_add(o, "connected", json_object_new_boolean(info.connected));
         json_object_object_add(o, "battery", info.battery >= 0 ? json_object_new_int(info.battery) : NULL);
         json_object_object_add(o, "battery_mv", info.battery_mv >= 0 ? json_object_new_int(info.battery_mv) : NULL);
+        json_object_object_add(o, "rssi", info.has_rssi ? json_object_new_int(info.rssi) : NULL);
         if (info.last_seen)
                 add_str(o, "last_seen", format_iso8601(at, sizeof at, (nsec_t) ((int64_t) info.last_seen +
                                                        (int64_t) now_realtime() - (int64_t) now_monotonic())));

@@ -91,7 +91,7 @@ def main():
         return 0
     bus = "unix:path=%s/system_bus_socket" % simdir
     simenv = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus)
-    for args in (["AddTool", "ssssa{sv}", "hci0", TOOL, "progressor", "Progressor_1", "0"],
+    for args in (["AddTool", "ssssa{sv}", "hci0", TOOL, "progressor", "Progressor_1", "1", "rssi", "n", "-61"],
                  ["LoadTraceCsv", "ss", TOOL, trace]):
         subprocess.run(["busctl", "--system", "--", "call", "org.bluez", "/", "org.tphub.BlueZSim1", *args],
                        env=simenv, check=True, capture_output=True, timeout=10)
@@ -135,9 +135,12 @@ def main():
             doc = json.loads(ctl.ok("tools", "--json"))
             expect(list(doc) == [TOOL], doc)
             expect(doc[TOOL]["type"] == "progressor" and doc[TOOL]["connected"] is True, doc)
+            # BlueZ (and its stand-in) keeps an RSSI only while it scans: a connected tool has none
+            expect("rssi" in doc[TOOL] and doc[TOOL]["rssi"] is None and doc[TOOL]["battery_mv"] == 3900, doc)
             out = ctl.ok("tools")
             row = [line for line in out.splitlines() if line.startswith(TOOL)]
             expect(row and row[0].split()[1] == "progressor" and " connected " in row[0], out)
+            expect(row[0].split()[4:7] == ["3900", "mV", "-"], row)
             expect(out.splitlines()[0].split() == ["ADDRESS", "TYPE", "NAME", "LINK", "BATTERY", "RSSI",
                                                    "LAST", "SEEN"], out)
         case("tools: type, link, battery, RSSI, last seen (text and --json)", tools)
