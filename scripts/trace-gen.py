@@ -111,6 +111,38 @@ def back_12_short(a):
     a.hold(2.0)
 
 
+def glute_demo(a):
+    """The demo's second athlete (glute-tpt, started by an MQTT command): the first point with
+    a moment of far too much force (an over-force warning that clears), then the tool drops out
+    mid-hold (the "drop link" comment tells scripts/demo-athlete.py when) and comes back, then
+    a very long press stops the session (about 45 s in all)."""
+    a.hold(4.0)  # the start command arrives while the tool lies on the bench
+    a.comment("left gluteus medius: too hard for half a second")
+    a.ramp(80, 1.0)
+    a.hold(0.5)
+    a.tap()
+    a.hold(4.0)
+    a.ramp(340, 0.2)   # safety_max 300 N: a warning, shorter than over_force_s, so no outcome
+    a.hold(0.4)
+    a.ramp(80, 0.2)
+    a.hold(6.5)        # past min_hold (10 s after the tap)
+    a.tap()            # it eased: the knot released
+    a.hold(0.2)
+    a.ramp(0, 3.0)
+    a.hold(10.5)
+    a.comment("right gluteus medius: the tool drops out mid-hold")
+    a.ramp(80, 1.0)
+    a.hold(0.5)
+    a.tap()
+    a.hold(3.0)
+    a.comment("drop link")
+    a.hold(3.0)
+    a.comment("done for today: a very long press stops the session")
+    a.very_long_press()
+    a.ramp(0, 1.0)
+    a.hold(2.0)
+
+
 def ball_release(a):
     # calf L: auto start (settle 1 s in the band), held to the release cue at 90 s
     a.comment("calf left: full 90 s")
@@ -151,9 +183,15 @@ def glute_tpt(a):
     # never releases on its first two visits and does on the third
     pattern = {0: [None, None, 14.0], 1: [12.0], 2: [15.0], 3: [11.0], 4: [13.0], 5: [12.0],
                6: [16.0], 7: [10.5]}
-    order = [0, 1, 2, 3, 4, 5, 6, 7, 0, 0]
+    # gmed left's 3rd visit comes after the first stretch (3 x 30 s hold, 2 s release cue,
+    # 10 s rest): "work somewhere else and then come back", never straight after the 2nd
+    order = [0, 1, 2, 3, 4, 5, 6, 7, 0, "stretch", 0]
     visit = {}
     for k in order:
+        if k == "stretch":
+            a.comment("stretch gluteus medius, before the 3rd visit")
+            a.hold(3 * (30.0 + 2.0 + 10.0))
+            continue
         v = visit.get(k, 0)
         visit[k] = v + 1
         tap_at = pattern[k][v]
@@ -171,7 +209,7 @@ def glute_tpt(a):
         a.hold(10.5)
     # stretches: 4 x (3 x 30 s, 10 s rest): the first two followed, then a stop
     a.comment("stretches")
-    a.hold(2 * 3 * (30.0 + 2.0 + 10.0) + 1.0)
+    a.hold(3 * (30.0 + 2.0 + 10.0) + 1.0)
     a.very_long_press()
 
 
@@ -193,6 +231,7 @@ SCENARIOS = {
     "back-12-short": back_12_short,
     "ball-release": ball_release,
     "glute-tpt": glute_tpt,
+    "glute-demo": glute_demo,
     "ppt": ppt,
 }
 

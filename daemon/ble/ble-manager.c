@@ -815,9 +815,9 @@ int ble_manager_tare(BleManager *m, const char *address) {
         return 0;
 }
 
-static void fill_info(const Tool *t, BleToolInfo *ret) {
-        const BluezDevice *d = t->m->client && t->m->adapter && ble_adapter_path(t->m->adapter) ?
-                bluez_client_find_device(t->m->client, ble_adapter_path(t->m->adapter), t->address) : NULL;
+static void fill_info(BleManager *m, const Tool *t, BleToolInfo *ret) {
+        /* BlueZ updates RSSI from advertisements: the last one heard, while discovering. */
+        const BluezDevice *d = bluez_client_find_device(m->client, ble_adapter_path(m->adapter), t->address);
 
         *ret = (BleToolInfo) {
                 .address = t->address,
@@ -827,7 +827,6 @@ static void fill_info(const Tool *t, BleToolInfo *ret) {
                 .battery = t->battery,
                 .battery_mv = t->battery_mv,
                 .last_seen = t->last_seen,
-                /* BlueZ has an RSSI only from advertisements it saw while scanning */
                 .has_rssi = d && d->has_rssi,
                 .rssi = d && d->has_rssi ? d->rssi : 0,
         };
@@ -841,7 +840,7 @@ int ble_manager_tool_info(BleManager *m, const char *address, BleToolInfo *ret) 
         t = find_tool(m, address);
         if (!t)
                 return -ENOENT;
-        fill_info(t, ret);
+        fill_info(m, t, ret);
         return 0;
 }
 

@@ -78,8 +78,8 @@ typedef struct BleToolInfo {
         int battery;            /* percent, -1 if unknown */
         int battery_mv;         /* millivolts, -1 if unknown */
         nsec_t last_seen;       /* CLOCK_MONOTONIC of the last sample, 0 if none */
-        bool has_rssi;          /* BlueZ reports an RSSI (seen advertising while scanning) */
-        int rssi;               /* dBm */
+        bool has_rssi;
+        int rssi;               /* dBm of the last advertisement heard, if has_rssi */
 } BleToolInfo;
 
 /* Strings in *ret stay valid until the next call into the manager. */

@@ -13,6 +13,7 @@
 #include "config/conf-reader.h"
 #include "config/config.h"
 #include "config/protocol-load.h"
+#include "mqtt/topics.h"
 #include "shared/macro.h"
 
 #ifndef TPHUB_SYSCONF_PROTOCOLS_DIR
@@ -45,10 +46,10 @@ static const char *const tag_keys[] = { "athlete", "address", "ibeacon", "eddyst
 static const char *const mqtt_keys[] = {
         "enabled", "uri", "version", "client_id", "prefix", "credentials_file", "ca_file", "cert_file",
         "key_file", "keepalive_s", "force_rate_hz", "spool_max_sessions", "homeassistant",
-        "discovery_prefix", NULL,
+        "discovery_prefix", "homeassistant_athlete", "dashboard_url", NULL,
 };
 static const char *const station_keys[] = {
-        "name", "protocol", "auto_adopt", "tools", "switch", "cues", "engine", NULL,
+        "name", "protocol", "area", "auto_adopt", "tools", "switch", "cues", "engine", NULL,
 };
 static const char *const tool_keys[] = { "address", "driver", NULL };
 static const char *const station_switch_keys[] = { "chip", "line", "active_low", "bias", NULL };
@@ -143,7 +144,7 @@ static bool eddystone_normalize(char *s) {
 }
 
 /* MQTT topic prefix: levels of [A-Za-z0-9_.-], no wildcards, no empty level. */
-static bool topic_prefix_valid(const char *s) {
+static bool prefix_valid(const char *s) {
         size_t n = strlen(s);
 
         if (n < 1 || n > 64 || s[0] == '/' || s[n - 1] == '/' || strstr(s, "//"))
@@ -459,7 +460,7 @@ static int read_mqtt(ConfReader *R, const config_setting_t *root, const char *ba
         if (m->client_id && (strlen(m->client_id) > 64 || strpbrk(m->client_id, " \t\r\n/+#")))
                 conf_error(R, conf_member(g, "client_id"),
                            "mqtt.client_id must be at most 64 characters without spaces, '/', '+' or '#'");
-        if (read_nonempty(R, g, "prefix", false, &m->prefix) > 0 && !topic_prefix_valid(m->prefix))
+        if (read_nonempty(R, g, "prefix", false, &m->prefix) > 0 && !prefix_valid(m->prefix))
                 conf_error(R, conf_member(g, "prefix"), "mqtt.prefix \"%s\" must be topic levels of "
                            "A-Z a-z 0-9 _ . - separated by single '/' (no wildcards, at most 64)", m->prefix);
         read_path(R, g, "credentials_file", base, &m->credentials_file);
@@ -471,9 +472,15 @@ static int read_mqtt(ConfReader *R, const config_setting_t *root, const char *ba
         conf_uint(R, g, "spool_max_sessions", 1, 1000000, &m->spool_max_sessions);
         conf_bool(R, g, "homeassistant", &m->homeassistant);
         if (read_nonempty(R, g, "discovery_prefix", false, &m->discovery_prefix) > 0 &&
-            !topic_prefix_valid(m->discovery_prefix))
+            !prefix_valid(m->discovery_prefix))
                 conf_error(R, conf_member(g, "discovery_prefix"), "mqtt.discovery_prefix \"%s\" must be topic "
                            "levels of A-Z a-z 0-9 _ . - separated by single '/'", m->discovery_prefix);
+        conf_bool(R, g, "homeassistant_athlete", &m->homeassistant_athlete);
+        if (read_nonempty(R, g, "dashboard_url", false, &m->dashboard_url) > 0 &&
+            ((strncmp(m->dashboard_url, "http://", 7) != 0 && strncmp(m->dashboard_url, "https://", 8) != 0) ||
+             strlen(m->dashboard_url) > 256 || strpbrk(m->dashboard_url, " \t\r\n\"<>")))
+                conf_error(R, conf_member(g, "dashboard_url"), "mqtt.dashboard_url \"%s\" must be an http:// or "
+                           "https:// URL of at most 256 characters without spaces", m->dashboard_url);
 
         if (!m->cert_file != !m->key_file)
                 conf_error(R, conf_member(g, m->cert_file ? "cert_file" : "key_file"),
@@ -501,6 +508,7 @@ static int read_mqtt(ConfReader *R, const config_setting_t *root, const char *ba
 static void station_done(ConfigStation *s) {
         free(s->name);
         free(s->protocol);
+        free(s->area);
         for (size_t i = 0; i < s->n_tools; i++) {
                 free(s->tools[i].address);
                 free(s->tools[i].driver);
@@ -674,9 +682,16 @@ static void read_station(ConfReader *R, const config_setting_t *g, Config *c, co
                 if (!name_valid(st->name))
                         conf_error(R, conf_member(g, "name"), "station name \"%s\" must be 1 to %d of "
                                    "A-Z a-z 0-9 _ - (it becomes an MQTT topic level)", st->name, MAX_NAME);
+                else if (topic_station_name_reserved(st->name))
+                        conf_error(R, conf_member(g, "name"), "station name \"%s\" is reserved for the hub's own "
+                                   "MQTT topics", st->name);
                 else if (config_find_station(c, st->name))
                         conf_error(R, conf_member(g, "name"), "station name \"%s\" is used twice", st->name);
         }
+        if (read_nonempty(R, g, "area", false, &st->area) > 0 &&
+            (strlen(st->area) > 64 || strpbrk(st->area, "\t\r\n")))
+                conf_error(R, conf_member(g, "area"), "area \"%s\" must be at most 64 characters on one line",
+                           st->area);
         if (read_nonempty(R, g, "protocol", true, &st->protocol) > 0) {
                 st->default_protocol = config_find_protocol(c, st->protocol);
                 /* A protocol whose file failed to load was explained by that file's errors. */
@@ -960,6 +975,7 @@ Config *config_free(Config *c) {
         free(c->mqtt.cert_file);
         free(c->mqtt.key_file);
         free(c->mqtt.discovery_prefix);
+        free(c->mqtt.dashboard_url);
         for (size_t i = 0; i < c->n_stations; i++)
                 station_done(&c->stations[i]);
         free(c->stations);

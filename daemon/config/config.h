@@ -44,6 +44,7 @@ typedef struct ConfigTool {
 typedef struct ConfigStation {
         char *name;
         char *protocol;            /* default protocol name */
+        char *area;                /* where it stands ("Treatment room 2"), NULL = unknown */
         const Protocol *default_protocol; /* resolved, points into Config.protocols */
         ConfigTool *tools;
         size_t n_tools;
@@ -86,6 +87,8 @@ typedef struct ConfigMqtt {
         unsigned spool_max_sessions;
         bool homeassistant;
         char *discovery_prefix;
+        bool homeassistant_athlete; /* expose the athlete id to Home Assistant (privacy: off) */
+        char *dashboard_url;       /* base URL of the dashboard, for links from Home Assistant */
 } ConfigMqtt;
 
 typedef struct ConfigGpio {

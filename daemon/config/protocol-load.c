@@ -64,6 +64,9 @@ static const StepField step_fields[] = {
         FIELD("needs_release_tap", F_BOOL, needs_release_tap, 0, 0),
         FIELD("not_released", F_NOT_RELEASED, not_released, 0, 0),
         FIELD("max_tries", F_UINT, max_tries, 1, 10),
+        FIELD("find_prompt", F_STRING, find_prompt, 0, 0),
+        FIELD("hold_prompt", F_STRING, hold_prompt, 0, 0),
+        FIELD("revisit_rest_s", F_MS, revisit_rest_ms, 0, MAX_HOLD_S),
 };
 
 enum {
@@ -71,7 +74,7 @@ enum {
         K_MIN_HOLD, K_TARGET_HOLD, K_MAX_HOLD, K_REPS, K_REST, K_SETTLE,
         K_CONTACT, K_RELEASE, K_TARGET_MIN, K_TARGET_MAX, K_SAFETY_MAX,
         K_OVER_FORCE, K_MIN_RELEASE, K_TAP_ENDS_HOLD, K_NEEDS_RELEASE_TAP,
-        K_NOT_RELEASED, K_MAX_TRIES,
+        K_NOT_RELEASED, K_MAX_TRIES, K_FIND_PROMPT, K_HOLD_PROMPT, K_REVISIT_REST,
         _K_MAX,
 };
 
@@ -82,11 +85,11 @@ static const char *const step_keys[] = {
         "min_hold_s", "target_hold_s", "max_hold_s", "reps", "rest_s", "settle_s",
         "contact_n", "release_n", "target_min_n", "target_max_n", "safety_max_n",
         "over_force_s", "min_release_s", "tap_ends_hold", "needs_release_tap",
-        "not_released", "max_tries", NULL,
+        "not_released", "max_tries", "find_prompt", "hold_prompt", "revisit_rest_s", NULL,
 };
 
 static const char *const top_keys[] = {
-        "title", "description", "source", "defaults", "steps", NULL,
+        "title", "description", "source", "safety_notice", "defaults", "steps", NULL,
 };
 
 static const char *const sides[] = { "left", "right", "center", "both" };
@@ -107,6 +110,8 @@ static void step_strings_free(ProtocolStep *s) {
         free(s->side);
         free(s->label);
         free(s->instruction);
+        free(s->find_prompt);
+        free(s->hold_prompt);
         *s = (ProtocolStep) {};
 }
 
@@ -255,6 +260,7 @@ static int step_build(ConfReader *R, const config_setting_t *group, StepDraft *d
                 .min_release_ms = 2000,
                 .not_released = NOT_RELEASED_CONTINUE,
                 .max_tries = 1,
+                .revisit_rest_ms = 30000,
         };
         unsigned errors_before = R->n_errors;
         char errbuf[256];
@@ -383,6 +389,7 @@ int protocol_load(const char *path, Protocol **ret, ConfigErrors *errs) {
                                            : conf_error_missing(&R, root, "title");
         conf_string(&R, root, "description", &p->description);
         conf_string(&R, root, "source", &p->source);
+        conf_string(&R, root, "safety_notice", &p->safety_notice);
 
         if (conf_group(&R, root, "defaults", &dg) > 0)
                 draft_read(&R, dg, &defaults);

@@ -29,6 +29,7 @@ typedef enum Phase {
 typedef struct WorkItem {
         size_t step;
         unsigned attempt;
+        bool away;                /* a revisit right after its own point: rest away first */
 } WorkItem;
 
 /* Runtime state of the rep in progress. Times are 0 when not reached. */
@@ -36,19 +37,26 @@ typedef struct RepState {
         size_t rec;               /* index into the session step's reps */
         bool tool;                /* force-measured (a tool was connected when it started) */
         bool recorded;            /* rep record exists */
+        nsec_t cued_at;           /* when the point was cued (started_ms) */
         nsec_t contact_at;
         nsec_t settle_since;      /* auto start: in band since */
         bool in_band;
         nsec_t hold_start;
         nsec_t release_cue_at;
-        nsec_t descent_at;        /* last time force was at or above the descent floor */
+        nsec_t descent_at;        /* last hold sample at or above the descent floor */
         bool over;                /* above safety maximum (Schmitt state) */
         nsec_t over_since;
         bool over_hold_warned;
+        bool tap_counts;          /* min_hold reached where a tap ends the hold */
+        bool let_go;              /* the force fell below release_n: the hold is over */
         bool need_recontact;      /* resumed after tool loss: ignore drops until contact */
         RepOutcome pending;       /* outcome decided when the hold ended */
-        double hold_sum;
-        uint64_t hold_n;
+        CueRelease release;       /* why the release was cued */
+        /* The hold's mean force is over its own samples only (docs/session.md): every
+         * sample since the hold started, the prefix up to the last one at or above the
+         * descent floor (the hold end without a cue) and the prefix up to the cue. */
+        double sum, held_sum, cue_sum;
+        uint64_t n, held_n, cue_n;
         double peak;
 } RepState;
 
@@ -152,8 +160,13 @@ static void set_cue(Engine *e, CueKind kind, nsec_t now, nsec_t due) {
         int step = cur_step_index(e);
         unsigned rep = e->session ? e->rep : 0;
 
-        if (e->cue.kind != kind || e->cue.step != step || e->cue.rep != rep || e->cue.due_ns != due)
+        if (e->cue.kind != kind || e->cue.step != step || e->cue.rep != rep || e->cue.due_ns != due) {
                 e->cue.since_ns = now;
+                e->cue.release = CUE_RELEASE_NONE;
+                e->cue.away = false;
+                e->cue.tap_counts_ns = 0;
+                e->cue.not_yet_ns = 0;
+        }
         e->cue.kind = kind;
         e->cue.step = step;
         e->cue.rep = rep;
@@ -170,14 +183,32 @@ static int record_rep(Engine *e, nsec_t now) {
         if (!rep)
                 return -ENOMEM;
         rep->attempt = e->items[e->cursor].attempt;
-        rep->started_ms = ms_between(e->session->started_mono, now);
+        /* The point was cued before anything was recorded: the search time belongs to it. */
+        rep->started_ms = ms_between(e->session->started_mono, e->r.cued_at ?: now);
         e->r.rec = cur_session_step(e)->n_reps - 1;
         e->r.recorded = true;
         return 0;
 }
 
-static int start_hold(Engine *e, nsec_t now) {
+/* A tap can end this step's hold as completed once min_hold is reached. */
+static bool tap_can_end(const ProtocolStep *s) {
+        return (s->tap_ends_hold || s->kind == STEP_STRETCH) && s->min_hold_ms < s->target_hold_ms;
+}
+
+static void hold_sample(Engine *e, nsec_t now) {
+        e->r.sum += e->force;
+        e->r.n++;
+        if (e->force >= e->params.descent_frac * (e->r.sum / (double) e->r.n)) {
+                e->r.held_sum = e->r.sum;
+                e->r.held_n = e->r.n;
+                e->r.descent_at = now;
+        }
+}
+
+/* with_sample: the hold starts at the force sample being processed, which is its first. */
+static int start_hold(Engine *e, nsec_t now, bool with_sample) {
         const ProtocolStep *s = cur_step(e);
+        SessionRep *rep;
         int r;
 
         if (!e->r.recorded) {
@@ -185,12 +216,20 @@ static int start_hold(Engine *e, nsec_t now) {
                 if (r < 0)
                         return r;
         }
+        rep = cur_rep(e);
+        rep->hold_started_ms = ms_between(e->session->started_mono, now);
         e->r.hold_start = now;
         e->r.descent_at = now;
         e->r.tool = e->tool_connected && e->have_force && s->kind != STEP_STRETCH;
         e->phase = PHASE_HOLD;
         e->last_activity = now;
         set_cue(e, CUE_HOLD, now, now + nsec_from_ms(s->target_hold_ms));
+        if (tap_can_end(s) && s->min_hold_ms == 0) {
+                e->r.tap_counts = true;
+                e->cue.tap_counts_ns = now;
+        }
+        if (with_sample && e->r.tool)
+                hold_sample(e, now);
         return push_event(e, EVENT_HOLD_START, now, e->force);
 }
 
@@ -198,7 +237,7 @@ static int begin_rep(Engine *e, nsec_t now) {
         const ProtocolStep *s = cur_step(e);
         int r;
 
-        e->r = (RepState) { .pending = REP_COMPLETED };
+        e->r = (RepState) { .pending = REP_COMPLETED, .cued_at = now };
         e->last_activity = now;
         e->cue.warnings = 0;
 
@@ -209,7 +248,7 @@ static int begin_rep(Engine *e, nsec_t now) {
         }
 
         if (s->kind == STEP_STRETCH)
-                return start_hold(e, now);
+                return start_hold(e, now, false);
 
         e->phase = PHASE_CUE;
         set_cue(e, CUE_POINT, now, 0);
@@ -225,27 +264,94 @@ static int begin_rep(Engine *e, nsec_t now) {
         return 0;
 }
 
-static int insert_revisit(Engine *e, size_t step, unsigned attempt) {
+static StepKind item_kind(const Engine *e, size_t i) {
+        return e->protocol->steps[e->items[i].step].kind;
+}
+
+/* Where a revisit of the current point goes. "Remove the pressure, work somewhere else,
+ * then come back": after the remaining press points of this run, before the next
+ * measurement (a re-test must follow all the work). When that would cue the point again
+ * straight away, it goes after the stretch that comes next, or, when nothing but a
+ * measurement or the end is left, after a rest away from the point (*ret_away). */
+static size_t revisit_slot(const Engine *e, bool *ret_away) {
         size_t pos = e->n_items;
 
-        if (e->n_items >= MAX_WORK_ITEMS)
-                return -E2BIG;
-        /* "Work elsewhere and come back": after the remaining press points of this run,
-         * before the next stretch or measurement block. */
         for (size_t i = e->cursor + 1; i < e->n_items; i++)
-                if (e->protocol->steps[e->items[i].step].kind != STEP_PRESS) {
+                if (item_kind(e, i) != STEP_PRESS) {
                         pos = i;
                         break;
                 }
+        *ret_away = false;
+        if (pos == e->cursor + 1) {
+                if (pos < e->n_items && item_kind(e, pos) == STEP_STRETCH)
+                        pos++;
+                else
+                        *ret_away = true;
+        }
+        return pos;
+}
+
+static int insert_revisit(Engine *e, size_t step, unsigned attempt) {
+        bool away;
+        size_t pos = revisit_slot(e, &away);
+
+        if (e->n_items >= MAX_WORK_ITEMS)
+                return -E2BIG;
 
         WorkItem *items = reallocarray(e->items, e->n_items + 1, sizeof(WorkItem));
         if (!items)
                 return -ENOMEM;
         e->items = items;
         memmove(&e->items[pos + 1], &e->items[pos], (e->n_items - pos) * sizeof(WorkItem));
-        e->items[pos] = (WorkItem) { .step = step, .attempt = attempt };
+        e->items[pos] = (WorkItem) { .step = step, .attempt = attempt, .away = away };
         e->n_items++;
         return 0;
+}
+
+static nsec_t hold_end(const Engine *e);
+
+static uint32_t cur_step_revisit_rest(const Engine *e) {
+        return cur_step(e)->revisit_rest_ms;
+}
+
+/* The hold is still running (not ended by a cue or a descent). */
+static bool hold_running(const Engine *e) {
+        return !e->r.let_go &&
+               (e->phase == PHASE_HOLD || (e->phase == PHASE_PAUSED && e->paused_phase == PHASE_HOLD));
+}
+
+/* The samples of the hold (docs/session.md): from its start to its end, which is the last
+ * sample at or above the descent floor, but never before the release cue. A hold cut short
+ * while running (skip, stop) ends now, so all its samples count. */
+static uint64_t hold_samples(const Engine *e, double *ret_sum) {
+        if (hold_running(e)) {
+                *ret_sum = e->r.sum;
+                return e->r.n;
+        }
+        if (e->r.release_cue_at && e->r.release_cue_at > e->r.descent_at) {
+                *ret_sum = e->r.cue_sum;
+                return e->r.cue_n;
+        }
+        *ret_sum = e->r.held_sum;
+        return e->r.held_n;
+}
+
+/* Derived fields of a rep whose hold_ms is final. A measure trial is not a hold: nothing
+ * about its duration or release is flagged. */
+static void record_flags_and_force(Engine *e, const ProtocolStep *s, SessionRep *rep) {
+        double sum;
+        uint64_t n;
+
+        rep->over_hold = s->kind != STEP_MEASURE && rep->hold_ms != MS_UNKNOWN &&
+                         rep->hold_ms > (int64_t) s->max_hold_ms;
+        if (s->kind == STEP_MEASURE)
+                rep->release_too_fast = false;
+        n = hold_samples(e, &sum);
+        if (e->r.tool && n > 0) {
+                rep->has_force = true;
+                rep->force_mean_n = sum / (double) n;
+                rep->force_peak_n = e->r.peak;
+        }
 }
 
 /* Closes the current rep with its outcome and moves on: rest, next rep, next point. */
@@ -257,13 +363,8 @@ static int end_rep(Engine *e, nsec_t now, RepOutcome outcome, bool move_on_now) 
         if (rep) {
                 rep->outcome = outcome;
                 if (e->r.hold_start > 0 && rep->hold_ms == MS_UNKNOWN)
-                        rep->hold_ms = ms_between(e->r.hold_start, now);
-                rep->over_hold = rep->hold_ms != MS_UNKNOWN && rep->hold_ms > (int64_t) s->max_hold_ms;
-                if (e->r.tool && e->r.hold_n > 0) {
-                        rep->has_force = true;
-                        rep->force_mean_n = e->r.hold_sum / (double) e->r.hold_n;
-                        rep->force_peak_n = e->r.peak;
-                }
+                        rep->hold_ms = ms_between(e->r.hold_start, hold_running(e) ? now : hold_end(e));
+                record_flags_and_force(e, s, rep);
         }
 
         bool revisit = outcome == REP_NOT_RELEASED && s->not_released == NOT_RELEASED_REVISIT &&
@@ -287,12 +388,18 @@ static int end_rep(Engine *e, nsec_t now, RepOutcome outcome, bool move_on_now) 
                 return begin_item(e, now);
         }
 
+        /* A revisit with nothing else to work on in between: the rest before it is spent
+         * away from the point, and at least revisit_rest long. */
+        bool away = last_rep_of_item && e->items[e->cursor + 1].away;
+        uint32_t rest_ms = away ? MAX(s->rest_ms, cur_step_revisit_rest(e)) : s->rest_ms;
+
         e->phase = PHASE_REST;
-        e->phase_due = now + nsec_from_ms(s->rest_ms);
+        e->phase_due = now + nsec_from_ms(rest_ms);
         e->r.hold_start = 0;
         e->cue.warnings = 0;
         set_cue(e, CUE_REST, now, e->phase_due);
-        return push_event(e, EVENT_REST, now, s->rest_ms);
+        e->cue.away = away;
+        return push_event(e, EVENT_REST, now, rest_ms);
 }
 
 static int rest_done(Engine *e, nsec_t now) {
@@ -401,14 +508,9 @@ static int stop_session(Engine *e, nsec_t now, SessionStatus status, RepOutcome 
                         rep->outcome = o;
                         if (e->r.hold_start > 0 && rep->hold_ms == MS_UNKNOWN)
                                 rep->hold_ms = ms_between(e->r.hold_start,
+                                                          !hold_running(e) ? hold_end(e) :
                                                           e->phase == PHASE_PAUSED ? e->paused_at : now);
-                        rep->over_hold = rep->hold_ms != MS_UNKNOWN &&
-                                         rep->hold_ms > (int64_t) cur_step(e)->max_hold_ms;
-                        if (e->r.tool && e->r.hold_n > 0) {
-                                rep->has_force = true;
-                                rep->force_mean_n = e->r.hold_sum / (double) e->r.hold_n;
-                                rep->force_peak_n = e->r.peak;
-                        }
+                        record_flags_and_force(e, cur_step(e), rep);
                 }
         }
         e->r.recorded = false;
@@ -425,6 +527,14 @@ static int release_cue(Engine *e, nsec_t now, RepOutcome pending) {
 
         e->r.pending = pending;
         e->r.release_cue_at = now;
+        e->r.cue_sum = e->r.sum;
+        e->r.cue_n = e->r.n;
+        e->r.release = pending == REP_OVER_FORCE ? CUE_RELEASE_OVER_FORCE :
+                       pending == REP_NOT_RELEASED ? CUE_RELEASE_NOT_RELEASED : CUE_RELEASE_DONE;
+        /* The release cue is the safety stop now: its own sound must not be drowned by the
+         * over-force warning it answers. */
+        e->r.over = false;
+        e->cue.warnings &= ~CUE_WARN_OVER_FORCE;
         e->phase = PHASE_RELEASING;
 
         if (!e->r.tool) {
@@ -439,6 +549,7 @@ static int release_cue(Engine *e, nsec_t now, RepOutcome pending) {
                 e->phase_due = 0;
 
         set_cue(e, CUE_RELEASE, now, e->phase_due);
+        e->cue.release = e->r.release;
         r = push_event(e, EVENT_RELEASE_CUE, now, e->force);
         if (r < 0)
                 return r;
@@ -449,7 +560,7 @@ static int release_cue(Engine *e, nsec_t now, RepOutcome pending) {
 
 /* At or above the descent floor: still holding, not yet releasing. */
 static bool holding(const Engine *e) {
-        return e->r.hold_n > 0 && e->force >= e->params.descent_frac * (e->r.hold_sum / (double) e->r.hold_n);
+        return e->r.n > 0 && e->force >= e->params.descent_frac * (e->r.sum / (double) e->r.n);
 }
 
 /* Where a force-measured hold ended: the start of the final descent. Once the release was
@@ -470,9 +581,10 @@ static int released(Engine *e, nsec_t now) {
         RepOutcome outcome;
         int r;
 
+        e->r.let_go = true;
         rep->hold_ms = ms_between(e->r.hold_start, descent);
         rep->release_ms = ms_between(descent, now);
-        rep->release_too_fast = rep->release_ms < (int64_t) s->min_release_ms;
+        rep->release_too_fast = s->kind != STEP_MEASURE && rep->release_ms < (int64_t) s->min_release_ms;
 
         if (e->phase == PHASE_RELEASING)
                 outcome = e->r.pending;
@@ -569,7 +681,7 @@ static int force_in_session(Engine *e, nsec_t now) {
                                 if (e->r.settle_since == 0)
                                         e->r.settle_since = now;
                                 if (now - e->r.settle_since >= nsec_from_ms(s->settle_ms))
-                                        return start_hold(e, now);
+                                        return start_hold(e, now, true);
                         } else
                                 e->r.settle_since = 0;
                 }
@@ -585,18 +697,16 @@ static int force_in_session(Engine *e, nsec_t now) {
                         e->r.need_recontact = false;
                 }
                 e->r.peak = MAX(e->r.peak, e->force);
-                /* The mean is of the hold only; the release must not drag it down. */
+                /* The release ends at the first sample below release_n; that sample and
+                 * those of the descent before it are not the hold's (hold_samples()). */
+                if (e->force < s->release_n)
+                        return released(e, now);
+                hold_sample(e, now);
                 if (e->phase == PHASE_HOLD) {
-                        e->r.hold_sum += e->force;
-                        e->r.hold_n++;
                         r = check_over_force(e, now, s);
                         if (r < 0)
                                 return r;
                 }
-                if (holding(e))
-                        e->r.descent_at = now;
-                if (e->force < s->release_n)
-                        return released(e, now);
                 return 0;
 
         default:
@@ -636,6 +746,12 @@ static int force_idle(Engine *e, nsec_t now) {
 
 /* ---- other inputs ---- */
 
+/* A tap that does not count gets an immediate answer instead of silence. */
+static int not_yet(Engine *e, nsec_t now) {
+        e->cue.not_yet_ns = now;
+        return push_event(e, EVENT_NOT_YET, now, 0);
+}
+
 static int on_tap(Engine *e, nsec_t now) {
         const ProtocolStep *s = cur_step(e);
 
@@ -650,8 +766,9 @@ static int on_tap(Engine *e, nsec_t now) {
         case PHASE_CUE:
                 /* Without a tool the athlete's tap is the only signal that the spot is found. */
                 if (s->kind == STEP_PRESS && !e->tool_connected)
-                        return start_hold(e, now);
-                return 0;
+                        return start_hold(e, now, false);
+                /* With one, the hold needs contact first. */
+                return not_yet(e, now);
 
         case PHASE_PRESSING:
                 if (s->kind == STEP_MEASURE) {
@@ -675,15 +792,15 @@ static int on_tap(Engine *e, nsec_t now) {
                         /* Releasing after a measurement is timed like any release. */
                         e->r.tool = true;
                         e->r.hold_start = now;
+                        rep->hold_started_ms = ms_between(e->session->started_mono, now);
                         e->r.descent_at = now;
-                        e->r.hold_sum = e->force;
-                        e->r.hold_n = 1;
+                        hold_sample(e, now);
                         r = push_event(e, EVENT_MEASURED, now, e->force);
                         if (r < 0)
                                 return r;
                         return release_cue(e, now, REP_COMPLETED);
                 }
-                return start_hold(e, now);
+                return start_hold(e, now, false);
 
         case PHASE_HOLD:
                 if (s->kind == STEP_STRETCH)
@@ -691,9 +808,12 @@ static int on_tap(Engine *e, nsec_t now) {
                                                    REP_COMPLETED : REP_EARLY_RELEASE);
                 if (s->tap_ends_hold && now - e->r.hold_start >= nsec_from_ms(s->min_hold_ms))
                         return release_cue(e, now, REP_COMPLETED);
-                return 0;
+                return not_yet(e, now);
 
         case PHASE_REST:
+                /* The rest away from a point before its revisit is the point of the rest. */
+                if (e->cue.away)
+                        return not_yet(e, now);
                 return rest_done(e, now);
 
         default:
@@ -758,18 +878,28 @@ static int on_tool_connected(Engine *e, nsec_t now) {
                 e->r.contact_at += paused;
         e->r.settle_since = 0;
         e->r.over = false;
+        /* The hold goes on from here: what was held before the loss stays the hold's. */
         e->r.descent_at = now;
+        e->r.held_sum = e->r.sum;
+        e->r.held_n = e->r.n;
         e->r.need_recontact = true;
         e->cue.warnings &= ~(CUE_WARN_TOOL_LOST | CUE_WARN_OVER_FORCE);
         e->phase = e->paused_phase;
         e->last_activity = now;
 
         switch (e->phase) {
-        case PHASE_HOLD:
-                set_cue(e, CUE_HOLD, now, e->r.hold_start + nsec_from_ms(cur_step(e)->target_hold_ms));
+        case PHASE_HOLD: {
+                const ProtocolStep *s = cur_step(e);
+                nsec_t counts = e->r.hold_start + nsec_from_ms(s->min_hold_ms);
+
+                set_cue(e, CUE_HOLD, now, e->r.hold_start + nsec_from_ms(s->target_hold_ms));
+                if (e->r.tap_counts)
+                        e->cue.tap_counts_ns = counts;
                 break;
+        }
         case PHASE_RELEASING:
                 set_cue(e, CUE_RELEASE, now, 0);
+                e->cue.release = e->r.release;
                 break;
         default:
                 set_cue(e, CUE_PRESSING, now, 0);
@@ -807,12 +937,15 @@ static nsec_t deadline(const Engine *e) {
                 d = e->r.hold_start + nsec_from_ms(s->target_hold_ms);
                 if (e->r.over)
                         d = MIN(d, e->r.over_since + nsec_from_ms(s->over_force_ms));
+                if (tap_can_end(s) && !e->r.tap_counts)
+                        d = MIN(d, e->r.hold_start + nsec_from_ms(s->min_hold_ms));
                 break;
         case PHASE_RELEASING:
                 if (!e->r.tool)
                         d = e->phase_due;
                 else {
-                        if (!e->r.over_hold_warned && e->r.hold_start)
+                        /* A measurement ends at the tap: nothing is "held too long" after it. */
+                        if (!e->r.over_hold_warned && e->r.hold_start && s->kind != STEP_MEASURE)
                                 d = MIN(d, e->r.hold_start + nsec_from_ms(s->max_hold_ms));
                         d = MIN(d, e->r.release_cue_at + nsec_from_ms(e->params.idle_timeout_ms));
                 }
@@ -859,14 +992,14 @@ static int tick_once(Engine *e, nsec_t now) {
         case PHASE_PRESSING:
                 if (e->r.over && now >= e->r.over_since + nsec_from_ms(s->over_force_ms)) {
                         /* Never reached a hold; the rep ends for safety. */
-                        int r = start_hold(e, now);
+                        int r = start_hold(e, now, false);
                         if (r < 0)
                                 return r;
                         return acted(release_cue(e, now, REP_OVER_FORCE));
                 }
                 if (s->start == HOLD_START_AUTO && e->r.settle_since &&
                     now >= e->r.settle_since + nsec_from_ms(s->settle_ms))
-                        return acted(start_hold(e, now));
+                        return acted(start_hold(e, now, false));
                 if (now >= e->last_activity + nsec_from_ms(e->params.idle_timeout_ms))
                         return acted(stop_session(e, now, SESSION_ABANDONED, REP_SKIPPED));
                 return 0;
@@ -874,6 +1007,13 @@ static int tick_once(Engine *e, nsec_t now) {
         case PHASE_HOLD:
                 if (e->r.over && now >= e->r.over_since + nsec_from_ms(s->over_force_ms))
                         return acted(release_cue(e, now, REP_OVER_FORCE));
+                if (tap_can_end(s) && !e->r.tap_counts &&
+                    now >= e->r.hold_start + nsec_from_ms(s->min_hold_ms) &&
+                    now < e->r.hold_start + nsec_from_ms(s->target_hold_ms)) {
+                        e->r.tap_counts = true;
+                        e->cue.tap_counts_ns = e->r.hold_start + nsec_from_ms(s->min_hold_ms);
+                        return acted(push_event(e, EVENT_TAP_COUNTS, now, 0));
+                }
                 if (now >= e->r.hold_start + nsec_from_ms(s->target_hold_ms))
                         return acted(release_cue(e, now, s->needs_release_tap ? REP_NOT_RELEASED : REP_COMPLETED));
                 return 0;
@@ -884,10 +1024,11 @@ static int tick_once(Engine *e, nsec_t now) {
                                 return acted(end_rep(e, now, e->r.pending, false));
                         return 0;
                 }
-                if (!e->r.over_hold_warned && now >= e->r.hold_start + nsec_from_ms(s->max_hold_ms)) {
+                if (!e->r.over_hold_warned && s->kind != STEP_MEASURE &&
+                    now >= e->r.hold_start + nsec_from_ms(s->max_hold_ms)) {
                         e->r.over_hold_warned = true;
                         /* Still holding, not releasing slowly as told: only then warn. */
-                        if (e->r.hold_n > 0 && !holding(e))
+                        if (e->r.n > 0 && !holding(e))
                                 return 1;
                         e->cue.warnings |= CUE_WARN_OVER_HOLD;
                         return acted(push_event(e, EVENT_OVER_HOLD, now, e->force));
@@ -925,17 +1066,23 @@ static int check_time(Engine *e, nsec_t now) {
 }
 
 int engine_tick(Engine *e, nsec_t now) {
+        nsec_t floor = e->last_now;
         int r = check_time(e, now);
         if (r < 0)
                 return r;
 
         /* Several deadlines can be due at once (a late tick, or two that coincide): serve them
          * one by one until none is. Each transition moves a deadline forward, so this ends;
-         * the bound only guards against a bug turning into a hang. */
+         * the bound only guards against a bug turning into a hang.
+         * A deadline takes effect at its own time, not at the (later) time the timer ran: a
+         * rest, a release cue or a countdown that follows starts from when it was due, so
+         * timer latency never adds up over a session. Never before an input already taken. */
         for (unsigned i = 0; i < 1024; i++) {
-                if (deadline(e) > now)
+                nsec_t d = deadline(e);
+
+                if (d > now)
                         return 0;
-                r = tick_once(e, now);
+                r = tick_once(e, MAX(d, floor));
                 if (r <= 0)
                         return r;
         }
@@ -1110,8 +1257,105 @@ const Protocol *engine_protocol(const Engine *e) {
         return e->protocol;
 }
 
-void engine_status(const Engine *e, nsec_t now, EngineStatus *ret) {
+/* The short prompt of the moment. Steps may carry their own for finding the point and for
+ * the hold; the rest are fixed (docs/mqtt.md lists them). */
+static const char *prompt(const Engine *e, const ProtocolStep *s) {
+        switch (e->cue.kind) {
+        case CUE_POINT:
+        case CUE_PRESSING:
+                if (e->cue.warnings & CUE_WARN_OVER_FORCE)
+                        return "Too hard: ease off";
+                if (s->find_prompt)
+                        return s->find_prompt;
+                if (s->kind == STEP_MEASURE)
+                        return "Press slowly, tap at the first pain";
+                return s->start == HOLD_START_CONFIRM ? "Find the spot, then tap" : "Find the spot and press";
+        case CUE_HOLD:
+                if (e->cue.warnings & CUE_WARN_OVER_FORCE)
+                        return "Too hard: ease off";
+                if (s->kind == STEP_STRETCH)
+                        return e->r.tap_counts && s->min_hold_ms > 0 ? "Tap when you are done" : s->hold_prompt ?: "Hold the stretch";
+                if (e->r.tap_counts && s->tap_ends_hold)
+                        return s->needs_release_tap ? "Tap when it releases" : "Tap when it eases";
+                return s->hold_prompt ?: "Hold the pressure";
+        case CUE_RELEASE:
+                if (e->cue.warnings & CUE_WARN_OVER_HOLD)
+                        return "Let go now";
+                switch (e->cue.release) {
+                case CUE_RELEASE_NOT_RELEASED:
+                        return "Let go, we come back to this point later";
+                case CUE_RELEASE_OVER_FORCE:
+                        return "Too hard for too long: release slowly now";
+                default:
+                        return s->kind == STEP_STRETCH ? "Ease out of the stretch" : "Release slowly";
+                }
+        case CUE_REST:
+                return e->cue.away ? "Rest away from this point, we come back to it" : "Rest";
+        case CUE_PAUSED:
+                return "Tool lost: keep still, reconnecting";
+        default:
+                return NULL;
+        }
+}
+
+static void next_item(const Engine *e, size_t item, EngineNext *ret) {
+        const WorkItem *w = &e->items[item];
+        const ProtocolStep *s = &e->protocol->steps[w->step];
+
+        ret->kind = w->attempt > 1 ? NEXT_REVISIT :
+                    s->kind == STEP_STRETCH ? NEXT_STRETCH :
+                    s->kind == STEP_MEASURE ? NEXT_MEASURE : NEXT_POINT;
+        ret->step = (int) w->step;
+        ret->point = s->point;
+        ret->label = s->label;
+        ret->side = s->side;
+}
+
+/* What follows the current rep (or rest), as the engine would walk it from here. */
+static void next_of(const Engine *e, EngineNext *ret) {
         const ProtocolStep *s = cur_step(e);
+        RepOutcome pending = e->r.pending;
+        bool revisit, away = false;
+
+        *ret = (EngineNext) { .kind = NEXT_NONE, .step = -1 };
+        if (!e->session || !s)
+                return;
+
+        if (e->phase == PHASE_REST) {
+                if (e->rep < s->reps && pending != REP_NOT_RELEASED)
+                        next_item(e, e->cursor, ret);
+                else if (e->cursor + 1 < e->n_items)
+                        next_item(e, e->cursor + 1, ret);
+                else
+                        ret->kind = NEXT_END;
+                return;
+        }
+
+        /* In a rep: the outcome is known once the release was cued. */
+        bool releasing = e->phase == PHASE_RELEASING ||
+                         (e->phase == PHASE_PAUSED && e->paused_phase == PHASE_RELEASING);
+        if (!releasing)
+                pending = REP_COMPLETED;
+        revisit = pending == REP_NOT_RELEASED && s->not_released == NOT_RELEASED_REVISIT &&
+                  e->items[e->cursor].attempt < s->max_tries;
+        if (revisit)
+                (void) revisit_slot(e, &away);
+
+        if (away) {
+                /* nothing else to work on: the rest away from the point, then the revisit */
+                *ret = (EngineNext) { .kind = NEXT_REST, .step = -1, .label = "Rest away from this point" };
+                return;
+        }
+        if (e->rep < s->reps && pending != REP_NOT_RELEASED)
+                next_item(e, e->cursor, ret);
+        else if (e->cursor + 1 < e->n_items)
+                next_item(e, e->cursor + 1, ret);
+        else
+                ret->kind = NEXT_END;
+}
+
+void engine_status(const Engine *e, nsec_t now, EngineStatus *ret) {
+        const ProtocolStep *s = e->session ? cur_step(e) : NULL;
 
         *ret = (EngineStatus) {
                 .state = e->cue.kind,
@@ -1119,14 +1363,40 @@ void engine_status(const Engine *e, nsec_t now, EngineStatus *ret) {
                 .athlete = e->session ? e->session->athlete : NULL,
                 .session_id = e->session ? e->session->id : NULL,
                 .step = cur_step_index(e),
-                .point_label = e->session && s ? s->label : NULL,
+                .point_label = s ? s->label : NULL,
                 .rep = e->session ? e->rep : 0,
                 .remaining_ms = -1,
                 .force_n = e->have_force ? e->force : 0,
                 .tool_connected = e->tool_connected,
+                .steps_total = e->session ? (int) e->protocol->n_steps : -1,
+                .release = e->cue.kind == CUE_RELEASE ? e->cue.release : CUE_RELEASE_NONE,
+                .target_hold_ms = -1,
+                .target_min_n = NAN,
+                .target_max_n = NAN,
+                .safety_max_n = NAN,
+                .next = { .kind = NEXT_NONE, .step = -1 },
         };
         if (e->cue.due_ns > 0)
                 ret->remaining_ms = e->cue.due_ns > now ? nsec_to_ms(e->cue.due_ns - now) : 0;
+        if (e->cue.kind == CUE_DONE)
+                ret->prompt = "Session complete";
+        if (!s)
+                return;
+
+        ret->side = s->side;
+        ret->muscle = s->muscle;
+        ret->instruction = s->instruction;
+        ret->prompt = prompt(e, s);
+        ret->tap_counts = e->cue.kind == CUE_HOLD && e->r.tap_counts;
+        ret->target_hold_ms = s->kind == STEP_MEASURE ? -1 : (int64_t) s->target_hold_ms;
+        if (s->kind == STEP_PRESS) {
+                ret->target_min_n = s->target_min_n;
+                ret->target_max_n = s->target_max_n;
+        }
+        if (s->kind != STEP_STRETCH)
+                ret->safety_max_n = s->safety_max_n;
+        ret->safety_notice = protocol_safety_notice(e->protocol);
+        next_of(e, &ret->next);
 }
 
 const char *engine_event_type_to_string(EngineEventType t) {
@@ -1147,6 +1417,8 @@ const char *engine_event_type_to_string(EngineEventType t) {
                 [EVENT_SKIPPED] = "skipped",
                 [EVENT_REST] = "rest",
                 [EVENT_SESSION_END] = "session_end",
+                [EVENT_TAP_COUNTS] = "tap_counts",
+                [EVENT_NOT_YET] = "not_yet",
         };
         return (unsigned) t < _EVENT_TYPE_MAX ? names[t] : NULL;
 }
@@ -1165,4 +1437,17 @@ const char *engine_input_type_to_string(EngineInputType t) {
                 [INPUT_CMD_SKIP] = "skip",
         };
         return (unsigned) t < _INPUT_TYPE_MAX ? names[t] : NULL;
+}
+
+const char *engine_next_kind_to_string(EngineNextKind k) {
+        static const char *const names[_NEXT_KIND_MAX] = {
+                [NEXT_NONE] = NULL,
+                [NEXT_POINT] = "point",
+                [NEXT_STRETCH] = "stretch",
+                [NEXT_MEASURE] = "measure",
+                [NEXT_REST] = "rest",
+                [NEXT_REVISIT] = "revisit",
+                [NEXT_END] = "end",
+        };
+        return (unsigned) k < _NEXT_KIND_MAX ? names[k] : NULL;
 }

@@ -85,6 +85,8 @@ typedef enum EngineEventType {
         EVENT_SKIPPED,
         EVENT_REST,
         EVENT_SESSION_END,    /* status in the event */
+        EVENT_TAP_COUNTS,     /* min_hold reached: from now on a tap ends the hold */
+        EVENT_NOT_YET,        /* a tap that did not count (before min_hold, or not now) */
         _EVENT_TYPE_MAX,
         _EVENT_TYPE_INVALID = -1,
 } EngineEventType;
@@ -99,6 +101,26 @@ typedef struct EngineEvent {
         RepOutcome outcome;    /* EVENT_RELEASED etc.: the rep's outcome, when known */
 } EngineEvent;
 
+typedef enum EngineNextKind {
+        NEXT_NONE,     /* idle: nothing */
+        NEXT_POINT,    /* a press point (first visit) */
+        NEXT_STRETCH,
+        NEXT_MEASURE,
+        NEXT_REST,     /* a rest away from the point before it is revisited */
+        NEXT_REVISIT,  /* a point that did not release, visited again */
+        NEXT_END,      /* the session ends */
+        _NEXT_KIND_MAX,
+        _NEXT_KIND_INVALID = -1,
+} EngineNextKind;
+
+/* What the station cues after the current rep or rest (rests of rest_s between reps are
+ * not announced; the away rest before a revisit is). */
+typedef struct EngineNext {
+        EngineNextKind kind;
+        int step;              /* -1 for rest and end */
+        const char *point, *label, *side;
+} EngineNext;
+
 typedef struct EngineStatus {
         CueKind state;
         const char *protocol;  /* NULL when idle */
@@ -110,6 +132,17 @@ typedef struct EngineStatus {
         int64_t remaining_ms;  /* of the hold, rest or pause, -1 when open-ended */
         double force_n;        /* current smoothed, tared force */
         bool tool_connected;
+
+        /* What the athlete is told (all NULL / -1 / NAN when idle or not applicable). */
+        int steps_total;       /* protocol steps, -1 when idle */
+        const char *side, *muscle, *instruction;
+        const char *prompt;    /* the short prompt of the moment */
+        CueRelease release;    /* CUE_RELEASE: why */
+        bool tap_counts;       /* a tap now ends the hold */
+        int64_t target_hold_ms;
+        double target_min_n, target_max_n, safety_max_n;
+        EngineNext next;
+        const char *safety_notice; /* non-NULL while a session runs */
 } EngineStatus;
 
 int engine_new(Engine **ret, const EngineParams *params);
@@ -155,3 +188,4 @@ void engine_status(const Engine *e, nsec_t now, EngineStatus *ret);
 
 const char *engine_event_type_to_string(EngineEventType t);
 const char *engine_input_type_to_string(EngineInputType t);
+const char *engine_next_kind_to_string(EngineNextKind k);

@@ -14,6 +14,8 @@ static void step_done(ProtocolStep *s) {
         free(s->side);
         free(s->label);
         free(s->instruction);
+        free(s->find_prompt);
+        free(s->hold_prompt);
 }
 
 Protocol *protocol_free(Protocol *p) {
@@ -26,8 +28,18 @@ Protocol *protocol_free(Protocol *p) {
         free(p->title);
         free(p->description);
         free(p->source);
+        free(p->safety_notice);
         free(p);
         return NULL;
+}
+
+const char *protocol_safety_notice(const Protocol *p) {
+        if (p && p->safety_notice)
+                return p->safety_notice;
+        return "Self-treatment, not a diagnosis. Do not press over an injury, a recent "
+               "injection, broken skin, a vein, a nerve or a bone. Stop and see a clinician "
+               "if the pain is sharp in a new way, spreads, numbs or tingles, or does not ease "
+               "over a few sessions: other causes of muscle pain have to be ruled out first.";
 }
 
 #define FAIL(...) ({ snprintf(errbuf, errlen, __VA_ARGS__); return -EINVAL; })

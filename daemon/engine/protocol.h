@@ -37,6 +37,8 @@ typedef struct ProtocolStep {
         char *side;        /* "left", "right", "center", "both" */
         char *label;       /* what the athlete understands, spoken/shown */
         char *instruction; /* how to find and work the point */
+        char *find_prompt; /* short prompt while the point is sought, NULL = generic */
+        char *hold_prompt; /* short prompt during the hold, NULL = generic */
 
         StepKind kind;
         HoldStart start;
@@ -64,6 +66,9 @@ typedef struct ProtocolStep {
         bool needs_release_tap;
         NotReleased not_released;
         uint32_t max_tries;
+        /* A revisit that would follow its own point directly (nothing else left to work on)
+         * comes after a rest away from the point at least this long. */
+        uint32_t revisit_rest_ms;
 } ProtocolStep;
 
 typedef struct Protocol {
@@ -71,6 +76,7 @@ typedef struct Protocol {
         char *title;
         char *description;
         char *source;      /* where the protocol was transcribed from */
+        char *safety_notice; /* who should not use it, when to stop; NULL = the generic one */
         ProtocolStep *steps;
         size_t n_steps;
 } Protocol;
@@ -80,6 +86,10 @@ static inline void protocol_freep(Protocol **p) {
         if (*p)
                 protocol_free(*p);
 }
+
+/* The notice shown at check-in and during the whole session: the protocol's own, or a
+ * generic one when it has none. Never NULL. */
+const char *protocol_safety_notice(const Protocol *p);
 
 /* Checks the cross-field rules (min <= target <= max, release < contact <= band, ...).
  * Returns 0, or -EINVAL with a message for the first violation in errbuf. */

@@ -61,6 +61,7 @@ static int rep_to_json(const SessionRep *rep, const ProtocolStep *ps, json_objec
         if ((r = add(o, "outcome", json_object_new_string(rep_outcome_to_string(rep->outcome)))) < 0 ||
             (r = add(o, "attempt", json_object_new_int((int) rep->attempt))) < 0 ||
             (r = add(o, "started_ms", json_object_new_int64(rep->started_ms))) < 0 ||
+            (r = add_ms(o, "hold_started_ms", rep->hold_started_ms)) < 0 ||
             (r = add_ms(o, "hold_ms", rep->hold_ms)) < 0 ||
             (r = add_ms(o, "release_ms", rep->release_ms)) < 0 ||
             (r = add_nullable(o, "release_too_fast", json_object_new_boolean(rep->release_too_fast),
@@ -133,6 +134,7 @@ int session_to_json(const Session *s, const Protocol *protocol, json_object **re
             (r = add(o, "station", json_object_new_string(s->station))) < 0 ||
             (r = add_nullable(o, "athlete", json_string_or_null(s->athlete), !s->athlete)) < 0 ||
             (r = add(o, "protocol", json_object_new_string(s->protocol))) < 0 ||
+            (r = add(o, "safety_notice", json_object_new_string(protocol_safety_notice(protocol)))) < 0 ||
             (r = add(o, "status", json_object_new_string(session_status_to_string(s->status)))) < 0 ||
             (r = add_time(o, "started_at", s, s->started_mono)) < 0 ||
             (r = add_time(o, "ended_at", s, s->ended_mono)) < 0 ||

@@ -32,6 +32,7 @@ SessionRep *session_step_add_rep(SessionStep *st) {
         SessionRep *rep = &st->reps[st->n_reps++];
         *rep = (SessionRep) {
                 .hold_ms = MS_UNKNOWN,
+                .hold_started_ms = MS_UNKNOWN,
                 .release_ms = MS_UNKNOWN,
         };
         return rep;

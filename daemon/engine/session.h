@@ -37,7 +37,8 @@ typedef enum RepOutcome {
 typedef struct SessionRep {
         RepOutcome outcome;
         unsigned attempt;          /* 1 + number of earlier visits to this point */
-        int64_t started_ms;        /* offset of the cue from the session start */
+        int64_t started_ms;        /* when the rep's point was cued, from the session start */
+        int64_t hold_started_ms;   /* when the hold started, from the session start; MS_UNKNOWN */
         int64_t hold_ms;           /* MS_UNKNOWN when the hold never started */
         int64_t release_ms;        /* MS_UNKNOWN when not measured (no tool, abandoned) */
         bool release_too_fast;

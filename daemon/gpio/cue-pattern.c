@@ -11,7 +11,7 @@ typedef struct Segment {
 } Segment;
 
 typedef struct Segments {
-        Segment s[16];
+        Segment s[24];
         unsigned n;
 } Segments;
 
@@ -77,15 +77,50 @@ static void base_pattern(Segments *l, const Cue *cue, nsec_t anchor) {
                 add(l, CUE_OUT_GREEN, MAX(cd, anchor), due, cd,
                     MS(CUE_COUNTDOWN_PERIOD_MS), MS(CUE_COUNTDOWN_ON_MS));
                 add(l, CUE_OUT_BUZZER, MAX(cd, anchor), due, cd, NSEC_PER_SEC, MS(CUE_BEEP_MS));
+                if (cue->tap_counts_ns) {
+                        nsec_t tc = cue->tap_counts_ns;
+
+                        /* "A tap now counts": amber joins green until the release cue, and a
+                         * double chirp marks the moment (not when the hold began with it). */
+                        steady(l, CUE_OUT_AMBER, MAX(tc, anchor), due);
+                        if (tc > anchor)
+                                add(l, CUE_OUT_BUZZER, tc, tc + MS(CUE_TAP_COUNTS_CHIRPS * CUE_TAP_COUNTS_PERIOD_MS),
+                                    tc, MS(CUE_TAP_COUNTS_PERIOD_MS), MS(CUE_TAP_COUNTS_CHIRP_MS));
+                }
                 break;
         case CUE_RELEASE:
-                steady(l, CUE_OUT_RED, anchor, NSEC_INFINITY);
-                steady(l, CUE_OUT_AMBER, anchor, NSEC_INFINITY);
-                steady(l, CUE_OUT_BUZZER, anchor, anchor + MS(CUE_RELEASE_TONE_MS));
+                switch (cue->release) {
+                case CUE_RELEASE_NOT_RELEASED:
+                        /* come back later: slow amber blink, two long tones */
+                        add(l, CUE_OUT_AMBER, anchor, NSEC_INFINITY, anchor,
+                            MS(CUE_NOT_RELEASED_BLINK_PERIOD_MS), MS(CUE_NOT_RELEASED_BLINK_ON_MS));
+                        add(l, CUE_OUT_BUZZER, anchor,
+                            anchor + MS(CUE_NOT_RELEASED_TONES * CUE_NOT_RELEASED_TONE_PERIOD_MS),
+                            anchor, MS(CUE_NOT_RELEASED_TONE_PERIOD_MS), MS(CUE_NOT_RELEASED_TONE_MS));
+                        break;
+                case CUE_RELEASE_OVER_FORCE:
+                        /* safety stop: red and amber steady, a burst of short beeps */
+                        steady(l, CUE_OUT_RED, anchor, NSEC_INFINITY);
+                        steady(l, CUE_OUT_AMBER, anchor, NSEC_INFINITY);
+                        add(l, CUE_OUT_BUZZER, anchor,
+                            anchor + MS(CUE_SAFETY_STOP_BEEPS * CUE_SAFETY_STOP_PERIOD_MS),
+                            anchor, MS(CUE_SAFETY_STOP_PERIOD_MS), MS(CUE_SAFETY_STOP_BEEP_MS));
+                        break;
+                default:
+                        /* done: green and amber steady, one long tone */
+                        steady(l, CUE_OUT_GREEN, anchor, NSEC_INFINITY);
+                        steady(l, CUE_OUT_AMBER, anchor, NSEC_INFINITY);
+                        steady(l, CUE_OUT_BUZZER, anchor, anchor + MS(CUE_RELEASE_TONE_MS));
+                        break;
+                }
                 break;
         case CUE_REST:
                 add(l, CUE_OUT_AMBER, anchor, due, anchor,
                     MS(CUE_REST_PERIOD_MS), MS(CUE_REST_ON_MS));
+                /* away from the point before its revisit: red fills amber's off-phase */
+                if (cue->away)
+                        add(l, CUE_OUT_RED, anchor + MS(CUE_REST_ON_MS), due, anchor + MS(CUE_REST_ON_MS),
+                            MS(CUE_REST_PERIOD_MS), MS(CUE_REST_PERIOD_MS - CUE_REST_ON_MS));
                 break;
         case CUE_PAUSED:
                 add(l, CUE_OUT_RED, anchor, NSEC_INFINITY, anchor,
@@ -134,6 +169,18 @@ static bool warning_pattern(Segments *l, const CuePatternWarnings *w) {
         return false;
 }
 
+/* The answer to a tap that did not count: immediate, whatever else is showing. */
+static void not_yet_pattern(Segments *l, const Cue *cue, nsec_t anchor, nsec_t onset) {
+        nsec_t n = onset;
+        nsec_t end;
+
+        if (cue->not_yet_ns == 0 || cue->not_yet_ns < anchor || n == NSEC_INFINITY)
+                return;
+        end = n + MS(CUE_NOT_YET_BLIPS * CUE_NOT_YET_PERIOD_MS);
+        add(l, CUE_OUT_BUZZER, n, end, n, MS(CUE_NOT_YET_PERIOD_MS), MS(CUE_NOT_YET_BLIP_MS));
+        steady(l, CUE_OUT_RED, n, end);
+}
+
 unsigned cue_pattern_eval(const Cue *cue, nsec_t anchor, const CuePatternWarnings *w, nsec_t t,
                           nsec_t *ret_next) {
         Segments base = {}, warn = {};
@@ -143,6 +190,7 @@ unsigned cue_pattern_eval(const Cue *cue, nsec_t anchor, const CuePatternWarning
 
         base_pattern(&base, cue, anchor);
         warned = w && warning_pattern(&warn, w);
+        not_yet_pattern(&warn, cue, anchor, w ? w->not_yet : cue->not_yet_ns);
 
         for (unsigned i = 0; i < base.n; i++) {
                 const Segment *s = &base.s[i];

@@ -21,9 +21,13 @@ typedef enum CueOutput {
 /* The warning bits a pattern can show, in CueWarning bit order. */
 #define CUE_PATTERN_N_WARNINGS 3
 
-/* When each warning bit began to be shown (NSEC_INFINITY when not set); indexed by bit. */
+/* When each warning bit began to be shown (NSEC_INFINITY when not set); indexed by bit.
+ * not_yet: when the player first showed the cue's current "not yet" answer (NSEC_INFINITY
+ * when none): the answer plays in full from the moment the daemon decided it, even though
+ * the tap it answers is dated earlier (at its debounced edge). */
 typedef struct CuePatternWarnings {
         nsec_t since[CUE_PATTERN_N_WARNINGS];
+        nsec_t not_yet;
 } CuePatternWarnings;
 
 /* Output bits (CUE_OUT_BIT) that are on at time t for a cue anchored at `anchor` (its
@@ -43,7 +47,21 @@ const char *cue_output_to_string(CueOutput o);
 #define CUE_COUNTDOWN_PERIOD_MS   250    /* green fast blink during the countdown */
 #define CUE_COUNTDOWN_ON_MS       125
 #define CUE_BEEP_MS               100    /* countdown beeps at due-3 s, due-2 s, due-1 s */
-#define CUE_RELEASE_TONE_MS       800
+#define CUE_RELEASE_TONE_MS       800    /* release "done": one long tone */
+#define CUE_NOT_RELEASED_TONE_MS  300    /* release "not released": two tones ... */
+#define CUE_NOT_RELEASED_TONE_PERIOD_MS 500
+#define CUE_NOT_RELEASED_TONES    2
+#define CUE_NOT_RELEASED_BLINK_PERIOD_MS 1000 /* ... and amber blinking slowly */
+#define CUE_NOT_RELEASED_BLINK_ON_MS 500
+#define CUE_SAFETY_STOP_BEEP_MS   100    /* release "over_force": five short beeps */
+#define CUE_SAFETY_STOP_PERIOD_MS 200
+#define CUE_SAFETY_STOP_BEEPS     5
+#define CUE_TAP_COUNTS_CHIRP_MS   60     /* min_hold reached: a tap now counts */
+#define CUE_TAP_COUNTS_PERIOD_MS  120
+#define CUE_TAP_COUNTS_CHIRPS     2
+#define CUE_NOT_YET_BLIP_MS       25     /* a tap that did not count: a short rattle */
+#define CUE_NOT_YET_PERIOD_MS     50
+#define CUE_NOT_YET_BLIPS         4
 #define CUE_REST_PERIOD_MS        2000
 #define CUE_REST_ON_MS            1000
 #define CUE_PAUSED_PERIOD_MS      500

@@ -55,6 +55,12 @@ static int render(CuePlayer *p, nsec_t t) {
         if (p->showing)
                 bits = cue_pattern_eval(&p->cue, p->anchor, &p->warnings, MAX(t, p->anchor), &next);
         r = apply(p, bits);
+        /* At its due time a cue is replaced by the next one, which the station's own timer
+         * brings. Drawing the pattern's end there too would race that timer: an LED could go
+         * off and on again within microseconds (hold → release). The outputs keep the last
+         * phase until the next cue arrives. */
+        if (p->showing && p->cue.due_ns != 0 && next >= p->cue.due_ns)
+                next = NSEC_INFINITY;
 
         if (next == NSEC_INFINITY)
                 r2 = sd_event_source_set_enabled(p->timer, SD_EVENT_OFF);
@@ -89,6 +95,13 @@ int cue_player_show(CuePlayer *p, const Cue *cue, nsec_t now) {
 
                 w.since[i] = !set ? NSEC_INFINITY : was != NSEC_INFINITY ? was : now;
         }
+        /* A new "not yet" plays from now; one already playing keeps its onset. */
+        if (cue->not_yet_ns == 0)
+                w.not_yet = NSEC_INFINITY;
+        else if (p->showing && p->cue.not_yet_ns == cue->not_yet_ns)
+                w.not_yet = p->warnings.not_yet;
+        else
+                w.not_yet = now;
 
         anchor = cue->since_ns != 0 && cue->since_ns <= now ? cue->since_ns : now;
         if (p->showing && memcmp(&w, &p->warnings, sizeof(w)) == 0 &&

@@ -30,13 +30,18 @@ void hub_adapters_stop(Hub *h) {
         hub_mqtt_stop(h);
 }
 
+void hub_cue_render(Hub *h, Station *s, const Cue *cue) {
+        HubStation *hs = hub_station_of(h, s);
+
+        if (hs && hs->cues)
+                (void) cue_player_show(hs->cues, cue, now_monotonic());
+}
+
 void hub_cue_changed(Hub *h, Station *s, const Cue *cue) {
         HubStation *hs = hub_station_of(h, s);
 
         if (!hs)
                 return;
-        if (hs->cues)
-                (void) cue_player_show(hs->cues, cue, now_monotonic());
         hub_mqtt_cue(h, hs);
 }
 

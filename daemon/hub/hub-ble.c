@@ -10,7 +10,7 @@
 #include "shared/log.h"
 #include "shared/macro.h"
 
-static HubStation *station_of_tool(Hub *h, const char *address) {
+HubStation *hub_station_of_tool(Hub *h, const char *address) {
         for (size_t i = 0; i < h->n_stations; i++) {
                 const ConfigStation *c = h->stations[i].config;
                 for (size_t k = 0; k < c->n_tools; k++)
@@ -26,19 +26,20 @@ static HubStation *station_of_tool(Hub *h, const char *address) {
 
 static void on_tool_state(void *userdata, const char *address, const char *driver, bool connected) {
         Hub *h = userdata;
-        HubStation *hs = station_of_tool(h, address);
+        HubStation *hs = hub_station_of_tool(h, address);
 
         log_notice("Tool %s (%s) %s%s%s", address, driver, connected ? "connected" : "disconnected",
                    hs ? " for " : "", hs ? hs->config->name : "");
         if (hs)
                 (void) station_tool(hs->station, connected, now_monotonic());
         hub_mqtt_tool(h, address);
+        hub_mqtt_links_changed(h);
 }
 
 static void on_tool_sample(void *userdata, const char *address, double newtons, nsec_t arrival,
                            bool has_device_ts, uint64_t device_ts_us) {
         Hub *h = userdata;
-        HubStation *hs = station_of_tool(h, address);
+        HubStation *hs = hub_station_of_tool(h, address);
 
         if (!hs)
                 return;
@@ -65,10 +66,11 @@ static void on_tag_tap(void *userdata, const char *athlete, const char *address,
          * station, in configuration order, takes the athlete. */
         for (size_t i = 0; i < h->n_stations; i++) {
                 HubStation *hs = &h->stations[i];
-                if (station_busy(hs->station) || !hs->config->default_protocol)
+                if (station_busy(hs->station) || !hub_station_protocol(h, hs))
                         continue;
                 log_notice("%s: athlete %s tapped in with tag %s (RSSI %d dBm)", hs->config->name, athlete, address, rssi);
-                (void) station_start(hs->station, hs->config->default_protocol, athlete, now_monotonic());
+                (void) station_start(hs->station, hub_station_protocol(h, hs), athlete, now_monotonic());
+                hub_ha_tag(h, hs, athlete);
                 return;
         }
         log_notice("Athlete %s tapped in (tag %s) but every station is busy.", athlete, address);

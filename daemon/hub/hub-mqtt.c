@@ -17,6 +17,7 @@
 #include "mqtt/topics.h"
 #include "shared/log.h"
 #include "shared/macro.h"
+#include "shared/sysinfo.h"
 #include "store/checkpoint.h"
 
 /* At least 4 Hz during a countdown, as dashboards show the remaining time. */
@@ -58,6 +59,28 @@ static void add_str(json_object *o, const char *k, const char *v) {
         json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
 }
 
+static void add_ms_or_null(json_object *o, const char *k, int64_t ms) {
+        json_object_object_add(o, k, ms >= 0 ? json_object_new_int64(ms) : NULL);
+}
+
+static void add_newtons_or_null(json_object *o, const char *k, double v) {
+        json_object_object_add(o, k, isfinite(v) ? json_object_new_double(round(v * 10) / 10) : NULL);
+}
+
+/* What comes after the current rep or rest (docs/mqtt.md, `next`). */
+static json_object *next_json(const EngineNext *n) {
+        json_object *o;
+
+        if (n->kind == NEXT_NONE || !(o = json_object_new_object()))
+                return NULL;
+        add_str(o, "kind", engine_next_kind_to_string(n->kind));
+        json_object_object_add(o, "step", n->step >= 0 ? json_object_new_int(n->step) : NULL);
+        add_str(o, "point", n->point);
+        add_str(o, "label", n->label);
+        add_str(o, "side", n->side);
+        return o;
+}
+
 static const ProtocolStep *step_of(Station *s, int step) {
         const Protocol *p = station_protocol_in_use(s);
         return p && step >= 0 && (size_t) step < p->n_steps ? &p->steps[step] : NULL;
@@ -90,6 +113,10 @@ static void publish_state(Hub *h, HubStation *hs) {
         json_object_object_add(o, "remaining_ms", st.remaining_ms >= 0 ? json_object_new_int64(st.remaining_ms) : NULL);
         json_object_object_add(o, "force_n", json_object_new_double(round(st.force_n * 10) / 10));
         json_object_object_add(o, "tool_connected", json_object_new_boolean(st.tool_connected));
+        {
+                const Protocol *sel = hub_station_protocol(h, hs);
+                add_str(o, "selected_protocol", sel ? sel->name : NULL);
+        }
         if (cue->warnings & CUE_WARN_OVER_FORCE)
                 json_object_array_add(w, json_object_new_string("over_force"));
         if (cue->warnings & CUE_WARN_OVER_HOLD)
@@ -97,6 +124,20 @@ static void publish_state(Hub *h, HubStation *hs) {
         if (cue->warnings & CUE_WARN_TOOL_LOST)
                 json_object_array_add(w, json_object_new_string("tool_lost"));
         json_object_object_add(o, "warnings", TAKE_PTR(w));
+        /* What the athlete is told: for station screens, phones and spoken cues. */
+        json_object_object_add(o, "steps_total", st.steps_total >= 0 ? json_object_new_int(st.steps_total) : NULL);
+        add_str(o, "side", st.side);
+        add_str(o, "muscle", st.muscle);
+        add_str(o, "instruction", st.instruction);
+        add_str(o, "prompt", st.prompt);
+        add_str(o, "release_reason", cue_release_to_string(st.release));
+        json_object_object_add(o, "tap_counts", json_object_new_boolean(st.tap_counts));
+        add_ms_or_null(o, "target_hold_ms", st.target_hold_ms);
+        add_newtons_or_null(o, "target_min_n", st.target_min_n);
+        add_newtons_or_null(o, "target_max_n", st.target_max_n);
+        add_newtons_or_null(o, "safety_max_n", st.safety_max_n);
+        json_object_object_add(o, "next", next_json(&st.next));
+        add_str(o, "safety_notice", st.safety_notice);
         add_str(o, "at", iso_now(at));
         publish_station(h, hs, TOPIC_STATION_STATE, o, 0, true);
 
@@ -159,24 +200,60 @@ void hub_mqtt_event(Hub *h, HubStation *hs, const EngineEvent *ev) {
         publish_station(h, hs, TOPIC_STATION_EVENT, o, 1, false);
 }
 
-void hub_mqtt_force(Hub *h, HubStation *hs, nsec_t now) {
-        double rate = h->config->mqtt.force_rate_hz;
+/* Realtime of a CLOCK_MONOTONIC instant (for "t" fields). */
+static nsec_t mono_to_realtime(nsec_t mono) {
+        return (nsec_t) ((int64_t) mono + (int64_t) now_realtime() - (int64_t) now_monotonic());
+}
+
+/* One batch: seq, the first sample's time, the interval, the samples (docs/mqtt.md). seq
+ * counts every batch made, also those the client could not send, so that a consumer tells
+ * a lost message (seq skips) from a pause in the samples (seq consecutive, time jumps). */
+static void force_flush(Hub *h, HubStation *hs) {
         _cleanup_(json_object_putp) json_object *o = NULL;
-        EngineStatus st;
+        json_object *a;
         char at[32];
 
-        if (!h->mqtt || rate <= 0 || !mqtt_client_is_connected(h->mqtt))
+        if (hs->n_force_batch == 0)
                 return;
-        if (hs->force_published && now - hs->force_published < (nsec_t) (1e9 / rate))
+        if (hs->n_force_batch > 1)
+                hs->force_dt_ms = (double) (hs->force_batch_last - hs->force_batch_first) / 1e6 /
+                                  (hs->n_force_batch - 1);
+        /* QoS 0 and only for live plots: nothing is kept for later while offline */
+        o = mqtt_client_is_connected(h->mqtt) ? json_object_new_object() : NULL;
+        a = o ? json_object_new_array_ext((int) hs->n_force_batch) : NULL;
+        if (o && a) {
+                for (unsigned i = 0; i < hs->n_force_batch; i++)
+                        json_object_array_add(a, json_object_new_double(round(hs->force_batch[i] * 10) / 10));
+                json_object_object_add(o, "seq", json_object_new_int64((int64_t) hs->force_seq));
+                add_str(o, "t", format_iso8601(at, sizeof at, mono_to_realtime(hs->force_batch_first)));
+                json_object_object_add(o, "dt_ms", json_object_new_double(round(hs->force_dt_ms * 100) / 100));
+                json_object_object_add(o, "force_n", a);
+                a = NULL;
+                publish_station(h, hs, TOPIC_STATION_FORCE, o, 0, false);
+        }
+        json_object_put(a);
+        hs->force_seq++;
+        hs->n_force_batch = 0;
+}
+
+void hub_mqtt_force(Hub *h, HubStation *hs, nsec_t now) {
+        double rate = h->config->mqtt.force_rate_hz;
+        nsec_t period;
+        EngineStatus st;
+
+        if (!h->mqtt || rate <= 0)
                 return;
-        hs->force_published = now;
+        period = (nsec_t) (1e9 / rate);
+        /* A pause in the samples ends the batch: a batch is evenly spaced by definition. */
+        if (hs->n_force_batch > 0 && now - hs->force_batch_last > MAX(period, (nsec_t) 200 * 1000 * 1000))
+                force_flush(h, hs);
         station_status(hs->station, now, &st);
-        o = json_object_new_object();
-        if (!o)
-                return;
-        add_str(o, "t", iso_now(at));
-        json_object_object_add(o, "force_n", json_object_new_double(round(st.force_n * 10) / 10));
-        publish_station(h, hs, TOPIC_STATION_FORCE, o, 0, false);
+        if (hs->n_force_batch == 0)
+                hs->force_batch_first = now;
+        hs->force_batch[hs->n_force_batch++] = (float) st.force_n;
+        hs->force_batch_last = now;
+        if (hs->n_force_batch == HUB_FORCE_BATCH_MAX || now - hs->force_batch_first >= period)
+                force_flush(h, hs);
 }
 
 /* ---- tools ---- */
@@ -203,6 +280,13 @@ void hub_mqtt_tool(Hub *h, const char *address) {
         else
                 add_str(o, "last_seen", NULL);
         publish_json(h, topic, o, 1, true);
+        hub_ha_tool(h, address);
+}
+
+/* A tool came or went: links on status changed. */
+void hub_mqtt_links_changed(Hub *h) {
+        if (h->mqtt && mqtt_client_is_connected(h->mqtt))
+                (void) mqtt_client_publish_status(h->mqtt);
 }
 
 static int tools_tick(sd_event_source *src, uint64_t usec, void *userdata) {
@@ -210,6 +294,9 @@ static int tools_tick(sd_event_source *src, uint64_t usec, void *userdata) {
 
         for (size_t i = 0; h->ble && ble_manager_tool_at(h->ble, i); i++)
                 hub_mqtt_tool(h, ble_manager_tool_at(h->ble, i));
+        /* uptime and links on status stay current too */
+        if (h->mqtt && mqtt_client_is_connected(h->mqtt))
+                (void) mqtt_client_publish_status(h->mqtt);
         (void) sd_event_source_set_time_relative(src, TOOLS_PERIOD_USEC);
         return 0;
 }
@@ -247,9 +334,53 @@ void hub_mqtt_checkpoint(Hub *h, HubStation *hs) {
                                   h->config->state_dir);
 }
 
+/* The retained last_session summary: a dashboard opened late still shows what each station
+ * did last. Built from the session document, so it says exactly what the record says. */
+static void publish_last_session(Hub *h, HubStation *hs, const char *json) {
+        _cleanup_(json_object_putp) json_object *doc = json_tokener_parse(json), *o = json_object_new_object(),
+                                                *outcomes = json_object_new_object();
+        static const char *const keep[] = { "id", "athlete", "protocol", "status", "started_at", "ended_at",
+                                            "duration_ms" };
+        json_object *steps, *v;
+        int points = 0;
+
+        if (!doc || !o || !outcomes)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(keep); i++)
+                if (json_object_object_get_ex(doc, keep[i], &v))
+                        json_object_object_add(o, keep[i], json_object_get(v));
+        if (json_object_object_get_ex(doc, "steps", &steps) && json_object_is_type(steps, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(steps); i++) {
+                        json_object *reps, *outcome;
+                        bool reached = false;
+
+                        if (!json_object_object_get_ex(json_object_array_get_idx(steps, i), "reps", &reps))
+                                continue;
+                        for (size_t k = 0; k < json_object_array_length(reps); k++) {
+                                const char *name;
+                                json_object *n;
+
+                                if (!json_object_object_get_ex(json_object_array_get_idx(reps, k), "outcome", &outcome))
+                                        continue;
+                                name = json_object_get_string(outcome);
+                                reached = true;
+                                if (json_object_object_get_ex(outcomes, name, &n))
+                                        json_object_set_int(n, json_object_get_int(n) + 1);
+                                else
+                                        json_object_object_add(outcomes, name, json_object_new_int(1));
+                        }
+                        points += reached;
+                }
+        json_object_object_add(o, "points", json_object_new_int(points));
+        json_object_object_add(o, "reps", TAKE_PTR(outcomes));
+        publish_station(h, hs, TOPIC_STATION_LAST_SESSION, o, 1, true);
+}
+
 void hub_mqtt_session(Hub *h, HubStation *hs, const Session *session, const char *json) {
         _cleanup_free_ char *topic = NULL;
         int r;
+
+        publish_last_session(h, hs, json);
 
         if (h->publisher && topic_station(prefix(h), h->config->hub, hs->config->name, TOPIC_STATION_SESSION, &topic) >= 0) {
                 r = publisher_push(h->publisher, topic, session->id, json);
@@ -317,7 +448,7 @@ static const char *run_command(Hub *h, HubStation *hs, const MqttCommand *cmd) {
         switch (cmd->verb) {
         case MQTT_COMMAND_START: {
                 const Protocol *p = *cmd->protocol ? config_find_protocol(h->config, cmd->protocol)
-                                                   : hs->config->default_protocol;
+                                                   : hub_station_protocol(h, hs);
                 if (!p)
                         return "unknown protocol";
                 if (station_busy(hs->station))
@@ -332,6 +463,18 @@ static const char *run_command(Hub *h, HubStation *hs, const MqttCommand *cmd) {
         case MQTT_COMMAND_TARE:
                 r = station_tare(hs->station, now);
                 return r == -EBUSY ? "cannot tare while the tool is pressed" : r < 0 ? "cannot tare" : NULL;
+        case MQTT_COMMAND_SELECT: {
+                char *name;
+                if (!config_find_protocol(h->config, cmd->protocol))
+                        return "unknown protocol";
+                name = strdup(cmd->protocol);
+                if (!name)
+                        return "out of memory";
+                free(hs->selected_protocol);
+                hs->selected_protocol = name;
+                publish_state(h, hs); /* the select shows the choice */
+                return NULL;
+        }
         default:
                 return "unknown command";
         }
@@ -345,6 +488,8 @@ static void on_message(MqttClient *c, const char *topic, const void *payload, si
         MqttCommand cmd;
         HubStation *hs;
 
+        if (hub_ha_message(h, topic, payload, len, retained))
+                return;
         if (topic_parse_cmd(prefix(h), h->config->hub, topic, &station) < 0)
                 return;
         hs = hub_find_station(h, station);
@@ -370,33 +515,22 @@ static void on_message(MqttClient *c, const char *topic, const void *payload, si
 
 /* ---- connection ---- */
 
-static void publish_discovery(Hub *h) {
-        HaDiscovery d = {
-                .discovery_prefix = h->config->mqtt.discovery_prefix,
-                .prefix = prefix(h),
-                .hub = h->config->hub,
-                .version = TPHUB_VERSION,
-        };
-
-        for (size_t i = 0; i < h->n_stations; i++) {
-                _cleanup_free_ char *topic = NULL, *payload = NULL;
-                if (ha_discovery_station(&d, h->stations[i].config->name, &topic, &payload) >= 0)
-                        (void) mqtt_client_publish(h->mqtt, topic, payload, strlen(payload), 1, true, NULL, NULL);
-        }
+void hub_mqtt_republish(Hub *h) {
+        for (size_t i = 0; i < h->n_stations; i++)
+                publish_state(h, &h->stations[i]);
+        for (size_t i = 0; h->ble && ble_manager_tool_at(h->ble, i); i++)
+                hub_mqtt_tool(h, ble_manager_tool_at(h->ble, i));
 }
 
 static void on_connected(MqttClient *c, void *userdata) {
         Hub *h = userdata;
 
         log_info("MQTT: connected to %s", h->config->mqtt.uri);
-        if (h->config->mqtt.homeassistant)
-                publish_discovery(h);
-        for (size_t i = 0; i < h->n_stations; i++)
-                publish_state(h, &h->stations[i]);
+        hub_meta_connected(h);
+        hub_ha_connected(h);
+        hub_mqtt_republish(h);
         for (size_t i = 0; i < h->n_stations; i++)
                 hub_history_publish(h, &h->stations[i]);
-        for (size_t i = 0; h->ble && ble_manager_tool_at(h->ble, i); i++)
-                hub_mqtt_tool(h, ble_manager_tool_at(h->ble, i));
         publisher_connected(h->publisher);
 }
 
@@ -410,6 +544,31 @@ static void on_connect_failed(MqttClient *c, int code, const char *message, void
                     message ? ": " : "", message ?: "");
 }
 
+/* What a dashboard shows of a hub besides online/offline: links, uptime, the clock, and
+ * the protocols a coach or athlete may start. */
+static void add_status_dashboard(Hub *h, json_object *status) {
+        json_object *protocols = json_object_new_array();
+        int clock;
+
+        json_object_object_add(status, "links", json_object_new_int((int) hub_links_in_use(h)));
+        json_object_object_add(status, "links_max", json_object_new_int((int) h->config->ble.max_links));
+        json_object_object_add(status, "uptime_s", json_object_new_int64(
+                                       (int64_t) ((now_monotonic() - h->started_mono) / 1000000000ULL)));
+        clock = sysinfo_clock_synced(NULL);
+        json_object_object_add(status, "clock_synced", clock >= 0 ? json_object_new_boolean(clock) : NULL);
+        for (size_t i = 0; protocols && i < h->config->n_protocols; i++) {
+                const Protocol *p = h->config->protocols[i];
+                json_object *o = json_object_new_object();
+                if (!o)
+                        break;
+                add_str(o, "name", p->name);
+                add_str(o, "title", p->title);
+                json_object_object_add(o, "steps", json_object_new_int((int) p->n_steps));
+                json_object_array_add(protocols, o);
+        }
+        json_object_object_add(status, "protocols", protocols);
+}
+
 static void on_online_status(MqttClient *c, json_object *status, void *userdata) {
         Hub *h = userdata;
         json_object *stations = json_object_new_array();
@@ -420,6 +579,8 @@ static void on_online_status(MqttClient *c, json_object *status, void *userdata)
         json_object_object_add(status, "stations", stations);
         json_object_object_add(status, "spool", json_object_new_int64(h->outbox ? (int64_t) outbox_count(h->outbox) : 0));
         json_object_object_add(status, "spool_max", json_object_new_int64(h->outbox ? (int64_t) outbox_max_items(h->outbox) : 0));
+        json_object_object_add(status, "backlog", json_object_new_int64(h->publisher ? (int64_t) publisher_backlog(h->publisher) : 0));
+        add_status_dashboard(h, status);
         if (h->spool_trouble)
                 json_object_object_add(status, "spool_error", json_object_new_string(
                                                "the session spool is full or not writable: sessions are not durable"));
@@ -490,6 +651,22 @@ static int mkdir_p(const char *path) {
         return 0;
 }
 
+MqttClientOptions hub_mqtt_options(const Hub *h, const char *client_id, const char *status_topic) {
+        const ConfigMqtt *m = &h->config->mqtt;
+
+        return (MqttClientOptions) {
+                .uri = m->uri,
+                .client_id = client_id,
+                .version = m->version,
+                .credentials_file = m->credentials_file,
+                .ca_file = m->ca_file,
+                .cert_file = m->cert_file,
+                .key_file = m->key_file,
+                .keepalive_s = m->keepalive_s,
+                .status_topic = status_topic,
+        };
+}
+
 int hub_mqtt_start(Hub *h) {
         const ConfigMqtt *m = &h->config->mqtt;
         _cleanup_free_ char *status = NULL, *filter = NULL;
@@ -521,19 +698,9 @@ int hub_mqtt_start(Hub *h) {
         r = topic_status(prefix(h), h->config->hub, &status);
         if (r < 0)
                 return log_oom();
-        MqttClientOptions o = {
-                .uri = m->uri,
-                .client_id = m->client_id,
-                .version = m->version,
-                .credentials_file = m->credentials_file,
-                .ca_file = m->ca_file,
-                .cert_file = m->cert_file,
-                .key_file = m->key_file,
-                .keepalive_s = m->keepalive_s,
-                .status_topic = status,
-                .software_version = TPHUB_VERSION,
-                .started_at = h->started_at,
-        };
+        MqttClientOptions o = hub_mqtt_options(h, m->client_id, status);
+        o.software_version = TPHUB_VERSION;
+        o.started_at = h->started_at;
         static const MqttClientCallbacks cb = {
                 .connected = on_connected,
                 .connection_lost = on_connection_lost,
@@ -558,6 +725,12 @@ int hub_mqtt_start(Hub *h) {
         r = mqtt_client_subscribe(h->mqtt, filter, 1);
         if (r < 0)
                 return log_error_errno(r, "Cannot subscribe to %s: %m", filter);
+        r = hub_ha_start(h);
+        if (r < 0)
+                return r;
+        r = hub_meta_start(h);
+        if (r < 0)
+                return r;
         r = mqtt_client_connect(h->mqtt);
         if (r < 0)
                 return log_error_errno(r, "Cannot connect to %s: %m", m->uri);
@@ -574,6 +747,8 @@ void hub_mqtt_stop(Hub *h) {
         h->tools_timer = sd_event_source_disable_unref(h->tools_timer);
         for (size_t i = 0; i < h->n_stations; i++)
                 hub_mqtt_station_stop(&h->stations[i]);
+        hub_ha_stop(h);
+        hub_meta_stop(h);
         /* The publisher goes before the client it uses. */
         h->publisher = publisher_free(h->publisher);
         h->mqtt = mqtt_client_free(h->mqtt);
@@ -593,6 +768,7 @@ int hub_mqtt_shutdown(Hub *h) {
         h->tools_timer = sd_event_source_disable_unref(h->tools_timer);
         for (size_t i = 0; i < h->n_stations; i++)
                 hub_mqtt_station_stop(&h->stations[i]);
+        hub_meta_shutdown(h);
         if (!h->mqtt)
                 return 0;
         r = mqtt_client_shutdown(h->mqtt, SHUTDOWN_TIMEOUT_USEC, shutdown_done, h);

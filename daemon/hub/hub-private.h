@@ -17,6 +17,9 @@
 #include "mqtt/session-publisher.h"
 #include "store/outbox.h"
 
+/* At most this many samples per force batch (a 100 Hz tool at 1 batch/s). */
+#define HUB_FORCE_BATCH_MAX 128
+
 typedef struct HubStation {
         Station *station;
         const ConfigStation *config;   /* points into Hub.config */
@@ -24,8 +27,16 @@ typedef struct HubStation {
         CuePlayer *cues;
         /* MQTT live state: refreshed at every transition and at 4 Hz while counting down */
         sd_event_source *state_timer;
-        nsec_t force_published;
+        char *selected_protocol;       /* "select" command: what a start without one runs */
+        /* MQTT force batches (docs/mqtt.md): samples at the tool's rate, sent 10 times a second */
+        float force_batch[HUB_FORCE_BATCH_MAX];
+        unsigned n_force_batch;
+        nsec_t force_batch_first, force_batch_last;
+        double force_dt_ms;              /* the last batch's interval, for a batch of one */
+        uint64_t force_seq;
 } HubStation;
+
+typedef struct HubHa HubHa;
 
 typedef struct Hub {
         sd_event *event;
@@ -44,8 +55,12 @@ typedef struct Hub {
         Outbox *outbox;
         SessionPublisher *publisher;
         char *started_at;
+        nsec_t started_mono;             /* for uptime_s on status */
         bool spool_trouble;              /* said loudly in the status document */
         sd_event_source *tools_timer;    /* refreshes tools/<address> (last_seen) */
+        MqttClient *availability;        /* second link: plain online/offline with its own will */
+        sd_event_source *sysinfo_timer;
+        HubHa *ha;                       /* Home Assistant discovery, NULL when off */
         void (*stopped)(void *userdata); /* hub_stop() is done */
         void *stopped_userdata;
 } Hub;
@@ -59,6 +74,8 @@ void hub_gpio_station_stop(HubStation *hs);
 
 /* BlueZ glue (hub-ble.c). */
 int hub_ble_start(Hub *h);
+/* The station a tool serves: the one that lists it, else the first that adopts tools. */
+HubStation *hub_station_of_tool(Hub *h, const char *address);
 void hub_ble_stop(Hub *h);
 
 /* MQTT glue (hub-mqtt.c). */
@@ -71,11 +88,34 @@ void hub_mqtt_force(Hub *h, HubStation *hs, nsec_t now);
 void hub_mqtt_session(Hub *h, HubStation *hs, const Session *session, const char *json);
 void hub_mqtt_checkpoint(Hub *h, HubStation *hs);
 void hub_mqtt_tool(Hub *h, const char *address);
+void hub_mqtt_links_changed(Hub *h);
 void hub_mqtt_station_stop(HubStation *hs);
 
 /* Finished-session history (hub-history.c). */
 void hub_history_record(Hub *h, HubStation *hs, const char *session_json);
 void hub_history_publish(Hub *h, HubStation *hs);
+/* The client options of the configuration's broker, for the hub's connections. */
+MqttClientOptions hub_mqtt_options(const Hub *h, const char *client_id, const char *status_topic);
+/* State and tool documents again (a reconnect, Home Assistant restarted). */
+void hub_mqtt_republish(Hub *h);
+/* The protocol a start without one runs: the selected one, else the station's default. */
+const Protocol *hub_station_protocol(Hub *h, HubStation *hs);
+
+/* Self-description (hub-meta.c): meta, the availability link, system info. */
+size_t hub_links_in_use(Hub *h);       /* tools connected now */
+int hub_meta_start(Hub *h);
+void hub_meta_connected(Hub *h);
+void hub_meta_shutdown(Hub *h);  /* clean stop: "offline" said, no will needed */
+void hub_meta_stop(Hub *h);
+
+/* Home Assistant discovery (hub-homeassistant.c); all no-ops unless mqtt.homeassistant. */
+int hub_ha_start(Hub *h);
+void hub_ha_connected(Hub *h);
+/* true when the message was Home Assistant's (handled here). */
+bool hub_ha_message(Hub *h, const char *topic, const void *payload, size_t len, bool retained);
+void hub_ha_tool(Hub *h, const char *address);
+void hub_ha_tag(Hub *h, HubStation *hs, const char *tag_id);
+void hub_ha_stop(Hub *h);
 
 HubStation *hub_find_station(Hub *h, const char *name);
 HubStation *hub_station_of(Hub *h, const Station *s);
@@ -85,6 +125,8 @@ int hub_adapters_start(Hub *h);
 int hub_adapters_reload(Hub *h);
 void hub_adapters_stop(Hub *h);
 void hub_cue_changed(Hub *h, Station *s, const Cue *cue);
+/* Shows a new cue on the station's LEDs and buzzer, before anything else happens. */
+void hub_cue_render(Hub *h, Station *s, const Cue *cue);
 void hub_event(Hub *h, Station *s, const EngineEvent *ev);
 void hub_session_finished(Hub *h, Station *s, const Session *session, const char *json);
 void hub_station_removed(Hub *h, HubStation *hs);

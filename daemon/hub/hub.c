@@ -20,6 +20,10 @@ static void on_cue(void *userdata, Station *s, const Cue *cue) {
         hub_cue_changed(h, s, cue);
 }
 
+static void on_render(void *userdata, Station *s, const Cue *cue) {
+        hub_cue_render(userdata, s, cue);
+}
+
 static void on_event(void *userdata, Station *s, const EngineEvent *ev) {
         Hub *h = userdata;
 
@@ -45,6 +49,7 @@ static void on_finished(void *userdata, Station *s, const Session *session, cons
 }
 
 static const StationCallbacks station_callbacks = {
+        .render = on_render,
         .cue = on_cue,
         .event = on_event,
         .finished = on_finished,
@@ -55,6 +60,13 @@ HubStation *hub_find_station(Hub *h, const char *name) {
                 if (strcmp(station_name(h->stations[i].station), name) == 0)
                         return &h->stations[i];
         return NULL;
+}
+
+const Protocol *hub_station_protocol(Hub *h, HubStation *hs) {
+        const Protocol *p = hs->selected_protocol ? config_find_protocol(h->config, hs->selected_protocol) : NULL;
+
+        /* A selection whose protocol a reload removed falls back to the default. */
+        return p ?: hs->config->default_protocol;
 }
 
 HubStation *hub_station_of(Hub *h, const Station *s) {
@@ -75,6 +87,7 @@ static int apply_config(Hub *h) {
                         hub_station_removed(h, &h->stations[i]);
                         station_stop(h->stations[i].station, now_monotonic());
                         station_free(h->stations[i].station);
+                        free(h->stations[i].selected_protocol);
                         memmove(&h->stations[i], &h->stations[i + 1], (h->n_stations - i - 1) * sizeof(HubStation));
                         h->n_stations--;
                 } else
@@ -134,6 +147,7 @@ int hub_new(Hub **ret, sd_event *event, Config *config) {
         if (!h)
                 return -ENOMEM;
         h->event = sd_event_ref(event);
+        h->started_mono = now_monotonic();
         h->config = TAKE_PTR(c);
         r = apply_config(h);
         if (r < 0)
@@ -146,8 +160,10 @@ Hub *hub_free(Hub *h) {
         if (!h)
                 return NULL;
         hub_adapters_stop(h);
-        for (size_t i = 0; i < h->n_stations; i++)
+        for (size_t i = 0; i < h->n_stations; i++) {
                 station_free(h->stations[i].station);
+                free(h->stations[i].selected_protocol);
+        }
         free(h->stations);
         for (size_t i = 0; i < h->n_retired; i++)
                 config_free(h->retired[i]);

@@ -36,22 +36,28 @@ static void dispatch(Station *s) {
         _cleanup_(session_freep) Session *done = NULL;
         EngineEvent ev;
         const Cue *cue;
+        bool changed;
 
         /* The last events of a session (its last rep's, session_end) come out after the
          * engine finished it: station_session() names it to their handlers. */
         done = engine_take_finished(s->engine);
         s->ending = done;
+
+        cue = engine_cue(s->engine);
+        changed = !s->have_cue || !cue_equal(cue, &s->last_cue);
+        if (changed) {
+                s->last_cue = *cue;
+                s->have_cue = true;
+                if (s->cb.render)
+                        s->cb.render(s->userdata, s, cue);
+        }
+
         while (engine_pop_event(s->engine, &ev))
                 if (s->cb.event)
                         s->cb.event(s->userdata, s, &ev);
 
-        cue = engine_cue(s->engine);
-        if (!s->have_cue || memcmp(cue, &s->last_cue, sizeof(*cue)) != 0) {
-                s->last_cue = *cue;
-                s->have_cue = true;
-                if (s->cb.cue)
-                        s->cb.cue(s->userdata, s, cue);
-        }
+        if (changed && s->cb.cue)
+                s->cb.cue(s->userdata, s, cue);
         s->ending = NULL;
 
         if (done && s->cb.finished)

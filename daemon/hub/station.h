@@ -16,7 +16,11 @@
 typedef struct Station Station;
 
 typedef struct StationCallbacks {
-        /* The cue changed (kind, step, rep, due time or warnings). */
+        /* The cue changed: show it now. Called before the events of the same input are
+         * handed on, so that what the athlete sees and hears never waits for what those
+         * events cause (a checkpoint's fsync at a rep boundary takes milliseconds). */
+        void (*render)(void *userdata, Station *s, const Cue *cue);
+        /* The cue changed (kind, step, rep, due time or warnings), after the events. */
         void (*cue)(void *userdata, Station *s, const Cue *cue);
         void (*event)(void *userdata, Station *s, const EngineEvent *ev);
         /* A session ended; protocol is the one it ran. Ownership of session stays here. */

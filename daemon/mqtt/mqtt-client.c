@@ -75,6 +75,7 @@ struct MqttClient {
         char *status_topic, *software_version, *started_at;
         unsigned version, keepalive_s, connect_timeout_s, min_retry_s, max_retry_s, max_inflight;
         bool persistent_session;
+        bool status_plain;
         bool tls;
 
         /* loop thread only */
@@ -418,6 +419,12 @@ static void publish_online(MqttClient *c) {
 
         if (!c->status_topic)
                 return;
+        if (c->status_plain) {
+                r = mqtt_client_publish(c, c->status_topic, "online", 6, 1, true, NULL, NULL);
+                if (r < 0)
+                        client_log(c, MQTT_LOG_ERR, "Publishing the online status failed: %s", strerror(-r));
+                return;
+        }
         o = json_object_new_object();
         if (!o)
                 return;
@@ -669,6 +676,7 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
         c->max_retry_s = MAX(opts->max_retry_s ?: 30, c->min_retry_s);
         c->max_inflight = opts->max_inflight ?: 20;
         c->persistent_session = opts->persistent_session;
+        c->status_plain = opts->status_plain;
         c->tls = strncmp(opts->uri, "ssl://", 6) == 0 || strncmp(opts->uri, "mqtts://", 8) == 0 ||
                  strncmp(opts->uri, "wss://", 6) == 0;
 
@@ -788,7 +796,7 @@ int mqtt_client_connect(MqttClient *c) {
 
         if (c->status_topic) {
                 will.topicName = c->status_topic;
-                will.message = "{\"state\":\"offline\"}";
+                will.message = c->status_plain ? "offline" : "{\"state\":\"offline\"}";
                 will.retained = 1;
                 will.qos = 1;
                 o->will = &will;
@@ -862,7 +870,7 @@ int mqtt_client_shutdown(MqttClient *c, uint64_t timeout_usec,
         /* A clean DISCONNECT suppresses the last will: say "offline" ourselves. Queued before
          * the DISCONNECT, and Paho flushes in-flight QoS 1 within o->timeout. */
         if (c->status_topic && c->connected) {
-                static const char offline[] = "{\"state\":\"offline\"}";
+                const char *offline = c->status_plain ? "offline" : "{\"state\":\"offline\"}";
                 r = mqtt_client_publish(c, c->status_topic, offline, strlen(offline), 1, true, NULL, NULL);
                 if (r < 0)
                         client_log(c, MQTT_LOG_WARNING, "Publishing the offline status failed: %s", strerror(-r));
@@ -980,7 +988,7 @@ const char *mqtt_client_get_id(const MqttClient *c) {
         return c ? c->client_id : NULL;
 }
 
-/* Teardown order, following the Paho pitfalls (docs/mqtt.md, stack-pitfalls.md section 4,
+/* Teardown order, following the Paho pitfalls (docs/mqtt.md, "Shutdown";
  * paho.mqtt.c#578, #1236, #1294, #1440, #1669): MQTTAsync_destroy() must never run inside a Paho
  * callback and never while a disconnect is still in progress, else Paho's threads can call
  * back into freed memory or destroy can hang. So:

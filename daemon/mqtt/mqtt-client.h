@@ -50,6 +50,8 @@ typedef struct MqttClientOptions {
          * every (re)connect publishes {"state":"online","version":...,"started_at":...}
          * (retained, QoS 1). NULL = neither. */
         const char *status_topic;
+        /* The status is the plain word "online" / "offline" instead (an availability topic). */
+        bool status_plain;
         const char *software_version;
         const char *started_at;        /* ISO 8601 */
 } MqttClientOptions;

@@ -13,6 +13,7 @@ static const char *const verb_table[_MQTT_COMMAND_MAX] = {
         [MQTT_COMMAND_STOP] = "stop",
         [MQTT_COMMAND_SKIP] = "skip",
         [MQTT_COMMAND_TARE] = "tare",
+        [MQTT_COMMAND_SELECT] = "select",
 };
 
 const char *mqtt_command_verb_to_string(MqttCommandVerb v) {
@@ -172,9 +173,12 @@ int mqtt_command_parse(const void *payload, size_t len, MqttCommand *ret, const 
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
                 if (!json_object_object_get_ex(o, names[i].key, &v))
                         continue;
-                if (c.verb != MQTT_COMMAND_START) {
-                        r = fail(ret_error, i == 0 ? "\"athlete\" is only valid with \"start\""
-                                                   : "\"protocol\" is only valid with \"start\"");
+                if (i == 0 && c.verb != MQTT_COMMAND_START) {
+                        r = fail(ret_error, "\"athlete\" is only valid with \"start\"");
+                        goto finish;
+                }
+                if (i == 1 && c.verb != MQTT_COMMAND_START && c.verb != MQTT_COMMAND_SELECT) {
+                        r = fail(ret_error, "\"protocol\" is only valid with \"start\" or \"select\"");
                         goto finish;
                 }
                 if (!json_object_is_type(v, json_type_string)) {
@@ -190,6 +194,10 @@ int mqtt_command_parse(const void *payload, size_t len, MqttCommand *ret, const 
                 memcpy((char *) &c + names[i].offset, s, n + 1);
         }
 
+        if (c.verb == MQTT_COMMAND_SELECT && !*c.protocol) {
+                r = fail(ret_error, "\"select\" needs \"protocol\"");
+                goto finish;
+        }
         *ret = c;
         r = 0;
 finish:

@@ -17,6 +17,7 @@ typedef enum MqttCommandVerb {
         MQTT_COMMAND_STOP,
         MQTT_COMMAND_SKIP,
         MQTT_COMMAND_TARE,
+        MQTT_COMMAND_SELECT,   /* choose the protocol the next start runs (never starts) */
         _MQTT_COMMAND_MAX,
         _MQTT_COMMAND_INVALID = -22,
 } MqttCommandVerb;
@@ -25,7 +26,7 @@ typedef struct MqttCommand {
         MqttCommandVerb verb;
         char id[MQTT_COMMAND_ID_MAX + 1];            /* "" when the sender gave none */
         char athlete[MQTT_COMMAND_NAME_MAX + 1];     /* start only; "" = none given */
-        char protocol[MQTT_COMMAND_NAME_MAX + 1];    /* start only; "" = station default */
+        char protocol[MQTT_COMMAND_NAME_MAX + 1];    /* start: "" = the station's; select: required */
 } MqttCommand;
 
 const char *mqtt_command_verb_to_string(MqttCommandVerb v);

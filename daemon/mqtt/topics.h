@@ -31,9 +31,21 @@ typedef enum TopicStation {
         TOPIC_STATION_CMD,
         TOPIC_STATION_CMD_REPLY,
         TOPIC_STATION_HISTORY,         /* retained: the last finished sessions (summaries) */
+        TOPIC_STATION_LAST_SESSION,     /* retained summary of the last finished session */
+        TOPIC_STATION_TAG,              /* a tag scanned at the station (Home Assistant) */
         _TOPIC_STATION_MAX,
         _TOPIC_STATION_INVALID = -22,
 } TopicStation;
+
+/* The hub's own topics, <prefix>/<hub>/<kind>. */
+typedef enum TopicHub {
+        TOPIC_HUB_STATUS,               /* JSON status, last will {"state":"offline"} */
+        TOPIC_HUB_AVAILABILITY,         /* plain "online" / "offline", last will "offline" */
+        TOPIC_HUB_META,                 /* retained self-description */
+        TOPIC_HUB_SYSINFO,              /* retained system info, refreshed periodically */
+        _TOPIC_HUB_MAX,
+        _TOPIC_HUB_INVALID = -22,
+} TopicHub;
 
 /* true for a non-empty topic level without '/', '+', '#', NUL or control characters. */
 bool topic_level_valid(const char *s);
@@ -42,6 +54,9 @@ bool topic_level_valid(const char *s);
 bool topic_prefix_valid(const char *s);
 
 int topic_status(const char *prefix, const char *hub, char **ret);
+int topic_hub(const char *prefix, const char *hub, TopicHub kind, char **ret);
+/* Station names that would collide with the hub's own levels ("tools", "status", ...). */
+bool topic_station_name_reserved(const char *name);
 int topic_station(const char *prefix, const char *hub, const char *station, TopicStation kind, char **ret);
 int topic_tool(const char *prefix, const char *hub, const char *address, char **ret);
 
@@ -50,19 +65,3 @@ int topic_cmd_filter(const char *prefix, const char *hub, char **ret);
 
 /* If topic is "<prefix>/<hub>/<station>/cmd", returns 0 and the station; else -EINVAL. */
 int topic_parse_cmd(const char *prefix, const char *hub, const char *topic, char **ret_station);
-
-/* Home Assistant MQTT discovery (retained). version is the hub's software version. */
-typedef struct HaDiscovery {
-        const char *discovery_prefix;   /* NULL = "homeassistant" */
-        const char *prefix;             /* NULL = "tphub" */
-        const char *hub;
-        const char *version;
-} HaDiscovery;
-
-/* homeassistant/sensor/<hub>_<station>_state/config: the station's state, with the whole state
- * document as attributes, available while the hub is online. */
-int ha_discovery_station(const HaDiscovery *d, const char *station, char **ret_topic, char **ret_payload);
-
-/* homeassistant/sensor/<hub>_<address, ":" as "_">_battery/config */
-int ha_discovery_tool_battery(const HaDiscovery *d, const char *address, const char *name,
-                              char **ret_topic, char **ret_payload);

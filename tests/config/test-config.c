@@ -151,6 +151,8 @@ static void test_defaults(void) {
         CHECK_STR(c->mqtt.uri, "tcp://127.0.0.1:1883");
         CHECK_INT(c->mqtt.version, 5);
         CHECK_STR(c->mqtt.prefix, "tphub");
+        CHECK(!c->mqtt.homeassistant && !c->mqtt.homeassistant_athlete && !c->mqtt.dashboard_url);
+        CHECK(!c->stations[0].area);
         CHECK_INT(c->n_protocols, 1);
         CHECK_INT(c->n_stations, 1);
         const ConfigStation *s = &c->stations[0];
@@ -276,6 +278,16 @@ static void test_bad(void) {
                    "@5: tool address \"C8:00:00:00:00:0G\" is not a Bluetooth address like \"AA:BB:CC:DD:EE:FF\"",
                    "@5: unknown driver \"tindeq\" (known: progressor, forceboard, entralpi, whc06, cts500, "
                    "linescale, activ5, imd-force)");
+
+        EXPECT_BAD("bad/homeassistant.conf",
+                   HEAD
+                   "mqtt = { dashboard_url = \"ftp://hub/\"; };\n"
+                   "stations = ( { name = \"meta\"; protocol = \"p\";\n"
+                   "    area = \"one\\ntwo\"; } );\n",
+                   "@3: mqtt.dashboard_url \"ftp://hub/\" must be an http:// or https:// URL of at most 256 "
+                   "characters without spaces",
+                   "@4: station name \"meta\" is reserved for the hub's own MQTT topics",
+                   "@5: area \"one\ntwo\" must be at most 64 characters on one line");
 
         EXPECT_BAD("bad/duplicate.conf",
                    HEAD

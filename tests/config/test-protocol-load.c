@@ -22,6 +22,9 @@ static Protocol *load_shipped(const char *name, size_t n_steps) {
         CHECK_INT(e.n, 0);
         CHECK_STR(p->name, name);
         CHECK(p->title && p->description && p->source);
+        /* an unattended station: every shipped protocol carries its own notice */
+        CHECK(p->safety_notice && strlen(p->safety_notice) > 80);
+        CHECK(protocol_safety_notice(p) == p->safety_notice);
         CHECK_INT(p->n_steps, n_steps);
         for (size_t i = 0; i < p->n_steps; i++) {
                 CHECK_INT(protocol_step_validate(&p->steps[i], err, sizeof err), 0);
@@ -62,6 +65,8 @@ static void test_back_12(void) {
                 CHECK(!s->tap_ends_hold);
                 CHECK(!s->needs_release_tap);
         }
+        CHECK_STR(p->steps[0].find_prompt, "Find the very sharp spot");
+        CHECK_STR(p->steps[11].hold_prompt, "Press as hard as you can stand");
         CHECK_STR(p->steps[5].muscle, "hamstring");
         CHECK_STR(p->steps[6].label, "Back point 7: middle back, left");
         CHECK_STR(p->steps[8].muscle, "upper trapezius");
@@ -137,6 +142,7 @@ static void test_glute_tpt(void) {
                 CHECK(s->needs_release_tap);
                 CHECK_INT(s->not_released, NOT_RELEASED_REVISIT);
                 CHECK_INT(s->max_tries, 3);
+                CHECK_INT(s->revisit_rest_ms, 30000);
                 CHECK_INT(s->rest_ms, 10000);
                 CHECK_DBL(s->contact_n, 10);
                 CHECK_DBL(s->release_n, 5);
@@ -227,7 +233,11 @@ static void test_defaults(void) {
         CHECK(!a->tap_ends_hold && !a->needs_release_tap);
         CHECK_INT(a->not_released, NOT_RELEASED_CONTINUE);
         CHECK_INT(a->max_tries, 1);
-        CHECK(!a->muscle && !a->side && !a->instruction);
+        CHECK_INT(a->revisit_rest_ms, 30000);
+        CHECK(!a->muscle && !a->side && !a->instruction && !a->find_prompt && !a->hold_prompt);
+        /* no notice in the file: the generic one */
+        CHECK(!p->safety_notice);
+        CHECK(protocol_safety_notice(p) && strstr(protocol_safety_notice(p), "clinician"));
 
         CHECK_INT(b->target_hold_ms, 7000);
         CHECK_INT(b->max_hold_ms, 8750);
@@ -237,6 +247,18 @@ static void test_defaults(void) {
         CHECK_INT(c->kind, STEP_STRETCH);
         CHECK_INT(c->target_hold_ms, 30000);
         CHECK_INT(c->max_hold_ms, 37500);
+        protocol_free(p);
+
+        /* The guidance keys. */
+        p = load_ok("guidance.conf",
+                    "title = \"G\"; safety_notice = \"Stop if it hurts.\";\n"
+                    "defaults = { kind = \"press\"; start = \"confirm\"; " PRESS_FORCES " hold_prompt = \"Hold\"; };\n"
+                    "steps = ( { point = \"a\"; label = \"A\"; target_hold_s = 7; revisit_rest_s = 12.5;\n"
+                    "            find_prompt = \"Find it\"; } );\n");
+        CHECK_STR(p->safety_notice, "Stop if it hurts.");
+        CHECK_STR(p->steps[0].find_prompt, "Find it");
+        CHECK_STR(p->steps[0].hold_prompt, "Hold");
+        CHECK_INT(p->steps[0].revisit_rest_ms, 12500);
         protocol_free(p);
 
         /* Forces are not required for a stretch. */
@@ -274,6 +296,13 @@ static void test_bad(void) {
                    "    hold_s = 9; }\n"
                    ");\n",
                    "@5: unknown key \"steps[0].hold_s\"");
+
+        EXPECT_BAD("bad-revisit-rest.conf",
+                   STEP_HEAD
+                   "steps = (\n"
+                   "  { point = \"a\"; label = \"A\"; target_hold_s = 7; revisit_rest_s = \"long\"; }\n"
+                   ");\n",
+                   "@4: steps[0].revisit_rest_s must be a number");
 
         EXPECT_BAD("wrong-type.conf",
                    STEP_HEAD

@@ -82,6 +82,12 @@ class Sim:
         subprocess.run([RUN_SIM, "stop", self.dir], capture_output=True, timeout=30)
 
 
+def parse_iso(t):
+    """seconds of an ISO 8601 UTC time with milliseconds"""
+    from datetime import datetime
+    return datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+
+
 def expect(cond, what):
     if not cond:
         raise AssertionError(what)
@@ -118,7 +124,8 @@ def main():
         f.write('paths = { protocols = [ "%s" ]; spool = "%s/spool"; state = "%s/state"; };\n' % (pdir, t, t))
         f.write('ble = { enabled = true; adapter = "hci0"; max_links = 7; tag_rssi_dbm = -50; tag_hold_ms = 500;\n')
         f.write('        tags = ( { athlete = "tagged"; address = "C0:00:00:00:00:09"; } ); };\n')
-        f.write('mqtt = { enabled = true; uri = "tcp://127.0.0.1:%d"; force_rate_hz = 5.0; };\n' % broker.port)
+        f.write('mqtt = { enabled = true; uri = "tcp://127.0.0.1:%d"; force_rate_hz = 5.0; homeassistant = true; };\n'
+                % broker.port)
         f.write("stations = ( %s );\n" % ",\n".join(stations))
     d = None
     try:
@@ -136,13 +143,40 @@ def main():
                     _, tool, _ = sub.wait("tphub/lab/tools/" + addr(i), lambda x: x.get("connected") is True,
                                           timeout=60)
                     expect(tool["type"] == drv, "%s: tools type %r" % (drv, tool))
-                _, fd, _ = sub.wait("tphub/lab/%s/force" % st, lambda x: abs(x["force_n"] - EXPECTED[drv]) <= 0.1,
-                                    timeout=60)
+                _, fd, _ = sub.wait("tphub/lab/%s/force" % st, lambda x, e=EXPECTED[drv]: x["force_n"] and all(
+                                    abs(f - e) <= 0.1 for f in x["force_n"]), timeout=60)
                 sub.wait("tphub/lab/%s/event" % st, lambda x: x["type"] == "checkin", timeout=30)
                 sub.wait("tphub/lab/%s/event" % st, lambda x: x["type"] == "hold_start", timeout=30)
             except Exception as e:
                 failures.append("%s: %s" % (drv, e))
         results.append(("samples reach the engine for every driver", failures))
+
+        # force batches (docs/mqtt.md): every sample of the 40 Hz trace, 5 batches a second,
+        # consecutive seq, each batch evenly spaced and following on from the one before
+        failures = []
+        try:
+            i0 = sub.wait("tphub/lab/st-progressor/force", lambda x: x["force_n"] and all(abs(f - PLATEAU) <= 0.1 for f in x["force_n"]))[0]
+            batches = []
+            deadline = time.monotonic() + 30
+            while len(batches) < 11 and time.monotonic() < deadline:
+                i0, b, _ = sub.wait("tphub/lab/st-progressor/force", after=i0 + 1)
+                batches.append(b)
+            expect(len(batches) == 11, "only %d batches" % len(batches))
+            for a, b in zip(batches, batches[1:]):
+                expect(b["seq"] == a["seq"] + 1, "seq %d after %d" % (b["seq"], a["seq"]))
+                # the next batch starts one interval after this one's last sample (loose: arrival times)
+                end = parse_iso(a["t"]) + (len(a["force_n"]) - 1) * a["dt_ms"] / 1000
+                expect(0 < parse_iso(b["t"]) - end < 0.1, "batch %d starts %.3f s after %d ends" % (
+                    b["seq"], parse_iso(b["t"]) - end, a["seq"]))
+            n = sum(len(b["force_n"]) for b in batches[:10])
+            span = parse_iso(batches[10]["t"]) - parse_iso(batches[0]["t"])
+            expect(abs(n / span - 40) < 4, "%d samples in %.2f s: not the tool's 40 Hz" % (n, span))
+            expect(all(15 <= b["dt_ms"] <= 35 for b in batches), "dt_ms %r" % [b["dt_ms"] for b in batches])
+            expect(abs(span / 10 - 0.2) < 0.05, "%.3f s per batch at force_rate_hz 5" % (span / 10))
+            expect(all(abs(f - PLATEAU) <= 0.1 for b in batches for f in b["force_n"]), "samples off the plateau")
+        except Exception as e:
+            failures.append(str(e))
+        results.append(("force batches: all samples, consecutive seq, evenly spaced", failures))
 
         # a tag held close starts the athlete's session at the idle station
         failures = []
@@ -150,6 +184,13 @@ def main():
             sim.call("SetRssi", "sn", "C0:00:00:00:00:09", "-40")
             _, s, _ = sub.wait("tphub/lab/front-desk/state", lambda x: x.get("athlete") == "tagged", timeout=30)
             expect(s["protocol"] == "hold" and s["state"] == "point", "state %r" % s)
+            # and Home Assistant hears it as a tag scan at that station, under an opaque id
+            # (docs/home-assistant.md: "tag-" + FNV-1a 32 of "<hub>/<athlete>")
+            h = 2166136261
+            for b in b"lab/tagged":
+                h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+            _, scan, retained = sub.wait("tphub/lab/front-desk/tag")
+            expect(scan == {"tag_id": "tag-%08x" % h, "station": "front-desk"} and not retained, "tag scan %r" % scan)
         except Exception as e:
             failures.append(str(e))
         results.append(("tag tap-in starts a session", failures))

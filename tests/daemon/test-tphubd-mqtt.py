@@ -126,6 +126,13 @@ def test_status_commands_sessions():
         st, ret = retained(lab.broker.port, "tphub/lab/status")
         expect(ret and st["state"] == "online" and st["stations"] == ["bench-1"] and st["hub"] == "lab",
                "status %r" % st)
+        # what a dashboard shows of a hub (docs/mqtt.md, status)
+        expect(sorted((p["name"], p["steps"]) for p in st["protocols"]) == [("short", 2), ("tiny", 1)],
+               "protocols %r" % st.get("protocols"))
+        expect(st["links"] == 0 and st["links_max"] == 5 and st["backlog"] == 0 and st["spool"] == 0,
+               "links/backlog %r" % st)
+        expect(isinstance(st["uptime_s"], int) and 0 <= st["uptime_s"] < 60, "uptime_s %r" % st.get("uptime_s"))
+        expect(isinstance(st["clock_synced"], bool), "clock_synced %r" % st.get("clock_synced"))
         lab.sub.wait("tphub/lab/bench-1/state", lambda d: d["state"] == "idle")
         s, ret = retained(lab.broker.port, "tphub/lab/bench-1/state")
         expect(ret and s["state"] == "idle" and s["session_id"] is None, "idle state %r" % s)
@@ -170,6 +177,15 @@ def test_status_commands_sessions():
         expect(not ret and lab.sub.seen[i][2] == 1, "session must be QoS 1, not retained")
         expect(sess["id"] == sid and sess["status"] == "aborted" and sess["athlete"] == "anna", "session %r" % sess)
         expect([r["outcome"] for r in sess["steps"][0]["reps"]] == ["skipped"], "reps %r" % sess["steps"])
+        # the retained summary, computed here from the session document
+        outcomes = {}
+        for step in sess["steps"]:
+            for rep in step["reps"]:
+                outcomes[rep["outcome"]] = outcomes.get(rep["outcome"], 0) + 1
+        want = {k: sess[k] for k in ("id", "athlete", "protocol", "status", "started_at", "ended_at", "duration_ms")}
+        want.update(points=sum(1 for step in sess["steps"] if step["reps"]), reps=outcomes)
+        last, ret = retained(lab.broker.port, "tphub/lab/bench-1/last_session")
+        expect(ret and last == want, "last_session %r, wanted %r" % (last, want))
         r = lab.cmd('{"cmd":"stop","id":"r6"}')
         expect(r == {"id": "r6", "ok": False, "error": "no session is running"}, "stop when idle %r" % r)
 

@@ -82,3 +82,24 @@ class Tphubd:
         self.sock.close()
         self.log.close()
         self.dir.cleanup()
+
+
+def run_tap(tests):
+    """Runs each test function (or only the one named by argv[2]), prints TAP and exits."""
+    import sys
+    results = []
+    only = sys.argv[2] if len(sys.argv) > 2 else None
+    for fn in tests:
+        if only and fn.__name__ != only:
+            continue
+        try:
+            fn()
+            results.append(("ok", fn.__name__, None))
+        except Exception as e:
+            results.append(("not ok", fn.__name__, "%s: %s" % (type(e).__name__, e)))
+    print("1..%d" % len(results))
+    for k, (status, name, err) in enumerate(results, 1):
+        print("%s %d - %s" % (status, k, name))
+        if err:
+            print("# " + err.replace("\n", "\n# "))
+    sys.exit(1 if any(r[0] != "ok" for r in results) else 0)

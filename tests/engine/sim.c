@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shared/macro.h"
 #include "sim.h"
 
 uint64_t sim_rand(Sim *s) {
@@ -62,6 +63,27 @@ void sim_init(Sim *s, const EngineParams *p, double noise_n, uint64_t seed) {
 void sim_done(Sim *s) {
         engine_free(s->engine);
         session_free(s->finished);
+        free(s->log_t);
+        free(s->log_f);
+}
+
+static void log_sample(Sim *s, nsec_t t) {
+        EngineStatus st;
+
+        if (s->n_log == s->n_log_allocated) {
+                size_t n = s->n_log_allocated ? s->n_log_allocated * 2 : 4096;
+                nsec_t *lt = realloc(s->log_t, n * sizeof(nsec_t));
+                double *lf = lt ? realloc(s->log_f, n * sizeof(double)) : NULL;
+                if (lt)
+                        s->log_t = lt;
+                if (!lf)
+                        abort();
+                s->log_f = lf;
+                s->n_log_allocated = n;
+        }
+        engine_status(s->engine, t, &st);
+        s->log_t[s->n_log] = t;
+        s->log_f[s->n_log++] = st.force_n;
 }
 
 void sim_advance_to(Sim *s, nsec_t t) {
@@ -84,6 +106,8 @@ static void sample(Sim *s, double f) {
         if (r < 0)
                 s->last_error = r;
         s->n_samples++;
+        if (s->log_force)
+                log_sample(s, in.now);
         collect(s);
 }
 
@@ -113,7 +137,11 @@ void sim_hold(Sim *s, double ms) {
 
 void sim_input(Sim *s, EngineInputType type) {
         EngineInput in = { .type = type, .now = s->now };
-        int r = engine_feed(s->engine, &in);
+        int r;
+
+        if ((type == INPUT_SWITCH_LONG || type == INPUT_CMD_SKIP) && s->n_skips < ELEMENTSOF(s->skips))
+                s->skips[s->n_skips++] = s->now;
+        r = engine_feed(s->engine, &in);
         if (r < 0)
                 s->last_error = r;
         collect(s);

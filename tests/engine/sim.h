@@ -26,6 +26,13 @@ typedef struct Sim {
         Session *finished;
         int last_error;
         unsigned long long n_samples;
+        /* With log_force set: every sample's time and the engine's smoothed force after it. */
+        bool log_force;
+        nsec_t *log_t;
+        double *log_f;
+        size_t n_log, n_log_allocated;
+        nsec_t skips[1024];   /* times of skip inputs (long press, command) */
+        size_t n_skips;
 } Sim;
 
 void sim_init(Sim *s, const EngineParams *p, double noise_n, uint64_t seed);

@@ -14,7 +14,7 @@
 #include "sim.h"
 
 static unsigned failures;
-static unsigned long long total_sessions, total_samples, total_reps;
+static unsigned long long total_sessions, total_samples, total_reps, total_means_checked;
 static double total_hours;
 static unsigned long long outcomes[_REP_OUTCOME_MAX], statuses[_SESSION_STATUS_MAX];
 
@@ -62,6 +62,7 @@ static ProtocolStep random_step(Sim *s, unsigned i) {
                 st.needs_release_tap = st.tap_ends_hold && urand(s, 0, 1);
                 st.not_released = urand(s, 0, 1) ? NOT_RELEASED_REVISIT : NOT_RELEASED_CONTINUE;
                 st.max_tries = urand(s, 1, 3);
+                st.revisit_rest_ms = urand(s, 0, 4) * 5000;
                 if (kind == 0) {
                         st.kind = STEP_STRETCH;
                         st.start = HOLD_START_TIMER;
@@ -145,7 +146,68 @@ static bool follow_cue(Sim *s, const Protocol *p) {
         }
 }
 
-static void check_session(uint64_t seed, const Session *se, const Protocol *p) {
+/* Smoothed force range of the samples logged in [from, to] and of the last one before
+ * (whose reading is current at `from`); false if there are none. */
+static bool force_range(const Sim *s, nsec_t from, nsec_t to, double *lo, double *hi) {
+        bool any = false;
+
+        for (size_t i = 0; i < s->n_log; i++) {
+                bool last_before = s->log_t[i] < from && (i + 1 == s->n_log || s->log_t[i + 1] >= from);
+
+                if (!last_before && (s->log_t[i] < from || s->log_t[i] > to))
+                        continue;
+                *lo = any ? MIN(*lo, s->log_f[i]) : s->log_f[i];
+                *hi = any ? MAX(*hi, s->log_f[i]) : s->log_f[i];
+                any = true;
+        }
+        return any;
+}
+
+static bool event_between(const Sim *s, EngineEventType t, nsec_t from, nsec_t to) {
+        for (size_t i = 0; i < s->n_events; i++)
+                if (s->events[i].type == t && s->events[i].at >= from && s->events[i].at <= to)
+                        return true;
+        return false;
+}
+
+/* A revisit is never cued right after its own point: other work came between, or a rest
+ * of at least revisit_rest (unless the athlete skipped it on purpose). Over all events of
+ * the trace, in order (sessions may start and end within the same nanosecond). */
+static void check_revisit_spacing(uint64_t seed, const Sim *s, const Protocol *p) {
+        size_t prev = SIZE_MAX;
+
+        for (size_t i = 0; i < s->n_events; i++) {
+                const EngineEvent *ev = &s->events[i];
+
+                if (ev->type == EVENT_CHECKIN)
+                        prev = SIZE_MAX;
+                if (ev->type != EVENT_STEP)
+                        continue;
+                if (prev != SIZE_MAX && s->events[prev].step == ev->step) {
+                        /* a skipped rest (long press, command) is the athlete's choice */
+                        bool skip_input = false;
+                        for (size_t k = 0; k < s->n_skips; k++)
+                                skip_input |= s->skips[k] >= s->events[prev].at && s->skips[k] <= ev->at;
+                        const ProtocolStep *ps = &p->steps[ev->step];
+                        uint32_t need = MAX(ps->rest_ms, ps->revisit_rest_ms);
+                        const EngineEvent *rest = NULL;
+                        bool skipped = false;
+
+                        for (size_t k = prev + 1; k < i; k++) {
+                                if (s->events[k].type == EVENT_REST)
+                                        rest = &s->events[k];
+                                if (s->events[k].type == EVENT_SKIPPED)
+                                        skipped = true;
+                        }
+                        EXPECT(seed, skipped || skip_input || (rest && rest->value + 1e-9 >= need && ev->at - rest->at >= MS(need)),
+                               "step %d revisited straight after itself at %.3f", ev->step,
+                               (double) (ev->at - SIM_T0) / 1e9);
+                }
+                prev = i;
+        }
+}
+
+static void check_session(uint64_t seed, const Sim *sim, const Session *se, const Protocol *p) {
         int64_t duration = nsec_to_ms_round(se->ended_mono - se->started_mono);
 
         EXPECT(seed, se->status == SESSION_COMPLETED || se->status == SESSION_ABANDONED ||
@@ -163,7 +225,8 @@ static void check_session(uint64_t seed, const Session *se, const Protocol *p) {
                                 EXPECT(seed, r->hold_ms >= 0, "negative hold %lld", (long long) r->hold_ms);
                                 EXPECT(seed, r->hold_ms <= duration, "hold %lld longer than session %lld",
                                        (long long) r->hold_ms, (long long) duration);
-                                EXPECT(seed, r->over_hold == (r->hold_ms > (int64_t) ps->max_hold_ms),
+                                EXPECT(seed, r->over_hold == (ps->kind != STEP_MEASURE &&
+                                                              r->hold_ms > (int64_t) ps->max_hold_ms),
                                        "hold %lld max %u flagged %d", (long long) r->hold_ms,
                                        ps->max_hold_ms, r->over_hold);
                         } else
@@ -171,7 +234,8 @@ static void check_session(uint64_t seed, const Session *se, const Protocol *p) {
                         if (r->release_ms != MS_UNKNOWN) {
                                 EXPECT(seed, r->release_ms >= 0, "negative release %lld", (long long) r->release_ms);
                                 EXPECT(seed, r->release_ms <= duration, "release longer than session");
-                                EXPECT(seed, r->release_too_fast == (r->release_ms < (int64_t) ps->min_release_ms),
+                                EXPECT(seed, r->release_too_fast == (ps->kind != STEP_MEASURE &&
+                                                                     r->release_ms < (int64_t) ps->min_release_ms),
                                        "release flag");
                         }
                         if (r->outcome == REP_EARLY_RELEASE && ps->kind == STEP_PRESS)
@@ -187,8 +251,28 @@ static void check_session(uint64_t seed, const Session *se, const Protocol *p) {
                         EXPECT(seed, r->attempt >= 1 &&
                                      r->attempt <= (ps->not_released == NOT_RELEASED_REVISIT ? ps->max_tries : 1),
                                "attempt %u", r->attempt);
+                        /* started_ms is the cue, which comes before the hold */
+                        EXPECT(seed, (r->hold_ms == MS_UNKNOWN) == (r->hold_started_ms == MS_UNKNOWN),
+                               "hold_ms %lld but hold_started_ms %lld", (long long) r->hold_ms,
+                               (long long) r->hold_started_ms);
+                        if (r->hold_started_ms != MS_UNKNOWN)
+                                EXPECT(seed, r->started_ms <= r->hold_started_ms, "started_ms %lld after the hold %lld",
+                                       (long long) r->started_ms, (long long) r->hold_started_ms);
                         if (r->has_force) {
                                 EXPECT(seed, r->force_peak_n + 1e-9 >= r->force_mean_n, "peak below mean");
+                                /* The mean is over the hold's own samples: within their range.
+                                 * The window is widened by the ms rounding and takes in the last
+                                 * reading before the start, which a measure trial's hold starts
+                                 * with (a superset cannot narrow the range); a rep paused by a
+                                 * tool loss is longer than its hold_ms, so it is left out. */
+                                nsec_t hs = se->started_mono + MS(r->hold_started_ms) - MS(1);
+                                nsec_t he = se->started_mono + MS(r->hold_started_ms) + MS(r->hold_ms) + MS(2);
+                                double lo = 0, hi = 0;
+                                if (!event_between(sim, EVENT_TOOL_LOST, hs, he + MS(60000)) &&
+                                    force_range(sim, hs, he, &lo, &hi) && ++total_means_checked)
+                                        EXPECT(seed, r->force_mean_n >= lo - 1e-9 && r->force_mean_n <= hi + 1e-9,
+                                               "force_mean_n %.3f outside the hold's %.3f..%.3f",
+                                               r->force_mean_n, lo, hi);
                         }
                         if (r->has_threshold)
                                 EXPECT(seed, ps->kind == STEP_MEASURE && r->threshold_n >= ps->release_n,
@@ -216,6 +300,7 @@ static void run_trace(uint64_t seed) {
         unsigned sessions = 0;
 
         sim_init(&s, &par, 0, seed);
+        s.log_force = true;
         par.idle_timeout_ms = urand(&s, 5, 60) * 1000;
         par.tool_grace_ms = urand(&s, 1, 20) * 1000;
         par.checkin_press_ms = urand(&s, 0, 2000);
@@ -281,7 +366,7 @@ static void run_trace(uint64_t seed) {
                        cue_kind_to_string(engine_cue(s.engine)->kind), engine_cue(s.engine)->step,
                        (long long) (s.now - engine_next_deadline(s.engine)));
                 if (s.finished && s.finished != prev) {
-                        check_session(seed, s.finished, p);
+                        check_session(seed, &s, s.finished, p);
                         sessions++;
                         statuses[s.finished->status]++;
                         for (size_t i = 0; i < s.finished->n_steps; i++)
@@ -300,7 +385,7 @@ static void run_trace(uint64_t seed) {
         sim_advance_ms(&s, 10.0 * 60 * 1000);
         EXPECT(seed, engine_session(s.engine) == NULL, "session still running after walking away");
         if (s.finished && s.finished != prev) {
-                check_session(seed, s.finished, p);
+                check_session(seed, &s, s.finished, p);
                 sessions++;
         }
 
@@ -310,6 +395,9 @@ static void run_trace(uint64_t seed) {
                                (double) (s.events[i].at - SIM_T0) / 1e9,
                                engine_event_type_to_string(s.events[i].type), s.events[i].step,
                                s.events[i].rep, s.events[i].value, s.events[i].outcome);
+
+        if (s.n_events < ELEMENTSOF(s.events))
+                check_revisit_spacing(seed, &s, p);
 
         /* every check-in ended exactly once, and event times never go backwards */
         EXPECT(seed, sim_count(&s, EVENT_CHECKIN) == sim_count(&s, EVENT_SESSION_END), "%u checkins, %u ends",
@@ -337,6 +425,11 @@ int main(int argc, char **argv) {
                 run_trace(0x5eed0000ULL + i);
         printf("# %llu sessions, %llu reps, %llu force samples, %.1f simulated hours\n",
                total_sessions, total_reps, total_samples, total_hours);
+        printf("# force_mean_n checked against its hold's samples in %llu reps\n", total_means_checked);
+        if (n >= 1000 && total_means_checked < 1000) {
+                printf("# too few force means checked\n");
+                failures++;
+        }
         for (int i = 0; i < _REP_OUTCOME_MAX; i++)
                 printf("#   outcome %-14s %llu\n", rep_outcome_to_string(i), outcomes[i]);
         for (int i = 1; i < _SESSION_STATUS_MAX; i++)

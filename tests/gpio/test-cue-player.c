@@ -64,7 +64,8 @@ static bool countdown_and_release_once(void) {
         due = base + MS(4000);
         cd = due - MS(3000);
         sc.cues[0] = (Cue) { .kind = CUE_HOLD, .step = 0, .rep = 1, .since_ns = base, .due_ns = due };
-        sc.cues[1] = (Cue) { .kind = CUE_RELEASE, .step = 0, .rep = 1, .since_ns = due };
+        sc.cues[1] = (Cue) { .kind = CUE_RELEASE, .step = 0, .rep = 1, .since_ns = due,
+                             .release = CUE_RELEASE_DONE };
         sc.cues[2] = (Cue) { .kind = CUE_REST, .step = 0, .rep = 1, .since_ns = due + MS(1000),
                              .due_ns = due + MS(4000) };
         test_at(e, base, on_show, &sc);
@@ -82,12 +83,12 @@ static bool countdown_and_release_once(void) {
                 ex[n_ex++] = (Expect) { "7", 1, cd + MS(1000 * k) };
                 ex[n_ex++] = (Expect) { "7", 0, cd + MS(1000 * k + 100) };
         }
-        /* Release at due: red + amber and an 800 ms tone; rest turns red off. */
+        /* Release ("done") at due: green + amber and an 800 ms tone; rest turns green off. */
+        ex[n_ex++] = (Expect) { "green", 1, due };
         ex[n_ex++] = (Expect) { "amber", 1, due };
-        ex[n_ex++] = (Expect) { "red", 1, due };
         ex[n_ex++] = (Expect) { "7", 1, due };
         ex[n_ex++] = (Expect) { "7", 0, due + MS(800) };
-        ex[n_ex++] = (Expect) { "red", 0, due + MS(1000) };
+        ex[n_ex++] = (Expect) { "green", 0, due + MS(1000) };
 
         test_run_until(e, NULL, NULL, due + MS(1200));
 
@@ -159,7 +160,7 @@ static void test_safe_state(void) {
         CHECK_EQ(n, 0);
 
         now = now_monotonic();
-        CHECK_OK(cue_player_show(p, &(Cue) { .kind = CUE_RELEASE, .since_ns = now }, now));
+        CHECK_OK(cue_player_show(p, &(Cue) { .kind = CUE_RELEASE, .since_ns = now, .release = CUE_RELEASE_OVER_FORCE }, now));
         CHECK_EQ(level(sim, "amber"), 1);
         CHECK_EQ(level(sim, "red"), 1);
         CHECK_EQ(level(sim, "7"), 1);
@@ -172,7 +173,7 @@ static void test_safe_state(void) {
 
         /* Showing the same cue again (another rep) adds no edge. */
         gpio_sim_clear_record(sim);
-        CHECK_OK(cue_player_show(p, &(Cue) { .kind = CUE_RELEASE, .rep = 2, .since_ns = now }, now));
+        CHECK_OK(cue_player_show(p, &(Cue) { .kind = CUE_RELEASE, .rep = 2, .since_ns = now, .release = CUE_RELEASE_OVER_FORCE }, now));
         gpio_sim_get_record(sim, &n);
         CHECK_EQ(n, 0);
 
@@ -208,7 +209,7 @@ static void test_active_low_and_missing_lines(void) {
         now = now_monotonic();
         CHECK_OK(cue_player_show(p, &(Cue) { .kind = CUE_HOLD, .since_ns = now }, now));
         CHECK_EQ(level(sim, "green"), 0);
-        CHECK_OK(cue_player_show(p, &(Cue) { .kind = CUE_RELEASE, .since_ns = now }, now));
+        CHECK_OK(cue_player_show(p, &(Cue) { .kind = CUE_RELEASE, .since_ns = now, .release = CUE_RELEASE_OVER_FORCE }, now));
         CHECK_EQ(level(sim, "green"), 1);
         CHECK_EQ(cue_player_outputs(p), 0);
 

@@ -43,6 +43,8 @@ int main(void) {
         ok("{\"cmd\":\"skip\",\"id\":\"3\"}", MQTT_COMMAND_SKIP, "3", "", "");
         ok("{\"id\":\"t\",\"cmd\":\"tare\"}", MQTT_COMMAND_TARE, "t", "", "");
         ok("{\"cmd\":\"start\",\"athlete\":\"A.b_c-9\"}", MQTT_COMMAND_START, "", "A.b_c-9", "");
+        ok("{\"cmd\":\"select\",\"protocol\":\"ppt\",\"id\":\"s2\"}", MQTT_COMMAND_SELECT, "s2", "", "ppt");
+        CHECK_EQ_STR(mqtt_command_verb_to_string(MQTT_COMMAND_SELECT), "select");
         CHECK_EQ_STR(mqtt_command_verb_to_string(MQTT_COMMAND_TARE), "tare");
         CHECK(!mqtt_command_verb_to_string(_MQTT_COMMAND_MAX));
 
@@ -79,7 +81,9 @@ int main(void) {
         bad("{\"cmd\":\"start\",\"protocol\":{}}", "\"protocol\" must be a string", "");
         bad("{\"cmd\":\"start\",\"protocol\":\"back 12\"}", "\"protocol\" must be 1-64 characters of [A-Za-z0-9_.-]", "");
         bad("{\"cmd\":\"stop\",\"athlete\":\"anna\",\"id\":\"r7\"}", "\"athlete\" is only valid with \"start\"", "r7");
-        bad("{\"cmd\":\"tare\",\"protocol\":\"p\"}", "\"protocol\" is only valid with \"start\"", "");
+        bad("{\"cmd\":\"tare\",\"protocol\":\"p\"}", "\"protocol\" is only valid with \"start\" or \"select\"", "");
+        bad("{\"cmd\":\"select\",\"id\":\"s1\"}", "\"select\" needs \"protocol\"", "s1");
+        bad("{\"cmd\":\"select\",\"protocol\":\"ppt\",\"athlete\":\"anna\"}", "\"athlete\" is only valid with \"start\"", "");
         bad("{\"cmd\":\"stop\",\"x\":\"\xff\"}", "invalid JSON", "");
         bad_len("{\"cmd\":\"stop\"}\0", 15, "payload contains a NUL byte", "");
 

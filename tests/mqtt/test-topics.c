@@ -12,7 +12,7 @@ static void expect(int r, char **s, const char *want) {
 }
 
 int main(void) {
-        char *s = NULL, *t = NULL, *p = NULL;
+        char *s = NULL;
 
         expect(topic_status(NULL, "hub1", &s), &s, "tphub/hub1/status");
         expect(topic_status("site/a", "hub1", &s), &s, "site/a/hub1/status");
@@ -48,32 +48,20 @@ int main(void) {
         CHECK_EQ_INT(topic_parse_cmd(NULL, "hub", "tphub/hub1/left/cmd", &s), -EINVAL);
         CHECK(!s);
 
-        HaDiscovery d = { .hub = "hub1", .version = "0.1.0" };
-        CHECK_EQ_INT(ha_discovery_station(&d, "left", &t, &p), 0);
-        CHECK_EQ_STR(t, "homeassistant/sensor/hub1_left_state/config");
-        CHECK_EQ_STR(p,
-                     "{\"name\":\"left state\",\"unique_id\":\"hub1_left_state\",\"object_id\":\"hub1_left_state\","
-                     "\"state_topic\":\"tphub/hub1/left/state\",\"availability_topic\":\"tphub/hub1/status\","
-                     "\"availability_template\":\"{{ value_json.state }}\",\"payload_available\":\"online\","
-                     "\"payload_not_available\":\"offline\",\"device\":{\"identifiers\":[\"tphub_hub1\"],"
-                     "\"name\":\"tphub hub1\",\"manufacturer\":\"tphub\",\"model\":\"tphub trigger-point station hub\","
-                     "\"sw_version\":\"0.1.0\"},\"value_template\":\"{{ value_json.state }}\","
-                     "\"json_attributes_topic\":\"tphub/hub1/left/state\",\"icon\":\"mdi:human-handsdown\"}");
-        free(t);
-        free(p);
-
-        CHECK_EQ_INT(ha_discovery_tool_battery(&d, "AA:BB:CC:DD:EE:FF", "P1", &t, &p), 0);
-        CHECK_EQ_STR(t, "homeassistant/sensor/hub1_AA_BB_CC_DD_EE_FF_battery/config");
-        CHECK(strstr(p, "\"name\":\"P1 battery\""));
-        CHECK(strstr(p, "\"state_topic\":\"tphub/hub1/tools/AA:BB:CC:DD:EE:FF\""));
-        CHECK(strstr(p, "\"value_template\":\"{{ value_json.battery }}\""));
-        CHECK(strstr(p, "\"device_class\":\"battery\",\"unit_of_measurement\":\"%\""));
-        free(t);
-        free(p);
-
-        d.discovery_prefix = "ha#";
-        t = p = NULL;
-        CHECK_EQ_INT(ha_discovery_station(&d, "left", &t, &p), -EINVAL);
-        CHECK(!t && !p);
+        expect(topic_hub(NULL, "hub1", TOPIC_HUB_AVAILABILITY, &s), &s, "tphub/hub1/availability");
+        expect(topic_hub("site/a", "hub1", TOPIC_HUB_META, &s), &s, "site/a/hub1/meta");
+        expect(topic_hub(NULL, "hub1", TOPIC_HUB_SYSINFO, &s), &s, "tphub/hub1/sysinfo");
+        expect(topic_station(NULL, "hub1", "left", TOPIC_STATION_LAST_SESSION, &s), &s, "tphub/hub1/left/last_session");
+        expect(topic_station(NULL, "hub1", "left", TOPIC_STATION_TAG, &s), &s, "tphub/hub1/left/tag");
+        CHECK_EQ_INT(topic_hub(NULL, "hub1", _TOPIC_HUB_MAX, &s), -EINVAL);
+        /* Every hub-level name is reserved, so no station topic can shadow one. */
+        const char *reserved[] = { "tools", "status", "availability", "meta", "sysinfo" };
+        for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+                CHECK(topic_station_name_reserved(reserved[i]));
+                CHECK_EQ_INT(topic_station(NULL, "hub1", reserved[i], TOPIC_STATION_STATE, &s), -EINVAL);
+        }
+        CHECK(!topic_station_name_reserved("bench-1"));
+        CHECK(!topic_station_name_reserved("Status"));
+        CHECK(!s);
         return 0;
 }

@@ -27,6 +27,17 @@ def near(value, expected, tol, what):
           "%s: %r, expected %r +- %r" % (what, value, expected, tol))
 
 
+def plateau_ramp_mean(force, plateau_s, ramp_s, frac=0.8):
+    """docs/session.md's force_mean_n for a hold at `force` for plateau_s, then a linear
+    ramp to 0 over ramp_s: the hold ends at the last moment the force is at or above frac
+    of the mean up to it, so it takes in the top of the ramp. Solved by iteration."""
+    mean = force
+    for _ in range(50):
+        d = ramp_s * (1 - frac * mean / force)
+        mean = (plateau_s * force + d * force * (1 - d / (2 * ramp_s))) / (plateau_s + d)
+    return mean
+
+
 def reps(doc, point):
     for st in doc["steps"]:
         if st["point"] == point:
@@ -45,13 +56,24 @@ def common(doc, protocol):
     check(doc["station"] == "bench-1", "station %r" % doc["station"])
     check(doc["athlete"] is None, "athlete %r" % doc["athlete"])
     check(doc["started_at"] == "2026-11-18T11:06:40.000Z", "started_at %r" % doc["started_at"])
+    # every shipped protocol carries its own safety notice, recorded with the session
+    # (not the generic one, which begins "Self-treatment, not a diagnosis.")
+    notice = doc.get("safety_notice")
+    check(isinstance(notice, str) and len(notice) > 80 and not notice.startswith("Self-treatment, not a diagnosis."),
+          "safety_notice %r" % notice)
     for st in doc["steps"]:
         for r in st["reps"]:
             for k in ("hold_ms", "release_ms"):
                 check(r[k] is None or r[k] >= 0, "%s %s negative" % (st["point"], k))
-            if r["hold_ms"] is not None:
-                check(r["over_hold"] == (r["hold_ms"] > st["target_hold_ms"] * 0 + max_hold(st)),
+            if st["kind"] == "measure":
+                # a pressure-pain measurement is not a hold: never flagged
+                check(r["over_hold"] is False and r["release_too_fast"] in (False, None),
+                      "%s measure flags" % st["point"])
+            elif r["hold_ms"] is not None:
+                check(r["over_hold"] == (r["hold_ms"] > max_hold(st)),
                       "%s over_hold flag" % st["point"])
+            if r["hold_started_ms"] is not None:
+                check(r["started_ms"] <= r["hold_started_ms"], "%s started_ms after the hold" % st["point"])
 
 
 MAX_HOLD = {}
@@ -77,7 +99,7 @@ def back_12(doc):
             check(r["outcome"] == "early_release", "%s %s" % (point, r["outcome"]))
             near(r["hold_ms"], 4000 + 600 + 50, 2 * SAMPLE, point + " hold_ms")
         elif i == 3:
-            # held past the cue, then snapped off in 0.4 s: flagged too fast (minimum 3 s)
+            # held past the cue, then snapped off in 0.4 s: flagged too fast (minimum 2 s)
             check(r["outcome"] == "completed", "%s %s" % (point, r["outcome"]))
             check(r["release_too_fast"] is True, point + " release_too_fast")
             check(r["release_ms"] < 500, "%s release_ms %r" % (point, r["release_ms"]))
@@ -88,7 +110,9 @@ def back_12(doc):
             check(r["release_too_fast"] is False, point + " release_too_fast")
             check(2700 <= r["release_ms"] <= 3100, "%s release_ms %r" % (point, r["release_ms"]))
             check(not r["over_hold"], point + " over_hold")
-            near(r["force_mean_n"], 60 + 5 * (i % 4), 0.5, point + " force_mean_n")
+            # the tap's 0.2 s and 7.4 s more at the force, then the top of the 4 s ramp
+            near(r["force_mean_n"], plateau_ramp_mean(60 + 5 * (i % 4), 7.4, 4.0), 0.5,
+                 point + " force_mean_n")
     stretches = [st for st in doc["steps"] if st["kind"] == "stretch"]
     check(len(stretches) == 7, "%d stretches" % len(stretches))
     for k, st in enumerate(stretches):
@@ -135,6 +159,10 @@ def glute_tpt(doc):
         near(x["hold_ms"], 20000 + 300 + 600 + 50, 3 * SAMPLE, "not released hold_ms")
     # "it released" tap after 14 s: its 0.2 s press, 0.2 s more, then the descent
     near(r[2]["hold_ms"], 14000 + 200 + 200 + 600 + 50, 3 * SAMPLE, "released on the 3rd visit")
+    # the 3rd visit is not cued straight after the 2nd: the gluteus medius stretch comes first
+    stretch = reps(doc, "stretch-glute-med")
+    check(len(stretch) == 3 and r[2]["started_ms"] > stretch[-1]["started_ms"] + 30000,
+          "3rd visit at %r, after the stretch %r" % (r[2]["started_ms"], [x["started_ms"] for x in stretch]))
     for p in ("glute-med-right", "piriformis-left", "piriformis-right", "tfl-left", "tfl-right",
               "glute-max-left", "glute-max-right"):
         x = reps(doc, p)

@@ -3,7 +3,7 @@
 
 Registers a GATT application and an LE advertisement with bluetoothd on one
 adapter (default hci1) and answers the Progressor control point the way the
-real device does (docs: /work/shared/notes/ble-devices.md section 1.1):
+real device does (docs/ble-drivers.md, Progressor):
 
   0x65 start   stream weight frames from the CSV trace (t_ms,force_n), paced
                by the trace's own clock

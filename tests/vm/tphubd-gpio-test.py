@@ -179,24 +179,27 @@ def main():
         t_confirm = tap(lines, failures, "confirm")
         g_on = lines.wait_edge("G", 1, t_confirm, timeout=5)
         a_off = lines.wait_edge("A", 0, t_confirm, timeout=5)
-        t_release = lines.wait_edge("R", 1, t_confirm, timeout=HOLD_MS / 1000 + 5)
+        # the release cue ("done": green and amber steady, no red): amber comes back on
+        t_release = lines.wait_edge("A", 1, a_off, timeout=HOLD_MS / 1000 + 5)
         within(failures, "release cue after the confirm tap:", t_release, t_confirm + HOLD_MS * MS)
         beeps = lines.between("BZ", 1, t_confirm, t_release - 50 * MS)
         if len(beeps) != 3:
             failures.append("%d countdown beeps, want 3: %r" % (len(beeps), [(b - t_confirm) / MS for b in beeps]))
         for k, b in enumerate(beeps[:3]):
             within(failures, "beep %d (due - %d s):" % (k + 1, 3 - k), b, t_confirm + (HOLD_MS - (3 - k) * 1000) * MS)
-        # the release cue: red and amber on, an 800 ms tone
-        a_rel = lines.wait_edge("A", 1, t_release - TOL_NS, timeout=2)
+        # the release cue: green and amber on, an 800 ms tone
+        g_rel = lines.wait_edge("G", 1, t_release - TOL_NS, timeout=2)
         tone = lines.wait_edge("BZ", 1, t_release - TOL_NS, timeout=2)
         tone_end = lines.wait_edge("BZ", 0, tone, timeout=3)
-        within(failures, "amber at the release cue:", a_rel, t_release)
+        within(failures, "green at the release cue:", g_rel, t_release)
+        if lines.between("R", 1, t_confirm, t_release + 500 * MS):
+            failures.append("red lit at a 'done' release")
         within(failures, "release tone start:", tone, t_release)
         within(failures, "release tone end (800 ms):", tone_end, t_release + 800 * MS)
-        # no tool: the release cue lasts min_release, then the rest (red off, amber blinking
+        # no tool: the release cue lasts min_release, then the rest (green off, amber blinking
         # 1000/2000 from its start, off after 1 s), then point 2 (amber steady)
-        t_rest = lines.wait_edge("R", 0, t_release, timeout=5)
-        within(failures, "rest (red off) after the release cue:", t_rest, t_release + MIN_RELEASE_MS * MS)
+        t_rest = lines.wait_edge("G", 0, tone_end, timeout=5)
+        within(failures, "rest (green off) after the release cue:", t_rest, t_release + MIN_RELEASE_MS * MS)
         a_blink_off = lines.wait_edge("A", 0, t_rest, timeout=5)
         within(failures, "amber off in the rest:", a_blink_off, t_rest + 1000 * MS)
         t_next = lines.wait_edge("A", 1, a_blink_off, timeout=5)
