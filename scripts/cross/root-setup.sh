@@ -17,5 +17,5 @@ apt-get -qq update
 libs="libc6-dev libsystemd-dev libjson-c-dev libconfig-dev libgpiod-dev libpaho-mqtt-dev"
 apt-get install -y -q --no-install-recommends \
         gcc make libc6-dev gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu-user-static \
-        meson ninja-build pkg-config cmake scdoc python3 debhelper dpkg-dev fakeroot systemd udev \
+        meson ninja-build pkg-config cmake scdoc python3 nodejs npm debhelper dpkg-dev fakeroot systemd udev \
         $(for l in $libs; do echo $l:arm64 $l:armhf; done)

@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: MIT
 """Runs a command under the system call filter of a systemd unit, as systemd would install it
 (SystemCallFilter= lines, groups resolved by systemd-analyze syscall-filter; a call outside
-the filter kills the process with SIGSYS, as with systemd's default), so that the daemon's
-tests show it still works under its unit's filter where no systemd runs the unit.
+the filter fails with SystemCallErrorNumber= when the unit sets one, else kills the process
+with SIGSYS, as systemd does), so that the daemon's tests show it still works under its
+unit's filter where no systemd runs the unit.
 
 Usage: seccomp-run.py UNIT-FILE COMMAND [ARGS...]"""
 
+import errno
 import os
 import subprocess
 import sys
@@ -46,12 +48,33 @@ def filter_of(unit):
     return allowed
 
 
+def default_action(unit):
+    for line in open(unit):
+        line = line.strip()
+        if line.startswith("SystemCallErrorNumber="):
+            return seccomp.ERRNO(getattr(errno, line.split("=", 1)[1]))
+    return seccomp.KILL_PROCESS
+
+
+def protect_clock(unit):
+    return any(line.strip() == "ProtectClock=yes" for line in open(unit))
+
+
 def main():
     unit, argv = sys.argv[1], sys.argv[2:]
     allowed = filter_of(unit)
     if not allowed:
         sys.exit("%s has no SystemCallFilter=" % unit)
-    f = seccomp.SyscallFilter(defaction=seccomp.KILL_PROCESS)
+    # TPHUB_SECCOMP_STRICT=1: kill on any call outside the filter, except those the unit's
+    # ProtectClock= is known to refuse (@clock, EPERM), so that a test sees every other one.
+    strict = os.environ.get("TPHUB_SECCOMP_STRICT") == "1"
+    f = seccomp.SyscallFilter(defaction=seccomp.KILL_PROCESS if strict else default_action(unit))
+    if strict and protect_clock(unit):
+        for name in sorted(group("@clock") - allowed):
+            try:
+                f.add_rule(seccomp.ERRNO(errno.EPERM), name)
+            except (RuntimeError, ValueError, OSError):
+                pass
     for name in sorted(allowed):
         try:
             f.add_rule(seccomp.ALLOW, name)

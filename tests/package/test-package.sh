@@ -56,7 +56,7 @@ ok "the amd64 .deb builds ($(basename "$deb"), $(( $(date +%s) - t0 )) s)"
 obj=$(ls -d "$(dirname "$deb")"/tphub-*/obj-* | head -1)
 if ! /usr/bin/python3 -c 'import seccomp' 2>/dev/null; then
         n=$((n + 1)); echo "ok $n - the packaged tphubd under its unit's system call filter # SKIP python3-seccomp missing"
-elif out=$(TPHUBD_WRAPPER="/usr/bin/python3 $src/tests/package/seccomp-run.py $obj/systemd/tphubd.service" \
+elif out=$(TPHUB_SECCOMP_STRICT=1 TPHUBD_WRAPPER="/usr/bin/python3 $src/tests/package/seccomp-run.py $obj/systemd/tphubd.service" \
            python3 "$src/tests/ctl/test-tphubctl.py" "$obj/daemon/ctl/tphubctl" "$obj/daemon/hub/tphubd" "$src" 2>&1); then
         ok "the packaged tphubd works under its unit's system call filter ($(grep -c '^ok' <<< "$out") tphubctl cases)"
 else
@@ -113,7 +113,8 @@ for f in /usr/sbin/tphubd /usr/bin/tphubctl /usr/bin/tphub-replay /lib/systemd/s
          /usr/share/tphub/protocols/back-12.conf /usr/share/tphub/protocols/ball-release.conf \
          /usr/share/tphub/protocols/glute-tpt.conf /usr/share/tphub/protocols/ppt.conf \
          /usr/share/man/man8/tphubd.8.gz /usr/share/man/man1/tphubctl.1.gz \
-         /usr/share/man/man1/tphub-replay.1.gz /usr/share/man/man5/tphub.conf.5.gz; do
+         /usr/share/man/man1/tphub-replay.1.gz /usr/share/man/man5/tphub.conf.5.gz \
+         /usr/share/tphub/dashboard/index.html /usr/share/tphub/mosquitto/tphub.conf; do
         [ -e "$root$f" ] || missing+=" $f"
 done
 if [ -z "$missing" ]; then ok "the installed files are where systemd, udev and man look"; else notok "installed files" "missing:$missing"; fi
