@@ -26,13 +26,19 @@ root_run() {
                 mount -t proc proc "$root/proc" && mount --rbind /dev "$root/dev" &&
                         mount --rbind /sys "$root/sys" || exit 125
                 exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-                        DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 HOME=/root "$@"' sh "$root" "$@"
+                        DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 HOME=/root \
+                        NODE_EXTRA_CA_CERTS=/etc/ssl/host-ca-certificates.crt "$@"' sh "$root" "$@"
 }
 
 root_unpack() { # tarball dest
         mkdir -p "$2"
         tar -C "$2" -xpf "$1"
         cp /etc/resolv.conf "$2/etc/resolv.conf"
+        # The certificate authorities this machine trusts (a proxy in front of the npm registry
+        # may sign with its own): npm in the root trusts them too (NODE_EXTRA_CA_CERTS).
+        [ -f /etc/ssl/certs/ca-certificates.crt ] && mkdir -p "$2/etc/ssl" &&
+                cp /etc/ssl/certs/ca-certificates.crt "$2/etc/ssl/host-ca-certificates.crt"
+        return 0
 }
 
 make_base() { # cache_dir
