@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "ble/ble-link.h"
-#include "ble/ble-tare.h"
 #include "shared/macro.h"
 
 #define GATT_CALL_TIMEOUT_USEC (5U * 1000U * 1000U)
@@ -17,7 +16,6 @@ typedef enum SetupStep {
         STEP_INIT,              /* driver handshake */
         STEP_BATTERY_CMD,       /* battery asked for on the data channel */
         STEP_START,
-        STEP_TARE,
         STEP_BATTERY,           /* Battery Level characteristic read */
         STEP_DONE,
 } SetupStep;
@@ -49,8 +47,6 @@ struct BleLink {
         BleFailure pending_failure;
         char pending_detail[DETAIL_MAX];
 
-        BleTare tare;
-        bool soft_tare;
         bool low_power_reported;
 
         DriverOutput outputs[DRIVER_OUTPUTS_MAX];
@@ -97,8 +93,6 @@ int ble_link_new(BleLink **ret, BluezClient *client, sd_event *event, const Driv
         l->cfg = *cfg;
         l->cb = *cb;
         l->userdata = userdata;
-        l->soft_tare = !driver->hw_tare;
-        ble_tare_init(&l->tare, nsec_from_ms(cfg->tare_window_ms), cfg->tare_samples);
         *ret = l;
         return 0;
 }
@@ -305,11 +299,6 @@ static void setup_next(BleLink *l) {
                         r = write_command(l, &d->start_cmd);
                         break;
                 }
-                if (l->step == STEP_TARE && l->write_path && l->cfg.tare_on_connect && d->hw_tare &&
-                    d->tare_cmd.len > 0) {
-                        r = write_command(l, &d->tare_cmd);
-                        break;
-                }
                 if (l->step == STEP_BATTERY && l->battery_path) {
                         r = bluez_client_call(l->client, &l->call, l->battery_path, BLUEZ_CHAR_IFACE, "ReadValue",
                                               GATT_CALL_TIMEOUT_USEC, on_setup_reply, l, "a{sv}", 0);
@@ -396,8 +385,6 @@ static void check_resolved(BleLink *l) {
         l->timer = sd_event_source_disable_unref(l->timer);
         l->state = BLE_LINK_SUBSCRIBING;
         driver_decoder_reset(l->decoder);
-        if (l->soft_tare && l->cfg.tare_on_connect)
-                ble_tare_begin(&l->tare);
         l->connected_reported = true;
         if (l->cb.state)
                 l->cb.state(l->userdata, l, true);
@@ -527,8 +514,6 @@ void ble_link_notification(BleLink *l, const BluezCharacteristic *c, const uint8
                         double newtons = o->newtons;
                         l->sample_seen = true;
                         maybe_report_streaming(l);
-                        if (l->soft_tare && !ble_tare_apply(&l->tare, now, &newtons))
-                                continue;
                         if (l->cb.sample)
                                 l->cb.sample(l->userdata, l, newtons, now, o->has_device_ts, o->device_ts_us);
                 } else if (o->type == DRIVER_OUT_BATTERY && (o->battery_percent >= 0 || o->battery_mv >= 0)) {
@@ -540,33 +525,4 @@ void ble_link_notification(BleLink *l, const BluezCharacteristic *c, const uint8
                                 l->cb.low_power(l->userdata, l);
                 }
         }
-}
-
-static int on_tare_written(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        return 0;
-}
-
-int ble_link_tare(BleLink *l) {
-        if (!l)
-                return -EINVAL;
-        if (l->state != BLE_LINK_STREAMING)
-                return -ENOTCONN;
-        if (l->soft_tare) {
-                ble_tare_begin(&l->tare);
-                return 0;
-        }
-        if (!l->write_path || l->driver->tare_cmd.len == 0)
-                return -EOPNOTSUPP;
-        /* floating: the reply carries nothing we act on */
-        sd_bus_message *m = NULL;
-        int r = bluez_client_new_call(l->client, &m, l->write_path, BLUEZ_CHAR_IFACE, "WriteValue");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append_array(m, 'y', l->driver->tare_cmd.bytes, l->driver->tare_cmd.len);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "a{sv}", 1, "type", "s", "request");
-        if (r >= 0)
-                r = bluez_client_send(l->client, NULL, m, GATT_CALL_TIMEOUT_USEC, on_tare_written, NULL);
-        sd_bus_message_unref(m);
-        return r;
 }

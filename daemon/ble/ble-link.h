@@ -5,7 +5,7 @@
  *
  *   IDLE -> CONNECTING (Device1.Connect, timeout) -> RESOLVING (ServicesResolved and the
  *   driver's characteristics present, timeout) -> SUBSCRIBING (StartNotify) -> SETUP (init,
- *   battery, start and tare commands, battery level read) -> STREAMING (stall watchdog)
+ *   battery and start commands, battery level read) -> STREAMING (stall watchdog)
  *
  * Any failure disconnects (waiting for Disconnect's reply, so a retry never races the old
  * link) and reports once through ended(). The PropertiesChanged match for notifications is
@@ -46,9 +46,6 @@ typedef struct BleLinkConfig {
         uint32_t connect_timeout_ms;
         uint32_t resolve_timeout_ms;
         uint32_t stall_timeout_ms;      /* 0: no stall watchdog */
-        uint32_t tare_window_ms;
-        unsigned tare_samples;
-        bool tare_on_connect;
 } BleLinkConfig;
 
 typedef struct BleLinkCallbacks {
@@ -80,8 +77,6 @@ bool ble_link_drop(BleLink *l);
 void ble_link_device_event(BleLink *l, const BluezDevice *d, unsigned changed, bool removed);
 void ble_link_characteristic_event(BleLink *l, const BluezCharacteristic *c, bool removed);
 void ble_link_notification(BleLink *l, const BluezCharacteristic *c, const uint8_t *value, size_t len, nsec_t now);
-
-int ble_link_tare(BleLink *l);
 
 BleLinkState ble_link_get_state(const BleLink *l);
 const char *ble_link_get_address(const BleLink *l);

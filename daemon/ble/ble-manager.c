@@ -12,7 +12,7 @@
 #include "ble/ble-manager.h"
 #include "ble/ble-recovery.h"
 #include "ble/ble-tag.h"
-#include "ble/ble-tare.h"
+#include "ble/ble-zero.h"
 #include "ble/bluez-client.h"
 #include "ble/drivers/driver.h"
 #include "shared/macro.h"
@@ -36,6 +36,8 @@ typedef struct Tool {
         int battery;
         int battery_mv;
         nsec_t last_seen;
+        BleZero zero;
+        bool in_use;            /* serves a running session (set by the caller) */
 
         /* GATT tools */
         BleLink *link;
@@ -46,7 +48,6 @@ typedef struct Tool {
 
         /* advert-only tools */
         DriverDecoder *decoder;
-        BleTare tare;
         sd_event_source *advert_timer;
 } Tool;
 
@@ -149,13 +150,29 @@ static void set_connected(Tool *t, bool connected) {
         if (t->connected == connected)
                 return;
         t->connected = connected;
+        /* A new stream: steadiness is judged afresh, the zero stays (never re-taken just
+         * because the tool came back: someone may be pressing it). */
+        ble_zero_restart(&t->zero);
         if (m->cb.tool_state)
                 m->cb.tool_state(m->userdata, t->address, t->driver->name, connected);
 }
 
-static void deliver_sample(Tool *t, double newtons, nsec_t arrival, bool has_ts, uint64_t ts) {
+static void deliver_sample(Tool *t, double raw, nsec_t arrival, bool has_ts, uint64_t ts) {
         BleManager *m = t->m;
+        BleZeroState before = t->zero.state;
+        bool changed;
+        double newtons = ble_zero_feed(&t->zero, arrival, raw, &changed);
 
+        if (changed) {
+                if (t->zero.state != before)
+                        logf_(m, t->zero.state == BLE_ZERO_IN_DOUBT ? LOG_WARNING : LOG_INFO,
+                              "tool %s (%s): zero %s at %.2f N raw%s", t->address, t->driver->name,
+                              ble_zero_state_to_string(t->zero.state), t->zero.offset,
+                              t->zero.state == BLE_ZERO_IN_DOUBT ?
+                              " (first steady reading, nothing known before: tare it unloaded)" : "");
+                if (m->cb.tool_zero)
+                        m->cb.tool_zero(m->userdata, t->address, t->zero.offset, t->zero.state);
+        }
         t->last_seen = arrival;
         if (m->cb.tool_sample)
                 m->cb.tool_sample(m->userdata, t->address, newtons, arrival, has_ts, ts);
@@ -232,6 +249,15 @@ static int on_removed(sd_bus_message *reply, void *userdata, sd_bus_error *ret_e
         return 0;
 }
 
+/* A connected tool other than t that serves a running session: power-cycling the shared
+ * adapter would drop it mid-session (mid-rep, even), so it is not done then. */
+static Tool *other_in_use(BleManager *m, const Tool *t) {
+        for (size_t i = 0; i < m->n_tools; i++)
+                if (m->tools[i] != t && m->tools[i]->connected && m->tools[i]->in_use)
+                        return m->tools[i];
+        return NULL;
+}
+
 static void on_link_ended(void *userdata, BleLink *l, BleFailure f, const char *detail) {
         BleManager *m = userdata;
         Tool *t = find_tool_by_link(m, l);
@@ -247,6 +273,17 @@ static void on_link_ended(void *userdata, BleLink *l, BleFailure f, const char *
                 return;
 
         action = ble_recovery_failed(t->recovery, now_ns(m), &delay, &escalated);
+        if (action == BLE_RECOVERY_POWER_CYCLE) {
+                Tool *o = other_in_use(m, t);
+                if (o) {
+                        logf_(m, LOG_WARNING, "tool %s (%s): %u failed attempts; not power-cycling adapter %s while "
+                              "tool %s is in use: removing the device instead", t->address, t->driver->name,
+                              ble_recovery_failures(t->recovery), ble_adapter_name(m->adapter) ?: "?", o->address);
+                        ble_recovery_power_cycle_refused(t->recovery);
+                        action = BLE_RECOVERY_REMOVE_DEVICE;
+                        escalated = false;
+                }
+        }
         switch (action) {
         case BLE_RECOVERY_RETRY:
                 if (escalated)
@@ -309,11 +346,8 @@ static void advert_tool_device(Tool *t, const BluezDevice *d, unsigned changed) 
         n = driver_decoder_feed(t->decoder, a->data, a->len, out, ELEMENTSOF(m->outputs));
         if (n <= 0)
                 return;
-        if (!t->connected) {
-                if (!t->driver->hw_tare && !m->cfg.no_tare_on_connect)
-                        ble_tare_begin(&t->tare);
+        if (!t->connected)
                 set_connected(t, true);
-        }
         if (t->advert_timer)
                 (void) sd_event_source_set_time_relative(t->advert_timer, (uint64_t) m->cfg.advert_timeout_ms * 1000U);
         else
@@ -326,8 +360,6 @@ static void advert_tool_device(Tool *t, const BluezDevice *d, unsigned changed) 
                 if (out[i].type == DRIVER_OUT_BATTERY)
                         deliver_battery(t, out[i].battery_percent, out[i].battery_mv);
                 if (out[i].type != DRIVER_OUT_SAMPLE)
-                        continue;
-                if (!t->driver->hw_tare && !ble_tare_apply(&t->tare, now, &newtons))
                         continue;
                 deliver_sample(t, newtons, now, out[i].has_device_ts, out[i].device_ts_us);
         }
@@ -570,6 +602,12 @@ static int tool_new(BleManager *m, const char *address, const Driver *driver, bo
         t->adopted = adopted;
         t->battery = -1;
         t->battery_mv = -1;
+        ble_zero_init(&t->zero, &(BleZeroParams) {
+                        .window = nsec_from_ms(m->cfg.zero_window_ms),
+                        .band_n = m->cfg.zero_band_n,
+                        .margin_n = m->cfg.zero_margin_n,
+                        .load_n = m->cfg.zero_load_n,
+                });
         r = bluez_address_normalize(address, t->address);
         if (r < 0)
                 goto fail;
@@ -577,15 +615,11 @@ static int tool_new(BleManager *m, const char *address, const Driver *driver, bo
                 r = driver_decoder_new(driver, &t->decoder);
                 if (r < 0)
                         goto fail;
-                ble_tare_init(&t->tare, nsec_from_ms(m->cfg.tare_window_ms), m->cfg.tare_samples);
         } else {
                 BleLinkConfig lc = {
                         .connect_timeout_ms = m->cfg.connect_timeout_ms,
                         .resolve_timeout_ms = m->cfg.resolve_timeout_ms,
                         .stall_timeout_ms = m->cfg.stall_timeout_ms,
-                        .tare_window_ms = m->cfg.tare_window_ms,
-                        .tare_samples = m->cfg.tare_samples,
-                        .tare_on_connect = !m->cfg.no_tare_on_connect,
                 };
                 BleLinkCallbacks lcb = {
                         .state = on_link_state,
@@ -664,8 +698,6 @@ int ble_manager_new(BleManager **ret, sd_bus *bus, sd_event *event, const BleMan
         DEFAULT(advert_timeout_ms, 10000);
         DEFAULT(tag_rssi_dbm, -60);
         DEFAULT(tag_hold_ms, 1500);
-        DEFAULT(tare_window_ms, 250);
-        DEFAULT(tare_samples, 20);
 #undef DEFAULT
         if (m->cfg.no_jitter)
                 m->cfg.jitter_percent = 0;
@@ -799,6 +831,7 @@ int ble_manager_start(BleManager *m) {
 
 int ble_manager_tare(BleManager *m, const char *address) {
         Tool *t;
+        int r;
 
         if (!m || !address)
                 return -EINVAL;
@@ -807,11 +840,36 @@ int ble_manager_tare(BleManager *m, const char *address) {
                 return -ENOENT;
         if (!t->connected)
                 return -ENOTCONN;
-        if (t->link)
-                return ble_link_tare(t->link);
-        if (t->driver->hw_tare)
-                return -EOPNOTSUPP;
-        ble_tare_begin(&t->tare);
+        r = ble_zero_take(&t->zero, now_ns(m));
+        if (r < 0)
+                return r;
+        logf_(m, LOG_INFO, "tool %s (%s): tared, zero ok at %.2f N raw", t->address, t->driver->name, t->zero.offset);
+        if (m->cb.tool_zero)
+                m->cb.tool_zero(m->userdata, t->address, t->zero.offset, t->zero.state);
+        return 0;
+}
+
+int ble_manager_set_tool_in_use(BleManager *m, const char *address, bool in_use) {
+        Tool *t;
+
+        if (!m || !address)
+                return -EINVAL;
+        t = find_tool(m, address);
+        if (!t)
+                return -ENOENT;
+        t->in_use = in_use;
+        return 0;
+}
+
+int ble_manager_set_zero(BleManager *m, const char *address, double zero_n, BleZeroState state) {
+        Tool *t;
+
+        if (!m || !address || (unsigned) state >= _BLE_ZERO_STATE_MAX)
+                return -EINVAL;
+        t = find_tool(m, address);
+        if (!t)
+                return -ENOENT;
+        ble_zero_set(&t->zero, zero_n, state);
         return 0;
 }
 
@@ -829,6 +887,8 @@ static void fill_info(BleManager *m, const Tool *t, BleToolInfo *ret) {
                 .last_seen = t->last_seen,
                 .has_rssi = d && d->has_rssi,
                 .rssi = d && d->has_rssi ? d->rssi : 0,
+                .zero_n = t->zero.offset,
+                .zero = t->zero.state,
         };
 }
 

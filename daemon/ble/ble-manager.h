@@ -12,6 +12,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "ble/ble-zero.h"
 #include "shared/time-util.h"
 
 typedef struct BleManager BleManager;
@@ -24,6 +25,9 @@ typedef struct BleCallbacks {
         void (*tool_battery)(void *userdata, const char *address, int percent, int millivolts);
         void (*tag_tap)(void *userdata, const char *athlete, const char *address, int rssi);
         void (*log)(void *userdata, int priority /* LOG_ERR..LOG_DEBUG */, const char *message);
+        /* The tool's zero (raw newtons subtracted from its samples) or its state changed:
+         * persist it and give it back with ble_manager_set_zero() after a restart. */
+        void (*tool_zero)(void *userdata, const char *address, double zero_n, BleZeroState state);
 } BleCallbacks;
 
 /* Zero means "default" for every field. */
@@ -36,9 +40,11 @@ typedef struct BleManagerConfig {
         uint32_t advert_timeout_ms;             /* advert-only tool silent -> disconnected, default 10000 */
         int tag_rssi_dbm;                       /* tap level, default -60 (0 means default) */
         uint32_t tag_hold_ms;                   /* RSSI at or above the level this long, default 1500 */
-        uint32_t tare_window_ms;                /* software tare window, default 250 */
-        unsigned tare_samples;                  /* software tare: at most this many samples, default 20 */
-        bool no_tare_on_connect;                /* don't tare (hardware or software) on connect */
+        /* zero (ble-zero.h): steady this long within band; drift margin; loaded above */
+        uint32_t zero_window_ms;                /* default 500 */
+        double zero_band_n;                     /* default 1.0 */
+        double zero_margin_n;                   /* default 3.0 */
+        double zero_load_n;                     /* default 10.0 */
         /* recovery ladder (see ble-recovery.h) */
         uint32_t backoff_initial_ms;            /* default 1000 */
         uint32_t backoff_max_ms;                /* default 30000 */
@@ -67,8 +73,16 @@ int ble_manager_set_auto_adopt(BleManager *m, bool on);
 int ble_manager_add_tag(BleManager *m, const char *athlete, const char *address, const char *ibeacon,
                         const char *eddystone);
 int ble_manager_start(BleManager *m);
-/* Hardware tare command, or a new software tare for tools without one. -ENOTCONN, -ENOENT. */
+/* Tare: the tool's current steady reading becomes its zero. -ENOENT, -ENOTCONN, -EAGAIN (the
+ * reading is not steady: someone touches the tool), -ENODATA (no sample yet). Never a
+ * hardware tare: one zero per tool, kept here (see ble-zero.h). */
 int ble_manager_tare(BleManager *m, const char *address);
+/* The tool serves a running session (the caller knows; this library does not). A ladder
+ * step that disturbs other links (power-cycling the adapter) is taken only while no other
+ * connected tool is in use; otherwise the device is removed instead. -ENOENT. */
+int ble_manager_set_tool_in_use(BleManager *m, const char *address, bool in_use);
+/* A zero known from before (persisted by the caller). -ENOENT, -EINVAL. */
+int ble_manager_set_zero(BleManager *m, const char *address, double zero_n, BleZeroState state);
 
 typedef struct BleToolInfo {
         const char *address;
@@ -80,6 +94,8 @@ typedef struct BleToolInfo {
         nsec_t last_seen;       /* CLOCK_MONOTONIC of the last sample, 0 if none */
         bool has_rssi;
         int rssi;               /* dBm of the last advertisement heard, if has_rssi */
+        double zero_n;          /* raw reading taken as zero */
+        BleZeroState zero;
 } BleToolInfo;
 
 /* Strings in *ret stay valid until the next call into the manager. */

@@ -12,6 +12,8 @@ struct BleRecovery {
         unsigned logged;        /* bit per action already reported since the last success */
         bool cycled;
         nsec_t last_cycle;
+        bool prev_cycled;       /* before the last POWER_CYCLE answer, to take it back */
+        nsec_t prev_last_cycle;
 };
 
 int ble_recovery_new(BleRecovery **ret, const BleRecoveryConfig *cfg, uint64_t seed) {
@@ -78,6 +80,8 @@ BleRecoveryAction ble_recovery_failed(BleRecovery *r, nsec_t now, nsec_t *ret_de
         if (k == r->cfg.retries_before_power_cycle &&
             (!r->cycled || now - r->last_cycle >= nsec_from_ms(r->cfg.power_cycle_min_interval_ms))) {
                 action = BLE_RECOVERY_POWER_CYCLE;
+                r->prev_cycled = r->cycled;
+                r->prev_last_cycle = r->last_cycle;
                 r->cycled = true;
                 r->last_cycle = now;
         } else if (k == r->cfg.retries_before_remove || k == r->cfg.retries_before_power_cycle)
@@ -89,6 +93,11 @@ BleRecoveryAction ble_recovery_failed(BleRecovery *r, nsec_t now, nsec_t *ret_de
                 *ret_escalated = !(r->logged & (1U << action));
         r->logged |= 1U << action;
         return action;
+}
+
+void ble_recovery_power_cycle_refused(BleRecovery *r) {
+        r->cycled = r->prev_cycled;
+        r->last_cycle = r->prev_last_cycle;
 }
 
 unsigned ble_recovery_succeeded(BleRecovery *r) {

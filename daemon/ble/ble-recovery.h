@@ -38,6 +38,10 @@ BleRecovery *ble_recovery_free(BleRecovery *r);
  * the first time a rung is reached since the last success: log exactly then. */
 BleRecoveryAction ble_recovery_failed(BleRecovery *r, nsec_t now, nsec_t *ret_delay, bool *ret_escalated);
 /* The stream works again. Returns the number of failures that preceded it. */
+/* The caller did not power-cycle after a POWER_CYCLE answer (other links were in use) and
+ * removed the device instead: the cycle is not counted against the minimum interval, so
+ * the next round may try again. */
+void ble_recovery_power_cycle_refused(BleRecovery *r);
 unsigned ble_recovery_succeeded(BleRecovery *r);
 unsigned ble_recovery_failures(const BleRecovery *r);
 const char *ble_recovery_action_to_string(BleRecoveryAction a);

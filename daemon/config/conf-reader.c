@@ -43,6 +43,13 @@ int conf_read_file(ConfReader *R, config_t *c, const char *path) {
                 config_errors_add(R->errs, path, 0, "not a regular file");
                 return keep(R, -EISDIR);
         }
+        /* libconfig's scanner is quadratic in the length of a string: a 10 MB string takes
+         * about 40 s, longer than the watchdog if it comes with a reload. */
+        if (st.st_size > CONF_FILE_MAX) {
+                config_errors_add(R->errs, path, 0, "too large: %lld bytes (at most %d)", (long long) st.st_size,
+                                  CONF_FILE_MAX);
+                return keep(R, -EFBIG);
+        }
 
         copy = strdup(path);
         if (!copy)

@@ -25,6 +25,8 @@ typedef struct ConfReader {
 /* Reads and parses a file. Syntax errors are reported (with the file libconfig names,
  * which differs for @include'd files). @include paths resolve against the file's
  * directory. Returns 0, -ENOENT (reported too), -EINVAL or -ENOMEM. */
+/* Configuration and protocol files larger than this are refused before parsing. */
+#define CONF_FILE_MAX (1024 * 1024)
 int conf_read_file(ConfReader *R, config_t *c, const char *path);
 
 int conf_error(ConfReader *R, const config_setting_t *at, const char *fmt, ...)

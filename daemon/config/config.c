@@ -40,7 +40,8 @@ static const char *const engine_keys[] = {
 static const char *const switch_keys[] = { "debounce_ms", "tap_max_ms", "long_ms", "very_long_ms", NULL };
 static const char *const gpio_keys[] = { "backend", "sim_socket", NULL };
 static const char *const ble_keys[] = {
-        "enabled", "adapter", "max_links", "connect_timeout_s", "tag_rssi_dbm", "tag_hold_ms", "tags", NULL,
+        "enabled", "adapter", "max_links", "connect_timeout_s", "tag_rssi_dbm", "tag_hold_ms", "tags",
+        "backoff_initial_ms", "backoff_max_ms", NULL,
 };
 static const char *const tag_keys[] = { "athlete", "address", "ibeacon", "eddystone", NULL };
 static const char *const mqtt_keys[] = {
@@ -388,6 +389,8 @@ static int read_ble(ConfReader *R, const config_setting_t *root, Config *c) {
         b->connect_timeout_ms = 20000;
         b->tag_rssi_dbm = -45;
         b->tag_hold_ms = 800;
+        b->backoff_initial_ms = 1000;
+        b->backoff_max_ms = 30000;
 
         if (conf_group(R, root, "ble", &g) <= 0)
                 return 0;
@@ -398,6 +401,11 @@ static int read_ble(ConfReader *R, const config_setting_t *root, Config *c) {
         conf_ms(R, g, "connect_timeout_s", 1, 300, &b->connect_timeout_ms);
         conf_int(R, g, "tag_rssi_dbm", -120, 0, &b->tag_rssi_dbm);
         conf_uint(R, g, "tag_hold_ms", 0, 10000, &b->tag_hold_ms);
+        conf_uint(R, g, "backoff_initial_ms", 10, 60000, &b->backoff_initial_ms);
+        conf_uint(R, g, "backoff_max_ms", 10, 600000, &b->backoff_max_ms);
+        if (b->backoff_max_ms < b->backoff_initial_ms)
+                conf_error(R, g, "ble.backoff_max_ms (%u) must not be below ble.backoff_initial_ms (%u)",
+                           b->backoff_max_ms, b->backoff_initial_ms);
 
         if (conf_list(R, g, "tags", &tags) > 0) {
                 int n = config_setting_length(tags);
@@ -1002,4 +1010,82 @@ const ConfigStation *config_find_station(const Config *c, const char *name) {
                 if (c->stations[i].name && strcmp(c->stations[i].name, name) == 0)
                         return &c->stations[i];
         return NULL;
+}
+
+/* ---- what a reload changed: each adapter compares its own part of old and new ---- */
+
+static bool str_eq(const char *a, const char *b) {
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool line_eq(const ConfigLine *a, const ConfigLine *b) {
+        return a->set == b->set && str_eq(a->name, b->name) && a->offset == b->offset;
+}
+
+bool config_mqtt_equal(const Config *a, const Config *b) {
+        const ConfigMqtt *x = &a->mqtt, *y = &b->mqtt;
+
+        return str_eq(a->hub, b->hub) && str_eq(a->spool_dir, b->spool_dir) && str_eq(a->state_dir, b->state_dir) &&
+               x->enabled == y->enabled && str_eq(x->uri, y->uri) && x->version == y->version &&
+               str_eq(x->client_id, y->client_id) && str_eq(x->prefix, y->prefix) &&
+               str_eq(x->credentials_file, y->credentials_file) && str_eq(x->ca_file, y->ca_file) &&
+               str_eq(x->cert_file, y->cert_file) && str_eq(x->key_file, y->key_file) &&
+               x->keepalive_s == y->keepalive_s && x->spool_max_sessions == y->spool_max_sessions &&
+               /* what the hub subscribes to for Home Assistant */
+               x->homeassistant == y->homeassistant && str_eq(x->discovery_prefix, y->discovery_prefix);
+}
+
+bool config_ble_equal(const Config *a, const Config *b) {
+        const ConfigBle *x = &a->ble, *y = &b->ble;
+
+        if (x->enabled != y->enabled || !str_eq(x->adapter, y->adapter) || x->max_links != y->max_links ||
+            x->connect_timeout_ms != y->connect_timeout_ms || x->tag_rssi_dbm != y->tag_rssi_dbm ||
+            x->backoff_initial_ms != y->backoff_initial_ms || x->backoff_max_ms != y->backoff_max_ms ||
+            x->tag_hold_ms != y->tag_hold_ms || x->n_tags != y->n_tags)
+                return false;
+        for (size_t i = 0; i < x->n_tags; i++)
+                if (!str_eq(x->tags[i].athlete, y->tags[i].athlete) || !str_eq(x->tags[i].address, y->tags[i].address) ||
+                    !str_eq(x->tags[i].ibeacon, y->tags[i].ibeacon) ||
+                    !str_eq(x->tags[i].eddystone, y->tags[i].eddystone))
+                        return false;
+        return true;
+}
+
+bool config_has_tool(const Config *c, const char *address, const char *driver) {
+        for (size_t i = 0; i < c->n_stations; i++)
+                for (size_t k = 0; k < c->stations[i].n_tools; k++)
+                        if (strcasecmp(c->stations[i].tools[k].address, address) == 0 &&
+                            str_eq(c->stations[i].tools[k].driver, driver))
+                                return true;
+        return false;
+}
+
+bool config_auto_adopt(const Config *c) {
+        for (size_t i = 0; i < c->n_stations; i++)
+                if (c->stations[i].auto_adopt)
+                        return true;
+        return false;
+}
+
+bool config_gpio_equal(const Config *a, const Config *b) {
+        return str_eq(a->gpio.backend, b->gpio.backend) && str_eq(a->gpio.sim_socket, b->gpio.sim_socket) &&
+               a->debounce_ms == b->debounce_ms && a->gesture.tap_max_ms == b->gesture.tap_max_ms &&
+               a->gesture.long_ms == b->gesture.long_ms && a->gesture.very_long_ms == b->gesture.very_long_ms;
+}
+
+bool config_switch_equal(const ConfigStation *a, const ConfigStation *b) {
+        if (a->has_switch != b->has_switch)
+                return false;
+        return !a->has_switch || (str_eq(a->sw.chip, b->sw.chip) && line_eq(&a->sw.line, &b->sw.line) &&
+                                  a->sw.active_low == b->sw.active_low && str_eq(a->sw.bias, b->sw.bias));
+}
+
+bool config_cues_equal(const ConfigStation *a, const ConfigStation *b) {
+        const ConfigCues *x = &a->cues, *y = &b->cues;
+
+        if (a->has_cues != b->has_cues)
+                return false;
+        return !a->has_cues || (str_eq(x->chip, y->chip) && line_eq(&x->green, &y->green) &&
+                                line_eq(&x->amber, &y->amber) && line_eq(&x->red, &y->red) &&
+                                line_eq(&x->buzzer, &y->buzzer) && x->active_low == y->active_low);
 }

@@ -68,6 +68,8 @@ typedef struct ConfigBle {
         char *adapter;             /* "hci0", or NULL = first powered */
         unsigned max_links;
         uint32_t connect_timeout_ms;
+        uint32_t backoff_initial_ms;    /* reconnect backoff: first wait, doubling ... */
+        uint32_t backoff_max_ms;        /* ... up to this */
         ConfigTag *tags;
         size_t n_tags;
         int tag_rssi_dbm;          /* a tag counts as tapped above this RSSI ... */
@@ -125,3 +127,14 @@ static inline void config_freep(Config **c) {
 
 const Protocol *config_find_protocol(const Config *c, const char *name);
 const ConfigStation *config_find_station(const Config *c, const char *name);
+
+/* What a reload changed (each adapter compares its own part of the old and new file). The
+ * MQTT part includes the hub name and the spool and state directories; force_rate_hz and
+ * Home Assistant discovery are read where they are used and need no restart. */
+bool config_mqtt_equal(const Config *a, const Config *b);
+bool config_ble_equal(const Config *a, const Config *b);        /* adapter, limits, tags */
+bool config_has_tool(const Config *c, const char *address, const char *driver);
+bool config_auto_adopt(const Config *c);
+bool config_gpio_equal(const Config *a, const Config *b);       /* backend, debounce, gestures */
+bool config_switch_equal(const ConfigStation *a, const ConfigStation *b);
+bool config_cues_equal(const ConfigStation *a, const ConfigStation *b);

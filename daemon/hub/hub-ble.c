@@ -4,11 +4,18 @@
  * session for its athlete at the first idle station. */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hub/hub-private.h"
 #include "shared/log.h"
 #include "shared/macro.h"
+#include "store/atomic-file.h"
+
+#define ZERO_FILE_MAX 4096U
 
 HubStation *hub_station_of_tool(Hub *h, const char *address) {
         for (size_t i = 0; i < h->n_stations; i++) {
@@ -34,6 +41,108 @@ static void on_tool_state(void *userdata, const char *address, const char *drive
                 (void) station_tool(hs->station, connected, now_monotonic());
         hub_mqtt_tool(h, address);
         hub_mqtt_links_changed(h);
+}
+
+/* ---- a tool's zero, kept across restarts in the state directory ---- */
+
+static void zero_file_name(const char *address, char buf[static 48]) {
+        snprintf(buf, 48, "tool-%s.zero.json", address);
+        for (char *p = buf; *p; p++)
+                if (*p == ':')
+                        *p = '-';
+}
+
+static void on_tool_zero(void *userdata, const char *address, double zero_n, BleZeroState state) {
+        Hub *h = userdata;
+        _cleanup_free_ char *doc = NULL;
+        char name[48];
+        int fd, r;
+
+        hub_mqtt_tool(h, address);
+        if (!h->config->state_dir)
+                return;
+        zero_file_name(address, name);
+        if (asprintf(&doc, "{\"zero_n\":%.6f,\"state\":\"%s\"}\n", zero_n, ble_zero_state_to_string(state)) < 0)
+                return;
+        fd = open(h->config->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
+                log_warning_errno(errno, "Tool %s: cannot keep its zero in %s: %m", address, h->config->state_dir);
+                return;
+        }
+        /* Only when the zero changes (a tare, a steady unloaded reading), which may be while
+         * another station holds: no fsync, so a slow card cannot delay its cue. A power
+         * loss may cost the latest zero (the file is then ignored), never a wrong one. */
+        r = atomic_file_replace_at(fd, name, ".tmp-", doc, strlen(doc), 0640);
+        close(fd);
+        if (r < 0)
+                log_warning_errno(r, "Tool %s: cannot keep its zero in %s/%s: %m", address, h->config->state_dir, name);
+}
+
+static void load_zero(Hub *h, const char *address) {
+        _cleanup_free_ char *doc = NULL;
+        json_object *o, *z, *st;
+        BleZeroState state;
+        char name[48];
+        int fd, r;
+
+        if (!h->config->state_dir)
+                return;
+        zero_file_name(address, name);
+        fd = open(h->config->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        r = atomic_file_read_at(fd, name, ZERO_FILE_MAX, &doc, NULL);
+        close(fd);
+        if (r < 0) {
+                if (r != -ENOENT)
+                        log_warning_errno(r, "Tool %s: cannot read its zero %s/%s: %m", address, h->config->state_dir, name);
+                return;
+        }
+        o = json_tokener_parse(doc);
+        if (!o || !json_object_object_get_ex(o, "zero_n", &z) || !json_object_object_get_ex(o, "state", &st) ||
+            !(json_object_is_type(z, json_type_double) || json_object_is_type(z, json_type_int)) ||
+            (state = ble_zero_state_from_string(json_object_get_string(st))) == _BLE_ZERO_STATE_MAX) {
+                log_warning("Tool %s: %s/%s is not a zero document; ignored.", address, h->config->state_dir, name);
+                json_object_put(o);
+                return;
+        }
+        r = ble_manager_set_zero(h->ble, address, json_object_get_double(z), state);
+        if (r >= 0)
+                log_info("Tool %s: zero %.2f N raw (%s) kept from before", address, json_object_get_double(z),
+                         ble_zero_state_to_string(state));
+        json_object_put(o);
+}
+
+void hub_ble_station_busy(Hub *h, HubStation *hs) {
+        bool busy = station_busy(hs->station);
+
+        for (size_t i = 0; h->ble && ble_manager_tool_at(h->ble, i); i++)
+                if (hub_station_of_tool(h, ble_manager_tool_at(h->ble, i)) == hs)
+                        (void) ble_manager_set_tool_in_use(h->ble, ble_manager_tool_at(h->ble, i), busy);
+}
+
+const char *hub_ble_tare(Hub *h, HubStation *hs, nsec_t now) {
+        EngineStatus st;
+        const char *error = "no tool is connected";
+        bool tried = false;
+
+        station_status(hs->station, now, &st);
+        /* Zeroing while someone presses would erase their press from the record. */
+        if (st.state == CUE_PRESSING || st.state == CUE_HOLD || st.state == CUE_RELEASE || st.state == CUE_PAUSED)
+                return "cannot tare while the tool is pressed";
+        for (size_t i = 0; h->ble && ble_manager_tool_at(h->ble, i); i++) {
+                const char *a = ble_manager_tool_at(h->ble, i);
+                int r;
+
+                if (hub_station_of_tool(h, a) != hs)
+                        continue;
+                r = ble_manager_tare(h->ble, a);
+                if (r == -EAGAIN)
+                        return "the tool's reading is not steady (is someone touching it?)";
+                if (r >= 0)
+                        tried = true;
+        }
+        return tried ? NULL : error;
 }
 
 static void on_tool_sample(void *userdata, const char *address, double newtons, nsec_t arrival,
@@ -105,6 +214,8 @@ int hub_ble_start(Hub *h) {
                 .adapter = b->adapter,
                 .max_links = b->max_links,
                 .connect_timeout_ms = b->connect_timeout_ms,
+                .backoff_initial_ms = b->backoff_initial_ms,
+                .backoff_max_ms = b->backoff_max_ms,
                 .tag_rssi_dbm = b->tag_rssi_dbm,
                 .tag_hold_ms = b->tag_hold_ms,
         };
@@ -114,6 +225,7 @@ int hub_ble_start(Hub *h) {
                 .tool_battery = on_tool_battery,
                 .tag_tap = on_tag_tap,
                 .log = on_log,
+                .tool_zero = on_tool_zero,
         };
         r = ble_manager_new(&h->ble, h->bus, h->event, &cfg, &cb, h);
         if (r < 0)
@@ -125,6 +237,7 @@ int hub_ble_start(Hub *h) {
                         if (r < 0)
                                 return log_error_errno(r, "%s: cannot add tool %s (%s): %m", c->name,
                                                        c->tools[k].address, c->tools[k].driver);
+                        load_zero(h, c->tools[k].address);
                 }
         }
         if (adopt) {
@@ -141,6 +254,8 @@ int hub_ble_start(Hub *h) {
         r = ble_manager_start(h->ble);
         if (r < 0)
                 return log_error_errno(r, "Cannot start BLE: %m");
+        for (size_t i = 0; i < h->n_stations; i++)
+                hub_ble_station_busy(h, &h->stations[i]);
         return 0;
 }
 
@@ -151,4 +266,34 @@ void hub_ble_stop(Hub *h) {
                 (void) sd_bus_flush(h->bus);
                 h->bus = sd_bus_flush_close_unref(h->bus);
         }
+}
+
+int hub_ble_reload(Hub *h, const Config *old) {
+        const Config *c = h->config;
+        bool same = config_ble_equal(old, c) && config_auto_adopt(old) == config_auto_adopt(c);
+        int r;
+
+        for (size_t i = 0; same && i < old->n_stations; i++)
+                for (size_t k = 0; same && k < old->stations[i].n_tools; k++)
+                        same = config_has_tool(c, old->stations[i].tools[k].address, old->stations[i].tools[k].driver);
+        if (!same || !h->ble) {
+                /* adapter, tags or limits changed, or a tool went away: start afresh */
+                hub_ble_stop(h);
+                return hub_ble_start(h);
+        }
+        /* The same radio and every tool still wanted: links stay up. A tool moved to another
+         * station follows at its next sample (station_of_tool reads the new configuration);
+         * new tools are added. */
+        for (size_t i = 0; i < c->n_stations; i++)
+                for (size_t k = 0; k < c->stations[i].n_tools; k++) {
+                        const ConfigTool *t = &c->stations[i].tools[k];
+                        if (config_has_tool(old, t->address, t->driver))
+                                continue;
+                        r = ble_manager_add_tool(h->ble, t->address, t->driver);
+                        if (r < 0 && r != -EEXIST)
+                                return log_error_errno(r, "%s: cannot add tool %s (%s): %m", c->stations[i].name,
+                                                       t->address, t->driver);
+                        load_zero(h, t->address);
+                }
+        return 0;
 }

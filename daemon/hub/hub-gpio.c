@@ -16,10 +16,10 @@ static void on_gesture(void *userdata, SwitchGesture g, nsec_t at) {
 }
 
 static void on_switch_error(void *userdata, int error) {
-        HubStation *hs = userdata;
+        Station *s = userdata;   /* not the HubStation: a reload may move those */
 
         log_error_errno(error, "%s: the foot-switch line cannot be read any more (%m); it is no longer "
-                        "watched. Check the wiring and restart tphubd.", hs->config->name);
+                        "watched. Check the wiring and restart tphubd.", station_name(s));
 }
 
 static GpioLineSpec line_spec(const char *chip, const ConfigLine *l, bool active_low, GpioBias bias) {
@@ -32,7 +32,7 @@ static GpioLineSpec line_spec(const char *chip, const ConfigLine *l, bool active
         };
 }
 
-static int gpio_station_start(Hub *h, HubStation *hs) {
+static int switch_start(Hub *h, HubStation *hs) {
         const ConfigStation *c = hs->config;
         int r;
 
@@ -45,8 +45,15 @@ static int gpio_station_start(Hub *h, HubStation *hs) {
                 if (r < 0)
                         return log_error_errno(r, "%s: cannot open the foot-switch (%s line %s%u): %m", c->name,
                                                c->sw.chip, c->sw.line.name ?: "", c->sw.line.name ? 0 : c->sw.line.offset);
-                footswitch_set_error_callback(hs->footswitch, on_switch_error, hs);
+                footswitch_set_error_callback(hs->footswitch, on_switch_error, hs->station);
         }
+        return 0;
+}
+
+static int cues_start(Hub *h, HubStation *hs) {
+        const ConfigStation *c = hs->config;
+        int r;
+
         if (c->has_cues) {
                 const ConfigCues *q = &c->cues;
                 CuePlayerLines lines = {
@@ -62,6 +69,11 @@ static int gpio_station_start(Hub *h, HubStation *hs) {
                 (void) cue_player_show(hs->cues, engine_cue(station_engine(hs->station)), now_monotonic());
         }
         return 0;
+}
+
+static int gpio_station_start(Hub *h, HubStation *hs) {
+        int r = switch_start(h, hs);
+        return r < 0 ? r : cues_start(h, hs);
 }
 
 void hub_gpio_station_stop(HubStation *hs) {
@@ -104,4 +116,40 @@ void hub_gpio_stop(Hub *h) {
         for (size_t i = 0; i < h->n_stations; i++)
                 hub_gpio_station_stop(&h->stations[i]);
         h->gpio = gpio_backend_free(h->gpio);
+}
+
+static bool gpio_needed(const Config *c) {
+        for (size_t i = 0; i < c->n_stations; i++)
+                if (c->stations[i].has_switch || c->stations[i].has_cues)
+                        return true;
+        return false;
+}
+
+int hub_gpio_reload(Hub *h, const Config *old) {
+        int r;
+
+        if (!config_gpio_equal(old, h->config) || !h->gpio || !gpio_needed(h->config)) {
+                hub_gpio_stop(h);
+                return hub_gpio_start(h);
+        }
+        /* Same backend: reopen only the lines of stations whose wiring changed (a line kept
+         * keeps its LED lit and its switch state). */
+        for (size_t i = 0; i < h->n_stations; i++) {
+                HubStation *hs = &h->stations[i];
+                const ConfigStation *was = config_find_station(old, hs->config->name);
+
+                if (!was || !config_switch_equal(was, hs->config)) {
+                        hs->footswitch = footswitch_free(hs->footswitch);
+                        r = switch_start(h, hs);
+                        if (r < 0)
+                                return r;
+                }
+                if (!was || !config_cues_equal(was, hs->config)) {
+                        hs->cues = cue_player_free(hs->cues);
+                        r = cues_start(h, hs);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
 }

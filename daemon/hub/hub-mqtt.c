@@ -279,6 +279,11 @@ void hub_mqtt_tool(Hub *h, const char *address) {
                                                        (int64_t) now_realtime() - (int64_t) now_monotonic())));
         else
                 add_str(o, "last_seen", NULL);
+        /* Whether force at rest reads 0: "ok", "in_doubt" (taken from the first steady reading
+         * with nothing known before: tare it unloaded) or "none" (raw values). */
+        json_object_object_add(o, "zero_n", info.zero != BLE_ZERO_NONE ?
+                               json_object_new_double(round(info.zero_n * 100) / 100) : NULL);
+        add_str(o, "zero", ble_zero_state_to_string(info.zero));
         publish_json(h, topic, o, 1, true);
         hub_ha_tool(h, address);
 }
@@ -399,6 +404,10 @@ void hub_mqtt_session(Hub *h, HubStation *hs, const Session *session, const char
 static void recover_checkpoints(Hub *h) {
         for (size_t i = 0; i < h->n_stations; i++) {
                 const char *name = h->stations[i].config->name;
+
+                /* A running session's checkpoint is its own, not a crash's leftover. */
+                if (station_busy(h->stations[i].station))
+                        continue;
                 _cleanup_free_ char *json = NULL, *topic = NULL;
                 _cleanup_(json_object_putp) json_object *o = NULL;
                 json_object *id;
@@ -416,6 +425,14 @@ static void recover_checkpoints(Hub *h) {
                                   h->config->state_dir);
                         continue;
                 }
+                /* Died after spooling the final record but before clearing the checkpoint: the
+                 * spool has the record that was announced; never publish a second one. */
+                if (h->outbox && outbox_has_id(h->outbox, json_object_get_string(id)) > 0) {
+                        log_notice("%s: session %s ended and is spooled already; its checkpoint is dropped.", name,
+                                   json_object_get_string(id));
+                        (void) checkpoint_clear(h->config->state_dir, name);
+                        continue;
+                }
                 log_notice("%s: session %s was interrupted; publishing what was recorded.", name,
                            json_object_get_string(id));
                 if (topic_station(prefix(h), h->config->hub, name, TOPIC_STATION_SESSION, &topic) < 0)
@@ -431,14 +448,117 @@ static void recover_checkpoints(Hub *h) {
 
 /* ---- commands ---- */
 
+/* Commands (docs/mqtt.md, "Rate and replies"): a station takes at most CMD_BURST commands at
+ * once and CMD_RATE_PER_S per second after that; the rest are dropped unanswered and counted.
+ * Every accepted command is answered: its reply is queued (at most HUB_REPLIES_MAX hub-wide,
+ * else the command is dropped before it runs) and published with at most
+ * HUB_REPLIES_INFLIGHT in flight, so Paho's in-flight window never refuses one. */
+#define CMD_BURST 20.0
+#define CMD_RATE_PER_S 10.0
+#define HUB_REPLIES_MAX 256U
+#define HUB_REPLIES_INFLIGHT 8U
+
+static void replies_pump(Hub *h);
+
+static int status_tick(sd_event_source *src, uint64_t usec, void *userdata) {
+        Hub *h = userdata;
+
+        h->status_timer = sd_event_source_disable_unref(h->status_timer);
+        if (h->mqtt)
+                (void) mqtt_client_publish_status(h->mqtt);
+        return 0;
+}
+
+static void counters_changed(Hub *h) {
+        if (h->status_timer || !h->mqtt)
+                return;
+        if (sd_event_add_time_relative(h->event, &h->status_timer, CLOCK_MONOTONIC, 1000 * 1000, 100 * 1000,
+                                       status_tick, h) >= 0)
+                (void) sd_event_source_set_description(h->status_timer, "mqtt-status-counters");
+}
+
+static void reply_done(MqttClient *c, int error, void *userdata) {
+        Hub *h = userdata;
+
+        h->replies_inflight--;
+        if (error < 0) {
+                h->replies_failed++;
+                log_warning("MQTT: a command reply was not delivered: %s", strerror(-error));
+                counters_changed(h);
+        }
+        if (h->mqtt == c)
+                replies_pump(h);
+}
+
+static void replies_pump(Hub *h) {
+        while (h->mqtt && h->n_replies > 0 && h->replies_inflight < HUB_REPLIES_INFLIGHT) {
+                HubReply *q = &h->replies[h->reply_head];
+                int r = mqtt_client_publish(h->mqtt, q->topic, q->json, strlen(q->json), 1, false, reply_done, h);
+
+                if (r == -ENOBUFS || r == -EAGAIN)
+                        return;   /* Paho is full: the next completion pumps again */
+                if (r < 0) {
+                        h->replies_failed++;
+                        log_warning_errno(r, "MQTT: cannot publish a command reply: %m");
+                        counters_changed(h);
+                } else
+                        h->replies_inflight++;
+                free(q->topic);
+                free(q->json);
+                h->reply_head = (h->reply_head + 1) % HUB_REPLIES_MAX;
+                h->n_replies--;
+        }
+}
+
+static void replies_clear(Hub *h) {
+        for (; h->n_replies > 0; h->n_replies--) {
+                free(h->replies[h->reply_head].topic);
+                free(h->replies[h->reply_head].json);
+                h->reply_head = (h->reply_head + 1) % HUB_REPLIES_MAX;
+        }
+        free(h->replies);
+        h->replies = NULL;
+        h->reply_head = 0;
+}
+
 static void reply(Hub *h, HubStation *hs, const char *id, const char *error) {
         _cleanup_free_ char *json = NULL, *topic = NULL;
+        HubReply *q;
 
+        if (!h->replies) {
+                h->replies = calloc(HUB_REPLIES_MAX, sizeof(HubReply));
+                if (!h->replies)
+                        return;
+        }
+        if (h->n_replies >= HUB_REPLIES_MAX)
+                return;   /* cannot happen: accept() keeps a slot for every accepted command */
         if (mqtt_command_reply_json(id && *id ? id : NULL, !error, error, &json) < 0)
                 return;
         if (topic_station(prefix(h), h->config->hub, hs->config->name, TOPIC_STATION_CMD_REPLY, &topic) < 0)
                 return;
-        (void) mqtt_client_publish(h->mqtt, topic, json, strlen(json), 1, false, NULL, NULL);
+        q = &h->replies[(h->reply_head + h->n_replies) % HUB_REPLIES_MAX];
+        q->topic = TAKE_PTR(topic);
+        q->json = TAKE_PTR(json);
+        h->n_replies++;
+        replies_pump(h);
+}
+
+/* Whether a command arriving now at hs is taken (and so answered). */
+static bool accept_command(Hub *h, HubStation *hs, nsec_t now) {
+        if (hs->cmd_refilled == 0)
+                hs->cmd_tokens = CMD_BURST;
+        else
+                hs->cmd_tokens = MIN(CMD_BURST, hs->cmd_tokens + (double) (now - hs->cmd_refilled) / 1e9 * CMD_RATE_PER_S);
+        hs->cmd_refilled = now;
+        if (hs->cmd_tokens < 1.0 || h->n_replies >= HUB_REPLIES_MAX) {
+                if (h->commands_dropped++ == 0)
+                        log_warning("%s: commands come faster than %.0f/s: dropping the excess unanswered (counted in "
+                                    "the status as commands_dropped).", hs->config->name, CMD_RATE_PER_S);
+                counters_changed(h);
+                return false;
+        }
+        hs->cmd_tokens -= 1.0;
+        return true;
 }
 
 static const char *run_command(Hub *h, HubStation *hs, const MqttCommand *cmd) {
@@ -461,8 +581,8 @@ static const char *run_command(Hub *h, HubStation *hs, const MqttCommand *cmd) {
         case MQTT_COMMAND_SKIP:
                 return station_skip(hs->station, now) < 0 ? "no session is running" : NULL;
         case MQTT_COMMAND_TARE:
-                r = station_tare(hs->station, now);
-                return r == -EBUSY ? "cannot tare while the tool is pressed" : r < 0 ? "cannot tare" : NULL;
+                /* The tools' own zero (hub-ble.c), never a second offset in the engine. */
+                return hub_ble_tare(h, hs, now);
         case MQTT_COMMAND_SELECT: {
                 char *name;
                 if (!config_find_protocol(h->config, cmd->protocol))
@@ -485,8 +605,9 @@ static void on_message(MqttClient *c, const char *topic, const void *payload, si
         Hub *h = userdata;
         _cleanup_free_ char *station = NULL;
         const char *error = NULL;
-        MqttCommand cmd;
+        MqttCommand cmd = {};
         HubStation *hs;
+        int r;
 
         if (hub_ha_message(h, topic, payload, len, retained))
                 return;
@@ -497,14 +618,22 @@ static void on_message(MqttClient *c, const char *topic, const void *payload, si
                 log_debug("MQTT: command for unknown station \"%s\" ignored", station);
                 return;
         }
+        if (retained && len == 0)
+                return;   /* a retained command being cleared (by us, below): nothing to run */
+        if (!accept_command(h, hs, now_monotonic()))
+                return;
+        r = mqtt_command_parse(payload, len, &cmd, &error);
         if (retained) {
-                /* A retained command would run again at every reconnect. */
-                reply(h, hs, NULL, "retained commands are refused");
+                /* A retained command would run again at every reconnect: refuse it and clear it
+                 * from the broker (an empty retained message deletes the retained one). */
+                reply(h, hs, cmd.id, "retained commands are refused");
+                (void) mqtt_client_publish(h->mqtt, topic, "", 0, 1, true, NULL, NULL);
                 return;
         }
-        if (mqtt_command_parse(payload, len, &cmd, &error) < 0) {
+        if (r < 0) {
+                /* the id, when the payload had a usable one, names the command anyway */
                 log_info("%s: refused a malformed command: %s", hs->config->name, error);
-                reply(h, hs, NULL, error);
+                reply(h, hs, cmd.id, error);
                 return;
         }
         error = run_command(h, hs, &cmd);
@@ -581,6 +710,9 @@ static void on_online_status(MqttClient *c, json_object *status, void *userdata)
         json_object_object_add(status, "spool_max", json_object_new_int64(h->outbox ? (int64_t) outbox_max_items(h->outbox) : 0));
         json_object_object_add(status, "backlog", json_object_new_int64(h->publisher ? (int64_t) publisher_backlog(h->publisher) : 0));
         add_status_dashboard(h, status);
+        json_object_object_add(status, "commands_dropped",
+                               json_object_new_int64((int64_t) (h->commands_dropped + mqtt_client_incoming_dropped(h->mqtt))));
+        json_object_object_add(status, "replies_failed", json_object_new_int64((int64_t) h->replies_failed));
         if (h->spool_trouble)
                 json_object_object_add(status, "spool_error", json_object_new_string(
                                                "the session spool is full or not writable: sessions are not durable"));
@@ -590,6 +722,38 @@ static void on_log(MqttClient *c, MqttLogLevel level, const char *message, void 
         log_internal((int) level, 0, "MQTT: %s", message);
 }
 
+#define SPOOL_RECHECK_USEC (5 * 1000 * 1000)
+
+static int spool_recheck(sd_event_source *src, uint64_t usec, void *userdata);
+
+static void spool_recheck_arm(Hub *h) {
+        if (h->spool_timer)
+                return;
+        if (sd_event_add_time_relative(h->event, &h->spool_timer, CLOCK_MONOTONIC, SPOOL_RECHECK_USEC, 100 * 1000,
+                                       spool_recheck, h) >= 0)
+                (void) sd_event_source_set_description(h->spool_timer, "spool-recheck");
+}
+
+/* The alarm holds until the condition is really gone: nothing waits in memory, the spool is
+ * below its bound, and a probe write of a whole document's room succeeds. */
+static int spool_recheck(sd_event_source *src, uint64_t usec, void *userdata) {
+        Hub *h = userdata;
+        int r;
+
+        h->spool_timer = sd_event_source_disable_unref(h->spool_timer);
+        if (!h->spool_trouble || !h->outbox)
+                return 0;
+        r = outbox_check_room(h->outbox);
+        if (r < 0 || publisher_backlog(h->publisher) > 0 || outbox_count(h->outbox) >= outbox_max_items(h->outbox)) {
+                spool_recheck_arm(h);
+                return 0;
+        }
+        h->spool_trouble = false;
+        log_notice("Session spool %s is writable and has room again.", outbox_dir(h->outbox));
+        (void) mqtt_client_publish_status(h->mqtt);
+        return 0;
+}
+
 /* The spool is the promise that no session is lost: when it cannot keep it, say so loudly. */
 static void on_publisher_report(SessionPublisher *p, PublisherReport what, int error, const char *name,
                                 const char *id, void *userdata) {
@@ -597,13 +761,9 @@ static void on_publisher_report(SessionPublisher *p, PublisherReport what, int e
 
         switch (what) {
         case PUBLISHER_DELIVERED:
+                /* Not an all-clear: a document delivered from memory says nothing about the
+                 * disk. The recheck timer decides (spool_recheck). */
                 log_info("MQTT: session %s delivered", id ?: name ?: "?");
-                if (h->spool_trouble && publisher_backlog(h->publisher) == 0 &&
-                    outbox_count(h->outbox) < outbox_max_items(h->outbox)) {
-                        h->spool_trouble = false;
-                        log_notice("Session spool %s is writable and has room again.", outbox_dir(h->outbox));
-                        (void) mqtt_client_publish_status(h->mqtt);
-                }
                 return;
         case PUBLISHER_SPOOL_FULL:
                 log_error("Session spool %s is FULL (%zu sessions): session %s is kept in memory only until the "
@@ -632,6 +792,7 @@ static void on_publisher_report(SessionPublisher *p, PublisherReport what, int e
         }
         h->spool_trouble = true;
         (void) mqtt_client_publish_status(h->mqtt);
+        spool_recheck_arm(h);
 }
 
 static int mkdir_p(const char *path) {
@@ -676,10 +837,11 @@ int hub_mqtt_start(Hub *h) {
         if (!m->enabled)
                 return 0;
 
-        free(h->started_at);
-        h->started_at = strdup(iso_now(at));
-        if (!h->started_at)
-                return log_oom();
+        if (!h->started_at) {   /* when the daemon started, kept over a reload */
+                h->started_at = strdup(iso_now(at));
+                if (!h->started_at)
+                        return log_oom();
+        }
 
         if (!h->config->spool_dir)
                 return log_error_errno(EINVAL, "MQTT needs paths.spool: finished sessions are spooled before publishing.");
@@ -744,15 +906,38 @@ int hub_mqtt_start(Hub *h) {
 }
 
 void hub_mqtt_stop(Hub *h) {
+        MqttClient *c;
+
         h->tools_timer = sd_event_source_disable_unref(h->tools_timer);
+        h->status_timer = sd_event_source_disable_unref(h->status_timer);
+        h->spool_timer = sd_event_source_disable_unref(h->spool_timer);
         for (size_t i = 0; i < h->n_stations; i++)
                 hub_mqtt_station_stop(&h->stations[i]);
         hub_ha_stop(h);
         hub_meta_stop(h);
-        /* The publisher goes before the client it uses. */
+        /* The publisher goes before the client it uses; replies still in flight complete
+         * (cancelled) while the client is freed, with h->mqtt already cleared. */
         h->publisher = publisher_free(h->publisher);
-        h->mqtt = mqtt_client_free(h->mqtt);
+        c = TAKE_PTR(h->mqtt);
+        mqtt_client_free(c);
+        replies_clear(h);
         h->outbox = outbox_free(h->outbox);
+}
+
+int hub_mqtt_reload(Hub *h, const Config *old) {
+        if (!config_mqtt_equal(old, h->config) || (h->config->mqtt.enabled && !h->mqtt)) {
+                hub_mqtt_stop(h);
+                return hub_mqtt_start(h);
+        }
+        /* Same broker, same spool: the connection stays; the status, meta and discovery
+         * describe the new stations (and delete what left), the state documents follow. */
+        if (h->mqtt && mqtt_client_is_connected(h->mqtt)) {
+                (void) mqtt_client_publish_status(h->mqtt);
+                hub_meta_connected(h);
+                hub_ha_connected(h);
+                hub_mqtt_republish(h);
+        }
+        return 0;
 }
 
 static void shutdown_done(MqttClient *c, void *userdata) {
@@ -766,6 +951,8 @@ int hub_mqtt_shutdown(Hub *h) {
         int r;
 
         h->tools_timer = sd_event_source_disable_unref(h->tools_timer);
+        h->status_timer = sd_event_source_disable_unref(h->status_timer);
+        h->spool_timer = sd_event_source_disable_unref(h->spool_timer);
         for (size_t i = 0; i < h->n_stations; i++)
                 hub_mqtt_station_stop(&h->stations[i]);
         hub_meta_shutdown(h);

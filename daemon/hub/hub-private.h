@@ -34,7 +34,18 @@ typedef struct HubStation {
         nsec_t force_batch_first, force_batch_last;
         double force_dt_ms;              /* the last batch's interval, for a batch of one */
         uint64_t force_seq;
+        /* the finished session already spooled, before its last events were announced */
+        char spooled_id[64];
+        /* commands: a token bucket (docs/mqtt.md, rate) */
+        double cmd_tokens;
+        nsec_t cmd_refilled;
 } HubStation;
+
+/* A command reply waiting for its turn (at most HUB_REPLIES_INFLIGHT in flight). */
+typedef struct HubReply {
+        char *topic;
+        char *json;
+} HubReply;
 
 typedef struct HubHa HubHa;
 
@@ -56,8 +67,15 @@ typedef struct Hub {
         SessionPublisher *publisher;
         char *started_at;
         nsec_t started_mono;             /* for uptime_s on status */
-        bool spool_trouble;              /* said loudly in the status document */
+        bool spool_trouble;              /* said loudly in the status document ... */
+        sd_event_source *spool_timer;    /* ... until a recheck finds the spool really usable */
         sd_event_source *tools_timer;    /* refreshes tools/<address> (last_seen) */
+        HubReply *replies;               /* ring of HUB_REPLIES_MAX */
+        size_t reply_head, n_replies;
+        unsigned replies_inflight;
+        uint64_t commands_dropped;       /* over the rate or no room for the reply */
+        uint64_t replies_failed;         /* the broker never took the reply */
+        sd_event_source *status_timer;   /* a changed counter republishes the status, 1/s at most */
         MqttClient *availability;        /* second link: plain online/offline with its own will */
         sd_event_source *sysinfo_timer;
         HubHa *ha;                       /* Home Assistant discovery, NULL when off */
@@ -71,16 +89,23 @@ void hub_release_retired(Hub *h);
 int hub_gpio_start(Hub *h);
 void hub_gpio_stop(Hub *h);
 void hub_gpio_station_stop(HubStation *hs);
+int hub_gpio_reload(Hub *h, const Config *old);
 
 /* BlueZ glue (hub-ble.c). */
 int hub_ble_start(Hub *h);
 /* The station a tool serves: the one that lists it, else the first that adopts tools. */
 HubStation *hub_station_of_tool(Hub *h, const char *address);
 void hub_ble_stop(Hub *h);
+int hub_ble_reload(Hub *h, const Config *old);
+/* Tells the BLE side whether the station's tools serve a running session (recovery). */
+void hub_ble_station_busy(Hub *h, HubStation *hs);
+/* Zeroes the station's tools at their steady reading: NULL, or the reply's error text. */
+const char *hub_ble_tare(Hub *h, HubStation *hs, nsec_t now);
 
 /* MQTT glue (hub-mqtt.c). */
 int hub_mqtt_start(Hub *h);
 void hub_mqtt_stop(Hub *h);
+int hub_mqtt_reload(Hub *h, const Config *old);
 int hub_mqtt_shutdown(Hub *h);  /* 1: h->stopped will be called */
 void hub_mqtt_cue(Hub *h, HubStation *hs);
 void hub_mqtt_event(Hub *h, HubStation *hs, const EngineEvent *ev);
@@ -122,7 +147,7 @@ HubStation *hub_station_of(Hub *h, const Station *s);
 
 /* Implemented by the adapter glue (hub-adapters.c). */
 int hub_adapters_start(Hub *h);
-int hub_adapters_reload(Hub *h);
+int hub_adapters_reload(Hub *h, const Config *old);
 void hub_adapters_stop(Hub *h);
 void hub_cue_changed(Hub *h, Station *s, const Cue *cue);
 /* Shows a new cue on the station's LEDs and buzzer, before anything else happens. */

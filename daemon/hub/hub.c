@@ -203,10 +203,12 @@ int hub_reload(Hub *h, Config *config) {
         h->config = TAKE_PTR(c);
 
         r = apply_config(h);
+        /* The adapters compare the old configuration (still retired, not freed) with the
+         * new one and restart only what changed. */
+        if (r >= 0)
+                r = hub_adapters_reload(h, h->retired[h->n_retired - 1]);
         hub_release_retired(h);
-        if (r < 0)
-                return r;
-        return hub_adapters_reload(h);
+        return r;
 }
 
 const char *hub_status(Hub *h) {

@@ -74,6 +74,10 @@ struct MqttClient {
         char *ca_file, *cert_file, *key_file;
         char *status_topic, *software_version, *started_at;
         unsigned version, keepalive_s, connect_timeout_s, min_retry_s, max_retry_s, max_inflight;
+        /* While disconnected (docs/mqtt.md, "Through an outage"): what Paho holds for us */
+        unsigned max_buffered;
+        unsigned offline_buffered;      /* fire-and-forget messages handed to Paho offline */
+        uint64_t offline_dropped;       /* ... and those not handed over */
         bool persistent_session;
         bool status_plain;
         bool tls;
@@ -95,6 +99,7 @@ struct MqttClient {
         Event *head, *tail;
         size_t n_queued_messages;
         uint64_t n_dropped_messages;
+        uint64_t total_dropped_messages;        /* loop thread only */
         bool disconnect_done;
         unsigned disconnect_timeout_ms;
 
@@ -335,6 +340,40 @@ static void on_disconnect_failure5(void *context, MQTTAsync_failureData5 *r) {
         queue_simple(context, EV_DISCONNECT_DONE, r ? r->code : MQTTASYNC_FAILURE, NULL);
 }
 
+/* Paho reports a certificate that does not name the broker's host only in its trace, at
+ * protocol level ("X509_check_host for hostname H failed"), with no context pointer: while a
+ * TLS client is not connected, the trace is on at that level and this picks the line out
+ * for the client that is connecting (one TLS client per process, the daemon's). */
+static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
+static MqttClient *trace_client;
+
+static void on_paho_trace(enum MQTTASYNC_TRACE_LEVELS level, char *message) {
+        const char *p;
+
+        pthread_mutex_lock(&trace_lock);
+        if (trace_client && message && (p = strstr(message, "X509_check_host for hostname ")) && strstr(p, " failed")) {
+                const char *host = p + strlen("X509_check_host for hostname ");
+                const char *end = strstr(host, " failed");
+                queue_log(trace_client, MQTT_LOG_ERR, "TLS: host name mismatch: the broker's certificate is not valid "
+                          "for %.*s", (int) (end - host), host);
+        }
+        pthread_mutex_unlock(&trace_lock);
+}
+
+static void trace_watch(MqttClient *c, bool on) {
+        pthread_mutex_lock(&trace_lock);
+        if (on && (!trace_client || trace_client == c)) {
+                trace_client = c;
+                MQTTAsync_setTraceCallback(on_paho_trace);
+                MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_PROTOCOL);
+        } else if (!on && trace_client == c) {
+                MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
+                MQTTAsync_setTraceCallback(NULL);
+                trace_client = NULL;
+        }
+        pthread_mutex_unlock(&trace_lock);
+}
+
 static int on_ssl_error(const char *str, size_t len, void *u) {
         queue_log(u, MQTT_LOG_ERR, "TLS: %.*s", (int) (len > 0 && str[len - 1] == '\n' ? len - 1 : len), str);
         return 0;
@@ -402,6 +441,10 @@ static void subscribe_one(MqttClient *c, Subscription *s) {
 
         ro.context = s;
         if (c->version == 5) {
+                /* Retain As Published: a retained message delivered live keeps its flag (MQTT
+                 * 3.1.1 brokers clear it), so a retained command is recognised and refused
+                 * whenever it arrives, not only at the next connect. */
+                ro.subscribeOptions.retainAsPublished = 1;
                 ro.onSuccess5 = on_subscribe_success5;
                 ro.onFailure5 = on_subscribe_failure5;
         } else {
@@ -441,6 +484,17 @@ static void publish_online(MqttClient *c) {
         if (r < 0)
                 client_log(c, MQTT_LOG_ERR, "Publishing the online status failed: %s", strerror(-r));
         json_object_put(o);
+}
+
+uint64_t mqtt_client_incoming_dropped(MqttClient *c) {
+        uint64_t n;
+
+        if (!c)
+                return 0;
+        pthread_mutex_lock(&c->lock);
+        n = c->total_dropped_messages + c->n_dropped_messages;
+        pthread_mutex_unlock(&c->lock);
+        return n;
 }
 
 int mqtt_client_publish_status(MqttClient *c) {
@@ -484,7 +538,14 @@ static void dispatch(MqttClient *c, Event *e) {
                 if (c->shutting_down || c->shutdown_complete)
                         break;  /* a connect that raced the shutdown: nothing to announce */
                 c->connected = true;
+                if (c->tls)
+                        trace_watch(c, false);
                 client_log(c, MQTT_LOG_INFO, "Connected to %s as %s", c->uri, c->client_id);
+                if (c->offline_dropped > 0)
+                        client_log(c, MQTT_LOG_INFO, "While offline: %u messages kept and sent now, %" PRIu64
+                                   " live-state or surplus messages not kept", c->offline_buffered, c->offline_dropped);
+                c->offline_buffered = 0;
+                c->offline_dropped = 0;
                 publish_online(c);
                 for (size_t i = 0; i < c->n_subs; i++)
                         subscribe_one(c, c->subs[i]);
@@ -494,6 +555,8 @@ static void dispatch(MqttClient *c, Event *e) {
 
         case EV_CONNECTION_LOST:
                 c->connected = false;
+                if (c->tls)
+                        trace_watch(c, true);
                 client_log(c, MQTT_LOG_WARNING, "Connection to %s lost%s%s", c->uri,
                            e->text ? ": " : "", e->text ?: "");
                 if (c->cb.connection_lost)
@@ -512,6 +575,7 @@ static void dispatch(MqttClient *c, Event *e) {
                 c->n_queued_messages--;
                 uint64_t dropped = c->n_dropped_messages;
                 c->n_dropped_messages = 0;
+                c->total_dropped_messages += dropped;
                 pthread_mutex_unlock(&c->lock);
                 if (dropped > 0)
                         client_log(c, MQTT_LOG_WARNING, "Dropped %" PRIu64 " incoming messages (queue full)", dropped);
@@ -673,7 +737,9 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
         c->keepalive_s = opts->keepalive_s ?: 30;
         c->connect_timeout_s = opts->connect_timeout_s ?: 10;
         c->min_retry_s = opts->min_retry_s ?: 1;
-        c->max_retry_s = MAX(opts->max_retry_s ?: 30, c->min_retry_s);
+        /* A few seconds at most: after an outage the hub must be back soon after the broker
+         * (Paho looks at its retry timer only every few seconds on top of this). */
+        c->max_retry_s = MAX(opts->max_retry_s ?: 4, c->min_retry_s);
         c->max_inflight = opts->max_inflight ?: 20;
         c->persistent_session = opts->persistent_session;
         c->status_plain = opts->status_plain;
@@ -721,7 +787,8 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
 
         co.sendWhileDisconnected = 1;
         co.allowDisconnectedSendAtAnyTime = 1;
-        co.maxBufferedMessages = (int) (opts->max_buffered ?: 100);
+        c->max_buffered = opts->max_buffered ?: 1000;
+        co.maxBufferedMessages = (int) c->max_buffered;
         /* Paho frees the oldest buffered message without calling its failure callback: never
          * let it; a full buffer is an error the caller sees instead. */
         co.deleteOldestMessages = 0;
@@ -816,6 +883,8 @@ int mqtt_client_connect(MqttClient *c) {
                 o->ssl = &ssl;
         }
 
+        if (c->tls)
+                trace_watch(c, true);
         rc = MQTTAsync_connect(c->paho, o);
         MQTTProperties_free(&props);
         if (rc != MQTTASYNC_SUCCESS) {
@@ -911,6 +980,21 @@ int mqtt_client_publish(MqttClient *c, const char *topic, const void *payload, s
             qos < 0 || qos > 2 || len > 256 * 1024 * 1024)
                 return -EINVAL;
 
+        if (!c->connected) {
+                /* Live state (QoS 0, retained) is re-published at the next connect by whoever
+                 * owns it (the online status here, state and tools by the hub): buffering it
+                 * would only crowd out what matters. Fire-and-forget messages (events) get
+                 * the buffer less a tenth, kept for messages with a completion (sessions). */
+                if (!done && (qos == 0 || retain)) {
+                        c->offline_dropped++;
+                        return -ENOTCONN;
+                }
+                if (!done && c->offline_buffered >= c->max_buffered - c->max_buffered / 10) {
+                        c->offline_dropped++;
+                        return -ENOBUFS;
+                }
+        }
+
         m.payload = (void *) payload;
         m.payloadlen = (int) len;
         m.qos = qos;
@@ -940,6 +1024,8 @@ int mqtt_client_publish(MqttClient *c, const char *topic, const void *payload, s
                 free(p);
                 return errno_from_paho(rc);
         }
+        if (!c->connected && !done)
+                c->offline_buffered++;
         if (p) {
                 p->next = c->pending;
                 if (c->pending)
@@ -1004,6 +1090,7 @@ const char *mqtt_client_get_id(const MqttClient *c) {
 MqttClient *mqtt_client_free(MqttClient *c) {
         if (!c)
                 return NULL;
+        trace_watch(c, false);
 
         if (c->paho) {
                 bool wait = false;

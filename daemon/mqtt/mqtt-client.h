@@ -41,8 +41,9 @@ typedef struct MqttClientOptions {
         unsigned keepalive_s;          /* 0 = 30 */
         unsigned connect_timeout_s;    /* 0 = 10 */
         unsigned min_retry_s;          /* reconnect backoff, 0 = 1 */
-        unsigned max_retry_s;          /* 0 = 30 */
-        unsigned max_buffered;         /* Paho's short-term in-memory buffer while offline, 0 = 100 */
+        unsigned max_retry_s;          /* 0 = 4 */
+        unsigned max_buffered;         /* Paho's in-memory buffer while offline, 0 = 1000; live state
+                                        * (QoS 0, retained) is never buffered, events get 9/10 of it */
         unsigned max_inflight;         /* 0 = 20 */
         bool persistent_session;       /* keep the broker session (subscriptions, queued QoS 1) */
 
@@ -121,6 +122,8 @@ bool mqtt_client_is_connected(const MqttClient *c);
  * included), e.g. when something it reports changed. -ENOTCONN while offline: the next
  * connect publishes it anyway. */
 int mqtt_client_publish_status(MqttClient *c);
+/* Incoming messages dropped since the client was made because the bridge queue was full. */
+uint64_t mqtt_client_incoming_dropped(MqttClient *c);
 
 /* The client id in use (configured or the host name). */
 const char *mqtt_client_get_id(const MqttClient *c);

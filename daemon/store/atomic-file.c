@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -24,8 +25,8 @@ static int write_all(int fd, const void *data, size_t len) {
         return 0;
 }
 
-int atomic_file_write_at(int dir_fd, const char *name, const char *tmp_prefix,
-                         const void *data, size_t len, mode_t mode) {
+static int replace_at(int dir_fd, const char *name, const char *tmp_prefix, const void *data, size_t len,
+                      mode_t mode, bool sync) {
         _cleanup_free_ char *tmp = NULL;
         int fd, r;
 
@@ -44,7 +45,7 @@ int atomic_file_write_at(int dir_fd, const char *name, const char *tmp_prefix,
                 return negative_errno();
 
         r = write_all(fd, data, len);
-        if (r >= 0 && fsync(fd) < 0)
+        if (r >= 0 && sync && fsync(fd) < 0)
                 r = negative_errno();
         /* close() can report a deferred write error (NFS, some FUSE): count it. */
         if (close(fd) < 0 && r >= 0 && errno != EINTR)
@@ -56,9 +57,19 @@ int atomic_file_write_at(int dir_fd, const char *name, const char *tmp_prefix,
                 return r;
         }
 
-        if (fsync(dir_fd) < 0)
+        if (sync && fsync(dir_fd) < 0)
                 return negative_errno();
         return 0;
+}
+
+int atomic_file_write_at(int dir_fd, const char *name, const char *tmp_prefix,
+                         const void *data, size_t len, mode_t mode) {
+        return replace_at(dir_fd, name, tmp_prefix, data, len, mode, true);
+}
+
+int atomic_file_replace_at(int dir_fd, const char *name, const char *tmp_prefix,
+                           const void *data, size_t len, mode_t mode) {
+        return replace_at(dir_fd, name, tmp_prefix, data, len, mode, false);
 }
 
 int atomic_file_read_at(int dir_fd, const char *name, size_t max, char **ret, size_t *ret_len) {

@@ -14,5 +14,12 @@
 int atomic_file_write_at(int dir_fd, const char *name, const char *tmp_prefix,
                          const void *data, size_t len, mode_t mode);
 
+/* The same without any fsync: the file is replaced atomically as far as a crash of the
+ * process goes, but a power loss may leave the old version, or an empty or partial file, in
+ * its place. For small state that may be lost (a tool's zero), written when a slow card must
+ * not block the loop. */
+int atomic_file_replace_at(int dir_fd, const char *name, const char *tmp_prefix,
+                           const void *data, size_t len, mode_t mode);
+
 /* Reads a whole file (at most max bytes, else -EFBIG) and NUL-terminates it. */
 int atomic_file_read_at(int dir_fd, const char *name, size_t max, char **ret, size_t *ret_len);

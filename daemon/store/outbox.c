@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "shared/macro.h"
 #include "store/atomic-file.h"
@@ -228,6 +230,39 @@ int outbox_list(Outbox *o, OutboxList *ret) {
         if (!o || !ret)
                 return -EINVAL;
         return scan(o, ret, false);
+}
+
+int outbox_check_room(Outbox *o) {
+        struct statvfs sv;
+        int r;
+
+        if (!o)
+                return -EINVAL;
+        if (fstatvfs(o->dir_fd, &sv) < 0)
+                return -errno;
+        if (sv.f_flag & ST_RDONLY)
+                return -EROFS;
+        if ((uint64_t) sv.f_bavail * sv.f_frsize < OUTBOX_DOC_MAX)
+                return -ENOSPC;
+        /* and a real write: a file system can refuse with room left (quota, inodes, I/O) */
+        r = atomic_file_write_at(o->dir_fd, TMP_PREFIX "probe", TMP_PREFIX, "probe\n", 6, 0600);
+        (void) unlinkat(o->dir_fd, TMP_PREFIX "probe", 0);
+        return r;
+}
+
+int outbox_has_id(Outbox *o, const char *id) {
+        OutboxList l = {};
+        int r, found = 0;
+
+        if (!o || !id)
+                return -EINVAL;
+        r = outbox_list(o, &l);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < l.n_items && !found; i++)
+                found = strcmp(l.items[i].id, id) == 0;
+        outbox_list_done(&l);
+        return found;
 }
 
 int outbox_push(Outbox *o, const char *id, const char *json, size_t len, char **ret_name) {

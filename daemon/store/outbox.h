@@ -52,6 +52,13 @@ int outbox_push(Outbox *o, const char *id, const char *json, size_t len, char **
 int outbox_list(Outbox *o, OutboxList *ret);
 void outbox_list_done(OutboxList *l);
 
+/* Whether a document of OUTBOX_DOC_MAX would fit now: room on the file system and a real
+ * write (a probe file, written like an entry, then removed). 0, -ENOSPC, -EROFS, -EIO, ... */
+int outbox_check_room(Outbox *o);
+
+/* 1 when an entry holds the document with this id, 0 when none does, or a negative errno. */
+int outbox_has_id(Outbox *o, const char *id);
+
 /* Reads one entry's document (NUL-terminated). */
 int outbox_read(Outbox *o, const char *name, char **ret_json, size_t *ret_len);
 

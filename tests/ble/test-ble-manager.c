@@ -69,6 +69,8 @@ static BleManagerConfig test_config(void) {
                 .backoff_initial_ms = 50,
                 .backoff_max_ms = 1000,
                 .no_jitter = true,
+                /* never steady that long: samples pass raw unless a test wants a zero */
+                .zero_window_ms = 3600U * 1000U,
         };
 }
 
@@ -105,14 +107,14 @@ static void test_stream(Lab *lab) {
         CHECK(lab_nth_call(lab, "SetDiscoveryFilter", NULL, 0)->when <= lab_nth_call(lab, "StartDiscovery", NULL, 0)->when);
 
         /* one Connect, one StartNotify on the data characteristic, then battery (asked
-         * before streaming, the Progressor answers it only then), start and tare */
+         * before streaming, the Progressor answers it only then) and start; never a hardware
+         * tare: a tool may be pressed when it (re)connects */
         CHECK(lab_count_calls(lab, "Connect", D1) == 1);
         CHECK(lab_count_calls(lab, "StartNotify", NULL) == 1);
         CHECK(lab_count_calls(lab, "StartNotify", D1 "/service000a/char000b") == 1);
-        CHECK(lab_count_calls(lab, "WriteValue", NULL) == 3);
+        CHECK(lab_count_calls(lab, "WriteValue", NULL) == 2);
         CHECK(lab_nth_call(lab, "WriteValue", NULL, 0)->byte0 == 0x6F);
         CHECK(lab_nth_call(lab, "WriteValue", NULL, 1)->byte0 == 0x65);
-        CHECK(lab_nth_call(lab, "WriteValue", NULL, 2)->byte0 == 0x64);
         CHECK(lab_count_calls(lab, "ReadValue", NULL) == 0);
         CHECK(lab_nth_call(lab, "Connect", NULL, 0)->when <= lab_nth_call(lab, "StartNotify", NULL, 0)->when);
         CHECK(lab_nth_call(lab, "StartNotify", NULL, 0)->when <= lab_nth_call(lab, "WriteValue", NULL, 0)->when);
@@ -137,10 +139,11 @@ static void test_stream(Lab *lab) {
         CHECK(strcmp(ble_manager_tool_at(lab->manager, 0), A1) == 0);
         CHECK(!ble_manager_tool_at(lab->manager, 1));
 
-        /* hardware tare on request */
-        CHECK_OK(ble_manager_tare(lab->manager, A1));
-        lab_wait(lab, pred_calls, &(LabCallsArg) { "WriteValue", NULL, 4 }, 5000, "tare written");
-        CHECK(lab_nth_call(lab, "WriteValue", NULL, 3)->byte0 == 0x64);
+        /* a tare on request needs a steady reading (never here) and writes nothing */
+        CHECK(info.zero == BLE_ZERO_NONE);
+        CHECK(ble_manager_tare(lab->manager, A1) == -EAGAIN);
+        CHECK(ble_manager_tare(lab->manager, A2) == -ENOENT);
+        CHECK(lab_count_calls(lab, "WriteValue", NULL) == 2);
         CHECK(lab_count_logs(lab, "reconnecting") == 0);
 }
 
@@ -442,14 +445,13 @@ static void test_tags(Lab *lab) {
 
 #define W1 "D0:00:00:00:00:01"
 
-/* advert-only tool (WH-C06): every advertisement is a sample, software tare on "connect" */
+/* advert-only tool (WH-C06): every advertisement is a sample, none taken away */
 static void test_advert_tool(Lab *lab) {
         static Trace tr;
         BleManagerConfig cfg = test_config();
         static const double forces[] = { 1.0, 1.0, 20.5, 20.5, 20.5, 33.3, -4.0, 50.0 };
 
         cfg.advert_timeout_ms = 1000;
-        cfg.tare_samples = 1;   /* the real scale advertises at ~1 Hz: one sample per window */
         tr.n = ELEMENTSOF(forces);
         for (size_t i = 0; i < tr.n; i++) {
                 tr.t[i] = (double) i * 40;
@@ -461,15 +463,13 @@ static void test_advert_tool(Lab *lab) {
         CHECK_OK(ble_manager_add_tool(lab->manager, W1, "whc06"));
         CHECK_OK(ble_manager_start(lab->manager));
 
-        /* the first advertisement is the tare reading */
-        lab_wait(lab, pred_samples, &(LabSamplesArg) { W1, tr.n - 1 }, 10000, "advert samples");
+        lab_wait(lab, pred_samples, &(LabSamplesArg) { W1, tr.n }, 10000, "advert samples");
         const LabCall *f = lab_nth_call(lab, "SetDiscoveryFilter", NULL, 0);
         CHECK(f->duplicate_data == 1);
         CHECK(f->n_uuids == -1);
-        double offset = whc06_newtons(forces[0]);
-        for (size_t i = 1; i < tr.n; i++) {
-                const LabSample *s = lab_nth_sample(lab, W1, i - 1);
-                CHECK(same_newtons(s->newtons, whc06_newtons(forces[i]) - offset));
+        for (size_t i = 0; i < tr.n; i++) {
+                const LabSample *s = lab_nth_sample(lab, W1, i);
+                CHECK(same_newtons(s->newtons, whc06_newtons(forces[i])));
                 CHECK(!s->has_ts);
         }
         CHECK(lab_count_states(lab, W1, true) == 1);
@@ -479,19 +479,21 @@ static void test_advert_tool(Lab *lab) {
 
 #define E1 "E0:00:00:00:00:01"
 
-/* a tool without commands (Entralpi): streams once notifications are on; no hardware tare,
- * so the first samples after connecting are the software tare; battery from 0x2A19 */
+/* a tool without commands (Entralpi): streams once notifications are on, no writes; the
+ * first steady reading (4 samples within 1 N over 500 ms) becomes its zero, in doubt;
+ * battery from 0x2A19 */
 static void test_selfstream(Lab *lab) {
         static Trace tr;
         BleManagerConfig cfg = test_config();
-        static const double forces[] = { 1.0, 1.5, 0.5, 40.0, 41.0, 42.5, 60.0, 0.0, 12.25, 100.0 };
+        static const double forces[] = { 1.0, 1.5, 0.5, 1.0, 40.0, 41.0, 42.5, 60.0, 0.0, 12.25, 100.0 };
+        BleToolInfo info;
         double offset = 0;
 
-        cfg.tare_samples = 3;
-        cfg.tare_window_ms = 60000;     /* the sample count ends the tare, whatever the timing */
+        cfg.zero_window_ms = 500;       /* rows 200 ms apart: steady at the 4th (600 ms), not the 3rd */
+        cfg.zero_band_n = 1.0;
         tr.n = ELEMENTSOF(forces);
         for (size_t i = 0; i < tr.n; i++) {
-                tr.t[i] = (double) i * 20;
+                tr.t[i] = (double) i * 200;
                 tr.f[i] = forces[i];
         }
         sim_add_tool(lab, E1, "entralpi", "ENTRALPI", -60, false);
@@ -500,21 +502,24 @@ static void test_selfstream(Lab *lab) {
         CHECK_OK(ble_manager_add_tool(lab->manager, E1, "entralpi"));
         CHECK_OK(ble_manager_start(lab->manager));
 
-        lab_wait(lab, pred_samples, &(LabSamplesArg) { E1, tr.n - 3 }, 10000, "samples after the tare");
+        lab_wait(lab, pred_samples, &(LabSamplesArg) { E1, tr.n }, 10000, "every sample");
         lab_wait(lab, pred_battery, NULL, 5000, "battery level read");
         CHECK(lab->battery == 87);
         CHECK(lab_count_calls(lab, "ReadValue", "E0_00_00_00_00_01") == 1);
         CHECK(lab_count_calls(lab, "WriteValue", NULL) == 0);
-        for (size_t i = 0; i < 3; i++)
+        for (size_t i = 0; i < 4; i++)
                 offset += entralpi_newtons(forces[i]);
-        offset /= 3;
-        for (size_t i = 3; i < tr.n; i++) {
-                const LabSample *s = lab_nth_sample(lab, E1, i - 3);
-                CHECK(same_newtons(s->newtons, entralpi_newtons(forces[i]) - offset));
+        offset /= 4;
+        for (size_t i = 0; i < tr.n; i++) {
+                const LabSample *s = lab_nth_sample(lab, E1, i);
+                CHECK(same_newtons(s->newtons, entralpi_newtons(forces[i]) - (i >= 3 ? offset : 0)));
                 CHECK(!s->has_ts);
         }
-        CHECK(lab_count_samples(lab, E1) == tr.n - 3);
-        CHECK(ble_manager_tare(lab->manager, E1) == 0);   /* software: a new tare window */
+        CHECK(lab_count_samples(lab, E1) == tr.n);
+        CHECK_OK(ble_manager_tool_info(lab->manager, E1, &info));
+        CHECK(info.zero == BLE_ZERO_IN_DOUBT);
+        CHECK(same_newtons(info.zero_n, offset));
+        CHECK(ble_manager_tare(lab->manager, E1) == -EAGAIN);   /* one sample of 100 N: not steady */
 }
 
 /* auto-adopt by driver match on the advertised service */
@@ -637,19 +642,17 @@ static void test_client_restart(Lab *lab) {
 }
 
 /* every connected-tool driver the simulator can emulate (all of them once the drivers'
- * encode.py is there): connect, set up (init/battery/start/tare as each driver says),
+ * encode.py is there): connect, set up (init/battery/start as each driver says),
  * stream; values within the device's own resolution */
 static void test_all_drivers(Lab *lab) {
         static Trace tr;
         BleManagerConfig cfg = test_config();
         char addresses[16][18];
         const char *names[16];
-        bool hw_tare[16];
         size_t n = 0;
 
         cfg.max_links = 16;
-        cfg.tare_window_ms = 60000;     /* the sample count ends the tare, whatever the timing */
-        /* 25 unloaded samples (software tare takes up to 20), then a ramp */
+        /* 25 unloaded samples, then a ramp */
         tr.n = 85;
         for (size_t i = 0; i < tr.n; i++) {
                 tr.t[i] = (double) i * 10;
@@ -668,15 +671,14 @@ static void test_all_drivers(Lab *lab) {
                 }
                 sim_set_trace(lab, addresses[n], tr.t, tr.f, tr.n);
                 CHECK_OK(ble_manager_add_tool(lab->manager, addresses[n], d->name));
-                hw_tare[n] = d->hw_tare;
                 names[n++] = d->name;
         }
         CHECK(n >= 2);
         CHECK_OK(ble_manager_start(lab->manager));
         for (size_t k = 0; k < n; k++) {
                 size_t got;
-                /* every row arrives, less the 20 a software tare takes */
-                size_t want = hw_tare[k] ? tr.n : tr.n - 20;
+                /* every row arrives */
+                size_t want = tr.n;
                 lab_wait(lab, pred_samples, &(LabSamplesArg) { addresses[k], want }, 15000, names[k]);
                 got = lab_count_samples(lab, addresses[k]);
                 CHECK(got == want);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The pure parts of the BlueZ client: recovery ladder, software tare, tag parsing and the
+/* The pure parts of the BlueZ client: recovery ladder, tool zero, tag parsing and the
  * tap rule (driven with hand-made BluezDevice values). */
 
 #include <errno.h>
@@ -9,7 +9,7 @@
 
 #include "ble/ble-recovery.h"
 #include "ble/ble-tag.h"
-#include "ble/ble-tare.h"
+#include "ble/ble-zero.h"
 #include "shared/macro.h"
 
 #define CHECK(expr)                                                                             \
@@ -50,8 +50,13 @@ static void test_ladder(void) {
                 (void) ble_recovery_failed(r, now + 400 * NSEC_PER_SEC, NULL, NULL);
         CHECK(ble_recovery_failed(r, now + 400 * NSEC_PER_SEC, NULL, &escalated) == BLE_RECOVERY_POWER_CYCLE);
         CHECK(!escalated);
-        CHECK(ble_recovery_failures(r) == 18);
-        CHECK(ble_recovery_succeeded(r) == 18);
+        /* refused by the caller (other links in use): not counted, the next round may cycle */
+        ble_recovery_power_cycle_refused(r);
+        for (size_t i = 0; i < 5; i++)
+                (void) ble_recovery_failed(r, now + 401 * NSEC_PER_SEC, NULL, NULL);
+        CHECK(ble_recovery_failed(r, now + 401 * NSEC_PER_SEC, NULL, NULL) == BLE_RECOVERY_POWER_CYCLE);
+        CHECK(ble_recovery_failures(r) == 24);
+        CHECK(ble_recovery_succeeded(r) == 24);
         CHECK(ble_recovery_failures(r) == 0);
         CHECK(ble_recovery_failed(r, now, &delay, &escalated) == BLE_RECOVERY_RETRY);
         CHECK(escalated);
@@ -79,33 +84,62 @@ static void test_jitter(void) {
         ble_recovery_free(r);
 }
 
-static void test_tare(void) {
-        BleTare t;
-        double v;
+/* Feeds v every 100 ms from t (ms) for n samples; returns the last corrected value. */
+static double feed_n(BleZero *z, unsigned *t, double v, unsigned n, bool *changed) {
+        double out = 0;
+        bool c, any = false;
 
-        ble_tare_init(&t, nsec_from_ms(250), 3);
-        v = 5.0;
-        CHECK(ble_tare_apply(&t, 0, &v) && v == 5.0);   /* no tare begun: unchanged */
-        ble_tare_begin(&t);
-        v = 1.0;
-        CHECK(!ble_tare_apply(&t, nsec_from_ms(100), &v));
-        v = 2.0;
-        CHECK(!ble_tare_apply(&t, nsec_from_ms(110), &v));
-        v = 3.0;
-        CHECK(!ble_tare_apply(&t, nsec_from_ms(120), &v));
-        v = 10.0;   /* sample limit reached */
-        CHECK(ble_tare_apply(&t, nsec_from_ms(130), &v) && v == 8.0);
-        ble_tare_begin(&t);
-        v = 4.0;
-        CHECK(!ble_tare_apply(&t, nsec_from_ms(1000), &v));
-        v = 5.0;    /* window over */
-        CHECK(ble_tare_apply(&t, nsec_from_ms(1250), &v) && v == 1.0);
-        ble_tare_init(&t, 0, 0);   /* degenerate: still one sample, never 0/0 */
-        ble_tare_begin(&t);
-        v = 7.0;
-        CHECK(!ble_tare_apply(&t, 0, &v));
-        v = 9.0;
-        CHECK(ble_tare_apply(&t, 0, &v) && v == 2.0);
+        for (unsigned i = 0; i < n; i++, *t += 100) {
+                out = ble_zero_feed(z, nsec_from_ms(*t), v, &c);
+                any = any || c;
+        }
+        if (changed)
+                *changed = any;
+        return out;
+}
+
+static void test_zero(void) {
+        BleZero z;
+        unsigned t = 0;
+        bool changed;
+
+        /* defaults: 500 ms, 1 N band, 3 N margin, 10 N load */
+        ble_zero_init(&z, NULL);
+        CHECK(z.state == BLE_ZERO_NONE);
+        CHECK(ble_zero_take(&z, 0) == -ENODATA);
+        /* raw until steady; 4.0 N for 500 ms (6 samples) becomes a zero in doubt */
+        CHECK(feed_n(&z, &t, 4.0, 5, &changed) == 4.0 && !changed && z.state == BLE_ZERO_NONE);
+        CHECK(feed_n(&z, &t, 4.0, 1, &changed) == 0.0 && changed && z.state == BLE_ZERO_IN_DOUBT);
+        CHECK(z.offset == 4.0);
+        /* a trembling press (beyond the band) never becomes a zero */
+        for (unsigned i = 0; i < 40; i++, t += 100)
+                CHECK(ble_zero_feed(&z, nsec_from_ms(t), i % 2 ? 284.0 : 282.0, &changed) ==
+                      (i % 2 ? 280.0 : 278.0) && !changed);
+        CHECK(ble_zero_take(&z, nsec_from_ms(t)) == -EAGAIN);
+        /* back to the same rest after a load: confirmed */
+        CHECK(feed_n(&z, &t, 4.75, 6, &changed) == 0.0 && changed && z.state == BLE_ZERO_OK);
+        CHECK(z.offset == 4.75);   /* drift beyond half the band follows */
+        /* a steady load (a weight) is not a zero */
+        CHECK(feed_n(&z, &t, 54.75, 20, &changed) == 50.0 && !changed && z.offset == 4.75);
+        /* a reconnect keeps the zero: a steady load right after it stays a load */
+        ble_zero_restart(&z);
+        CHECK(feed_n(&z, &t, 54.75, 10, &changed) == 50.0 && !changed && z.offset == 4.75);
+        /* a zero taken under load is corrected by a lower steady reading */
+        ble_zero_set(&z, 284.0, BLE_ZERO_IN_DOUBT);
+        CHECK(feed_n(&z, &t, 4.0, 6, &changed) == 0.0 && changed && z.state == BLE_ZERO_OK && z.offset == 4.0);
+        /* drift within half the band is not followed */
+        CHECK(feed_n(&z, &t, 4.5, 6, &changed) == 0.5 && !changed && z.offset == 4.0);
+        /* a tare request takes the steady reading now, and only a steady one */
+        CHECK(feed_n(&z, &t, 20.0, 2, NULL) == 16.0);
+        CHECK(ble_zero_take(&z, nsec_from_ms(t)) == -EAGAIN);
+        CHECK(feed_n(&z, &t, 20.0, 4, &changed) == 16.0 && !changed);
+        CHECK(ble_zero_take(&z, nsec_from_ms(t - 100)) == 0 && z.offset == 20.0 && z.state == BLE_ZERO_OK);
+        CHECK(feed_n(&z, &t, 20.0, 1, NULL) == 0.0);
+        /* persisted values: a bad one is no zero */
+        ble_zero_set(&z, 1.0 / 0.0, BLE_ZERO_OK);
+        CHECK(z.state == BLE_ZERO_NONE && z.offset == 0);
+        CHECK(ble_zero_state_from_string("in_doubt") == BLE_ZERO_IN_DOUBT);
+        CHECK(ble_zero_state_from_string("bogus") == _BLE_ZERO_STATE_MAX);
 }
 
 typedef struct Taps {
@@ -202,7 +236,7 @@ static void test_tags(void) {
 int main(void) {
         test_ladder();
         test_jitter();
-        test_tare();
+        test_zero();
         test_tags();
         fprintf(stderr, "ok\n");
         return 0;

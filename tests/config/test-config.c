@@ -368,6 +368,25 @@ static void test_bad_files(void) {
         config_errors_clear(&e);
         free(path);
 
+        /* Larger than CONF_FILE_MAX (1 MiB): refused before libconfig reads it (its scanner is
+         * quadratic in a string's length), by size, not by content. */
+        {
+                size_t n = 1024 * 1024 + 1;
+                char *big = malloc(n + 1), *msg;
+                CHECK(big);
+                memset(big, '#', n);
+                big[n] = 0;
+                path = test_write("big.conf", big);
+                free(big);
+                CHECK_INT(config_load(path, &c, &e), -EFBIG);
+                CHECK(!c);
+                CHECK(asprintf(&msg, "@: too large: %zu bytes (at most %d)", n, 1024 * 1024) > 0);
+                check_errors(&e, path, msg);
+                free(msg);
+                config_errors_clear(&e);
+                free(path);
+        }
+
         /* Credentials: must exist and not be accessible to others. */
         free(test_write("creds/protos/p.conf", simple_protocol));
         creds = test_write("creds/mqtt.cred", "user\nsecret\n");

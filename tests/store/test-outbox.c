@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "shared/macro.h"
+#include "store/atomic-file.h"
 #include "store/checkpoint.h"
 #include "store/outbox.h"
 
@@ -213,7 +215,45 @@ static void test_checkpoint(void) {
         free(dir);
 }
 
+/* The spool on a healthy file system has room; an entry with an id is found by it; the
+ * fsync-less replace (a tool's zero) replaces whole files and leaves no temp file. */
+static void test_room_id_replace(void) {
+        char *dir = tmpdir(), *spool, *got;
+        _cleanup_(outbox_freep) Outbox *o = NULL;
+        int fd;
+
+        CHECK(asprintf(&spool, "%s/spool", dir) > 0);
+        CHECK(outbox_open(&o, spool, 3) == 0);
+        CHECK(outbox_check_room(o) == 0);
+        CHECK(outbox_count(o) == 0);   /* the probe is no entry */
+        CHECK(outbox_push(o, "s1", "{}", 2, NULL) == 0);
+        CHECK(outbox_has_id(o, "s1") == 1);
+        CHECK(outbox_has_id(o, "s2") == 0);
+
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        CHECK(fd >= 0);
+        CHECK(atomic_file_replace_at(fd, "z.json", ".tmp-", "first", 5, 0640) == 0);
+        CHECK(atomic_file_replace_at(fd, "z.json", ".tmp-", "2nd", 3, 0640) == 0);
+        CHECK(atomic_file_replace_at(fd, "a/b", ".tmp-", "x", 1, 0640) == -EINVAL);
+        close(fd);
+        got = read_all(dir, "z.json");
+        CHECK_STR(got, "2nd");
+        free(got);
+        CHECK(access(dir, F_OK) == 0);
+        {
+                char *tmp;
+                CHECK(asprintf(&tmp, "%s/.tmp-z.json", dir) > 0);
+                CHECK(access(tmp, F_OK) < 0 && errno == ENOENT);
+                free(tmp);
+        }
+        o = outbox_free(o);
+        free(spool);
+        rm_rf(dir);
+        free(dir);
+}
+
 int main(void) {
+        test_room_id_replace();
         test_names();
         test_push_list_remove();
         test_checkpoint();

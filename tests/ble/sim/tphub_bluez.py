@@ -309,6 +309,10 @@ class Tool:
         self.advert_timer = None
         self.streaming = False
         self.stalled = False
+        # a device's own zero: a tare command zeroes it at the force it feels then (as a real
+        # Progressor does), for as long as it stays powered
+        self.tare_offset = 0.0
+        self.last_force = 0.0
         self.connected = False
         self.pending = None
         self.chars = {}   # role -> path
@@ -512,6 +516,8 @@ class Tool:
             self.stop_timer()
         elif data == commands.get('battery'):
             self.emit_values(battery_frames(self.kind, self.battery_mv))
+        elif data == commands.get('tare'):
+            self.tare_offset = self.last_force
 
     def m_start_notify(self, role, path, ok):
         if not self.connected:
@@ -558,7 +564,10 @@ class Tool:
 
     def notify(self, samples):
         encode = _encode.ENCODERS[self.kind][0]
-        self.emit_values(encode([n for _t, n in samples], [int(round(t * 1000)) for t, _n in samples]))
+        if samples:
+            self.last_force = samples[-1][1]
+        self.emit_values(encode([n - self.tare_offset for _t, n in samples],
+                                [int(round(t * 1000)) for t, _n in samples]))
 
     def emit_values(self, values):
         '''Notifications on the data characteristic, if anyone listens.'''
@@ -693,6 +702,8 @@ def SetTrace(_self, address, samples):
     tool.trace = [(float(t), float(n)) for t, n in samples]
     tool.trace_pos = 0
     tool.trace_t0 = None
+    if tool.spec['connectable'] and tool.streaming and tool.connected:
+        tool.start_trace()   # a streaming tool goes straight on with the new trace
 
 
 @dbus.service.method(SIM_IFACE, in_signature='ss', out_signature='')
