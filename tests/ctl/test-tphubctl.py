@@ -184,8 +184,8 @@ def main():
         def skip_tare():
             rc, out, err = ctl.run("skip", "bench-1", "--json")
             expect(rc == 0 and json.loads(out)["ok"] is True, (rc, out, err))
-            expect(ctl.ok("tare", "bench-2") == "bench-2: tare: ok\n", "tare")
-        case("skip and tare (--json reply)", skip_tare)
+            ctl.fails("refused", "tare on bench-2 refused: no tool is connected", "tare", "bench-2")
+        case("skip (--json reply); tare without a tool refused", skip_tare)
 
         sid = {}
 
@@ -203,6 +203,10 @@ def main():
             tail["p"].send_signal(signal.SIGINT)
             expect(tail["p"].wait(timeout=10) == 0, "tail exit %r" % tail["p"].returncode)
         case("stop; the tail saw skip and session_end, and ends on Ctrl-C with 0", stop_and_events)
+
+        def tare():
+            expect(ctl.ok("tare", "bench-1") == "bench-1: tare: ok\n", "tare on the idle station with its tool at rest")
+        case("tare: the station's tool at rest is zeroed", tare)
 
         def sessions():
             doc = json.loads(ctl.ok("sessions", "--json"))
