@@ -35,7 +35,8 @@ else
 fi
 
 # Everything, under ASan+UBSan.
-run_suite build-test -Db_sanitize=address,undefined -Db_lundef=false -- --num-processes 2
+run_suite build-test -Db_sanitize=address,undefined -Db_lundef=false -- --num-processes 2 \
+        --no-suite package --no-suite cross
 
 # The C tests again under valgrind (memcheck, leaks are errors); fewer random traces there.
 # Child processes (python, dbus-daemon, mosquitto) are not traced: only our code is checked.
@@ -44,6 +45,14 @@ if command -v valgrind >/dev/null; then
                 --suite shared --suite engine --suite config --suite drivers --suite gpio --suite store --suite mqtt --suite ble \
                 --wrapper "valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --track-fds=no" \
                 --timeout-multiplier 10
+fi
+
+# The Debian package, built and installed into a throwaway Debian 12 root (upgrade, remove,
+# purge), and the arm64/armhf cross builds with their C unit suites under qemu-user. Both
+# need root (debootstrap, chroot); the roots are cached under build-test/debian12-cache.
+if [ "$(id -u)" -eq 0 ]; then
+        TPHUB_PACKAGE_TESTS=1 TPHUB_CROSS_TESTS=1 meson test -C build-test --no-rebuild --print-errorlogs \
+                --logbase testlog-package --suite package --suite cross
 fi
 
 scripts/test-summary.py "${builds[@]}"

@@ -393,6 +393,7 @@ void hub_mqtt_session(Hub *h, HubStation *hs, const Session *session, const char
                         log_error_errno(r, "%s: session %s could not be queued for MQTT: %m", hs->config->name, session->id);
                 hub_archive_add(h, topic, session->id, json);
         }
+        hub_history_record(h, hs, json);
         if (h->config->state_dir) {
                 r = checkpoint_clear(h->config->state_dir, hs->config->name);
                 if (r < 0)
@@ -661,6 +662,8 @@ static void on_connected(MqttClient *c, void *userdata) {
         hub_meta_connected(h);
         hub_ha_connected(h);
         hub_mqtt_republish(h);
+        for (size_t i = 0; i < h->n_stations; i++)
+                hub_history_publish(h, &h->stations[i]);
         publisher_connected(h->publisher);
 }
 

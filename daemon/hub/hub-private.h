@@ -119,6 +119,9 @@ void hub_mqtt_tool(Hub *h, const char *address);
 void hub_mqtt_links_changed(Hub *h);
 void hub_mqtt_station_stop(HubStation *hs);
 
+/* Finished-session history (hub-history.c). */
+void hub_history_record(Hub *h, HubStation *hs, const char *session_json);
+void hub_history_publish(Hub *h, HubStation *hs);
 /* The client options of the configuration's broker, for the hub's connections. */
 MqttClientOptions hub_mqtt_options(const Hub *h, const char *client_id, const char *status_topic);
 /* State and tool documents again (a reconnect, Home Assistant restarted). */

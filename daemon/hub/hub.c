@@ -212,12 +212,28 @@ int hub_reload(Hub *h, Config *config) {
 }
 
 const char *hub_status(Hub *h) {
-        size_t busy = 0;
+        size_t busy = 0, waiting = 0;
+        nsec_t now = now_monotonic();
+        char waiting_text[64] = "";
 
-        for (size_t i = 0; i < h->n_stations; i++)
+        for (size_t i = 0; i < h->n_stations; i++) {
+                const ConfigStation *c = h->stations[i].config;
+                EngineStatus st;
+
                 busy += station_busy(h->stations[i].station);
+                /* "Waiting for a tool": a station that has force tools (or adopts them) with
+                 * none delivering samples, so a fresh install with nothing paired says so. */
+                station_status(h->stations[i].station, now, &st);
+                if (h->config->ble.enabled && (c->n_tools > 0 || c->auto_adopt) && !st.tool_connected)
+                        waiting++;
+        }
+        if (waiting > 0)
+                (void) snprintf(waiting_text, sizeof waiting_text, ", %zu waiting for a tool", waiting);
         free(h->status);
-        if (asprintf(&h->status, "hub %s: %zu station(s), %zu in session", h->config->hub, h->n_stations, busy) < 0)
+        if (asprintf(&h->status, "hub %s: %zu station(s), %zu in session%s%s", h->config->hub, h->n_stations, busy,
+                     waiting_text,
+                     !h->config->mqtt.enabled ? "" :
+                     h->mqtt && mqtt_client_is_connected(h->mqtt) ? ", MQTT connected" : ", MQTT not connected") < 0)
                 h->status = NULL;
         return h->status ?: "running";
 }

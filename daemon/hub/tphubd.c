@@ -10,6 +10,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
+#include <time.h>
 
 #include "config/config.h"
 #include "hub/hub.h"
@@ -22,7 +23,51 @@ typedef struct Daemon {
         sd_event *event;
         Hub *hub;
         bool stopping;
+        char *status_sent;      /* the last STATUS= told to the service manager */
 } Daemon;
+
+/* The hub's one-line status changes with sessions, tools and the broker; the service
+ * manager (systemctl status) is told each new one, checked once a second. */
+#define STATUS_CHECK_USEC (1000 * 1000ULL)
+
+static void daemon_done(Daemon *d) {
+        free(d->status_sent);
+}
+
+static void notify_status(Daemon *d, const char *prefix) {
+        const char *st = hub_status(d->hub);
+
+        if (!prefix && d->status_sent && strcmp(d->status_sent, st) == 0)
+                return;
+        free(d->status_sent);
+        d->status_sent = strdup(st);
+        (void) sd_notifyf(false, "%sSTATUS=%s", prefix ?: "", st);
+}
+
+static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Daemon *d = userdata;
+
+        if (!d->stopping)
+                notify_status(d, NULL);
+        (void) sd_event_source_set_time(s, usec + STATUS_CHECK_USEC);
+        return sd_event_source_set_enabled(s, SD_EVENT_ON);
+}
+
+#ifdef TPHUB_TEST_HOOKS
+/* Test builds only (meson -Dtest_hooks): SIGUSR2 wedges the loop for TPHUBD_TEST_STALL_MS
+ * (default 3000), as a livelocked handler would, so a test can see the watchdog pings stop. */
+static int on_test_stall(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        const char *e = getenv("TPHUBD_TEST_STALL_MS");
+        long ms = e ? strtol(e, NULL, 10) : 3000;
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+        log_warning("Test hook: stalling the event loop for %ld ms.", ms);
+        while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+                ;
+        log_warning("Test hook: the event loop runs again.");
+        return 0;
+}
+#endif
 
 static void print_errors(ConfigErrors *errs) {
         for (size_t i = 0; i < errs->n; i++)
@@ -97,7 +142,7 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
                 else
                         log_notice("Configuration reloaded from %s.", d->config_path);
         }
-        (void) sd_notifyf(false, "READY=1\nSTATUS=%s", hub_status(d->hub));
+        notify_status(d, "READY=1\n");
         return 0;
 }
 
@@ -126,7 +171,7 @@ static int run(int argc, char **argv) {
         };
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_(hub_freep) Hub *hub = NULL;
-        Daemon d = { .config_path = TPHUB_DEFAULT_CONFIG };
+        _cleanup_(daemon_done) Daemon d = { .config_path = TPHUB_DEFAULT_CONFIG };
         bool check = false;
         Config *c = NULL;
         sigset_t mask;
@@ -158,6 +203,9 @@ static int run(int argc, char **argv) {
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
+#ifdef TPHUB_TEST_HOOKS
+        sigaddset(&mask, SIGUSR2);
+#endif
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
                 config_free(c);
                 return log_error_errno(errno, "sigprocmask: %m"), 1;
@@ -175,6 +223,13 @@ static int run(int argc, char **argv) {
                 config_free(c);
                 return log_error_errno(r, "Cannot watch signals: %m"), 1;
         }
+#ifdef TPHUB_TEST_HOOKS
+        r = sd_event_add_signal(event, NULL, SIGUSR2, on_test_stall, &d);
+        if (r < 0) {
+                config_free(c);
+                return log_error_errno(r, "Cannot watch SIGUSR2: %m"), 1;
+        }
+#endif
         (void) sd_event_set_watchdog(event, true);
 
         r = hub_new(&hub, event, c);
@@ -186,7 +241,11 @@ static int run(int argc, char **argv) {
                 return log_error_errno(r, "Cannot start the hub: %m"), 1;
 
         log_info("tphubd %s running: %s", TPHUB_VERSION, hub_status(hub));
-        (void) sd_notifyf(false, "READY=1\nSTATUS=%s", hub_status(hub));
+        notify_status(&d, "READY=1\n");
+        r = sd_event_add_time_relative(event, NULL, CLOCK_MONOTONIC, STATUS_CHECK_USEC, 100 * 1000,
+                                       on_status_timer, &d);
+        if (r < 0)
+                return log_error_errno(r, "Cannot arm the status timer: %m"), 1;
 
         r = sd_event_loop(event);
         if (r < 0)

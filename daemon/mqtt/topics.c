@@ -18,6 +18,7 @@ static const char *const station_suffix[_TOPIC_STATION_MAX] = {
         [TOPIC_STATION_FORCE] = "force",
         [TOPIC_STATION_CMD] = "cmd",
         [TOPIC_STATION_CMD_REPLY] = "cmd/reply",
+        [TOPIC_STATION_HISTORY] = "history",
         [TOPIC_STATION_LAST_SESSION] = "last_session",
         [TOPIC_STATION_TAG] = "tag",
 };

@@ -10,6 +10,7 @@
  *   <prefix>/<hub>/<station>/force          QoS 0, decimated
  *   <prefix>/<hub>/<station>/cmd            in
  *   <prefix>/<hub>/<station>/cmd/reply      out
+ *   <prefix>/<hub>/<station>/history        retained, the last finished sessions
  *   <prefix>/<hub>/tools/<address>          retained tool state
  *
  * plus optional Home Assistant discovery documents. Every builder checks that each name is a
@@ -29,6 +30,7 @@ typedef enum TopicStation {
         TOPIC_STATION_FORCE,
         TOPIC_STATION_CMD,
         TOPIC_STATION_CMD_REPLY,
+        TOPIC_STATION_HISTORY,         /* retained: the last finished sessions (summaries) */
         TOPIC_STATION_LAST_SESSION,     /* retained summary of the last finished session */
         TOPIC_STATION_TAG,              /* a tag scanned at the station (Home Assistant) */
         _TOPIC_STATION_MAX,

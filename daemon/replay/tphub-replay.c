@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "config/protocol-load.h"
+#include "shared/checkout.h"
 #include "engine/session-json.h"
 #include "replay/replay.h"
 #include "shared/macro.h"
@@ -55,13 +56,16 @@ static void print_event(void *userdata, const EngineEvent *ev) {
 }
 
 static int load_protocol_by_name(const char *name, Protocol **ret) {
-        const char *dirs[] = { TPHUB_SYSCONF_PROTOCOLS_DIR, TPHUB_DATA_PROTOCOLS_DIR };
+        /* Run from a checkout's build directory, the checkout's own protocols come first. */
+        const char *dirs[] = { checkout_protocols_dir(), TPHUB_SYSCONF_PROTOCOLS_DIR, TPHUB_DATA_PROTOCOLS_DIR };
 
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
                 _cleanup_free_ char *path = NULL;
                 ConfigErrors errs = {};
                 int r;
 
+                if (!dirs[i])
+                        continue;
                 if (asprintf(&path, "%s/%s.conf", dirs[i], name) < 0)
                         return -ENOMEM;
                 if (access(path, F_OK) < 0)
@@ -72,8 +76,8 @@ static int load_protocol_by_name(const char *name, Protocol **ret) {
                 config_errors_clear(&errs);
                 return r;
         }
-        fprintf(stderr, "tphub-replay: no protocol \"%s\" in %s or %s (give --config or a file)\n",
-                name, dirs[0], dirs[1]);
+        fprintf(stderr, "tphub-replay: no protocol \"%s\" in %s%s%s or %s (give --config or a file)\n",
+                name, dirs[0] ?: "", dirs[0] ? ", " : "", dirs[1], dirs[2]);
         return -ENOENT;
 }
 
