@@ -84,7 +84,7 @@ typedef struct Ctx {
         SwitchGesture seen[8];
         unsigned n_seen;
         nsec_t shown;
-        int buzzer_during, buzzer_after, red_after;
+        int buzzer_during, buzzer_after, green_after, red_after;
         bool sampled;
 } Ctx;
 
@@ -134,6 +134,7 @@ static int on_sample_during(sd_event_source *s, uint64_t usec, void *userdata) {
 static int on_sample_after(sd_event_source *s, uint64_t usec, void *userdata) {
         Ctx *c = userdata;
         c->buzzer_after = sim_value(4);
+        c->green_after = sim_value(1);
         c->red_after = sim_value(3);
         c->sampled = true;
         return 0;
@@ -293,19 +294,22 @@ int main(void) {
         CHECK_EQ(sim_value(3), 0);
         CHECK_EQ(sim_value(4), 0);
 
-        /* Release cue: red + amber, buzzer tone for 800 ms, then red + amber only. */
+        /* Release cue "done" (docs/cues.md): green + amber, a tone for 800 ms, then green +
+         * amber only; red stays for the safety stop. */
         c.shown = now_monotonic();
-        CHECK_OK(cue_player_show(c.player, &(Cue) { .kind = CUE_RELEASE, .since_ns = c.shown },
-                                 c.shown));
+        CHECK_OK(cue_player_show(c.player, &(Cue) { .kind = CUE_RELEASE, .release = CUE_RELEASE_DONE,
+                                                    .since_ns = c.shown }, c.shown));
+        CHECK_EQ(sim_value(1), 1);
         CHECK_EQ(sim_value(2), 1);
-        CHECK_EQ(sim_value(3), 1);
+        CHECK_EQ(sim_value(3), 0);
         CHECK_EQ(sim_value(4), 1);
         test_at(e, c.shown + MS(400), on_sample_during, &c);
         test_at(e, c.shown + MS(1000), on_sample_after, &c);
         CHECK(test_run_until(e, sampled, &c, c.shown + 5 * NSEC_PER_SEC));
         CHECK_EQ(c.buzzer_during, 1);
         CHECK_EQ(c.buzzer_after, 0);
-        CHECK_EQ(c.red_after, 1);
+        CHECK_EQ(c.green_after, 1);
+        CHECK_EQ(c.red_after, 0);
 
         /* Safe state. gpio-sim returns a released line to its pull (pull-down by default),
          * so this cannot tell our explicit off from the release; the sim test covers it. */
