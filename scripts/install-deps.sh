@@ -7,8 +7,9 @@ set -euo pipefail
 
 build=(meson ninja-build pkg-config gcc libsystemd-dev libgpiod-dev gpiod libpaho-mqtt-dev
        libjson-c-dev libconfig-dev cmake python3 mosquitto mosquitto-clients dbus-daemon
-       python3-dbus python3-dbusmock python3-gi systemd util-linux procps)
-test=(clang valgrind openssl)
+       python3-dbus python3-dbusmock python3-gi systemd util-linux procps
+       libasound2-dev espeak-ng)
+test=(clang valgrind openssl alsa-utils)
 
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test[@]}")
