@@ -18,6 +18,8 @@
 #define GAIN_RAMP_MS 5.0
 #define SPEECH_FADE_MS 5          /* speech fades out over this before a tone that cuts it */
 #define N_SNAP 64
+#define N_QUEUE 4
+#define SPEECH_GAP_MS 250         /* between queued clips */
 
 typedef struct Osc {
         double phase, freq, gain;
@@ -65,6 +67,8 @@ struct AudioPlayer {
         unsigned snap_next;
 
         AudioClip *clip;
+        AudioClip *queue[N_QUEUE];  /* clips to follow it */
+        unsigned n_queue;
         int64_t clip_frame;       /* first frame of the clip */
         int64_t cut_frame;        /* a tone starts here: the clip ends (INT64_MAX: none) */
 
@@ -111,6 +115,40 @@ static void find_cut(AudioPlayer *p) {
                 }
 }
 
+static void clear_queue(AudioPlayer *p) {
+        for (unsigned i = 0; i < p->n_queue; i++)
+                audio_clip_unref(p->queue[i]);
+        p->n_queue = 0;
+}
+
+static void find_cut(AudioPlayer *p);
+
+/* A clip starts after any tone that is sounding at its start: speech never talks over one. */
+static int64_t after_tones(AudioPlayer *p, int64_t frame) {
+        for (int guard = 0; guard < 8 && p->showing && p->anchored; guard++) {
+                AudioTone t[8];
+                nsec_t at = frame_time(p, frame);
+                size_t n = audio_sound_tones(&p->cue, p->anchor, &p->on, at, at + 1, t, ELEMENTSOF(t));
+                int64_t end = frame;
+
+                for (size_t i = 0; i < MIN(n, ELEMENTSOF(t)); i++)
+                        end = MAX(end, audio_frame_at(t[i].start_ns + nsec_from_ms(t[i].dur_ms + SPEECH_GAP_MS / 5),
+                                                      p->base_ns, p->rate));
+                if (end == frame)
+                        break;
+                frame = end;
+        }
+        return frame;
+}
+
+static void next_clip(AudioPlayer *p, int64_t frame) {
+        p->clip = p->queue[0];
+        memmove(p->queue, p->queue + 1, (p->n_queue - 1) * sizeof(AudioClip *));
+        p->n_queue--;
+        p->clip_frame = after_tones(p, frame);
+        find_cut(p);
+}
+
 static void render(AudioPlayer *p, int64_t frame, float *buf, size_t n) {
         double glide = 1.0 - exp(-1000.0 / (PACING_GLIDE_MS * p->rate));
         double ramp = 1.0 - exp(-1000.0 / (GAIN_RAMP_MS * p->rate));
@@ -138,8 +176,14 @@ static void render(AudioPlayer *p, int64_t frame, float *buf, size_t n) {
                         speaking = true;
                 }
                 if (frame + (int64_t) n >= end) {
+                        bool cut = end == p->cut_frame;
+
                         p->clip = audio_clip_unref(p->clip);
                         speaking = false;
+                        if (cut)
+                                clear_queue(p);   /* interrupted by a tone: the rest is stale */
+                        else if (p->n_queue > 0)
+                                next_clip(p, MAX(end + (int64_t) SPEECH_GAP_MS * p->rate / 1000, frame + (int64_t) n));
                 }
         }
 
@@ -366,6 +410,7 @@ static void device_close(AudioPlayer *p) {
                 p->pcm = NULL;
         }
         p->clip = audio_clip_unref(p->clip);
+        clear_queue(p);
         p->anchored = false;
 }
 
@@ -517,7 +562,7 @@ void audio_player_pacing(AudioPlayer *p, double freq_hz) {
                 p->pacing_hz = isfinite(freq_hz) && freq_hz > 0 ? freq_hz : 0;
 }
 
-int audio_player_speak(AudioPlayer *p, AudioClip *clip, nsec_t now) {
+int audio_player_speak(AudioPlayer *p, AudioClip *clip, nsec_t now, bool queue) {
         if (!p || !clip)
                 return -EINVAL;
         if (audio_clip_rate(clip) != p->rate)
@@ -525,16 +570,35 @@ int audio_player_speak(AudioPlayer *p, AudioClip *clip, nsec_t now) {
         if (!p->pcm || !p->anchored)
                 return -ENODEV;
 
+        if (queue && p->clip) {
+                if (p->n_queue == N_QUEUE)
+                        return -ENOBUFS;
+                p->queue[p->n_queue++] = audio_clip_ref(clip);
+                return 0;
+        }
         rewind_to_now(p);
+        clear_queue(p);
         audio_clip_unref(p->clip);
         p->clip = audio_clip_ref(clip);
-        p->clip_frame = MAX(now_frame(p, now), p->written);
+        p->clip_frame = after_tones(p, MAX(now_frame(p, now), p->written));
         find_cut(p);
         return fill(p);
 }
 
 bool audio_player_speaking(const AudioPlayer *p) {
         return p && p->clip;
+}
+
+void audio_player_hush(AudioPlayer *p) {
+        if (!p)
+                return;
+        clear_queue(p);
+        if (p->clip && p->pcm) {
+                rewind_to_now(p);
+                p->clip = audio_clip_unref(p->clip);
+                (void) fill(p);
+        }
+        p->clip = audio_clip_unref(p->clip);
 }
 
 int audio_player_error(const AudioPlayer *p) {

@@ -14,6 +14,7 @@
  * reopened every retry_ms; meanwhile the player simply keeps the cue it is given. */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 #include "audio/audio-clip.h"
@@ -54,10 +55,13 @@ int audio_player_show(AudioPlayer *p, const Cue *cue, nsec_t now);
 /* The PPT pacing tone at freq_hz (glides there), 0 = off. */
 void audio_player_pacing(AudioPlayer *p, double freq_hz);
 
-/* Plays clip from now, replacing a clip that is playing. -EINVAL if its rate is not the
- * player's, -ENODEV when no device is open (the clip is not kept). */
-int audio_player_speak(AudioPlayer *p, AudioClip *clip, nsec_t now);
+/* Plays clip from now (after a tone that is sounding), replacing what is playing or
+ * queued; with queue, after what is playing (up to 4 clips; -ENOBUFS beyond). -EINVAL if
+ * its rate is not the player's, -ENODEV when no device is open (the clip is not kept). */
+int audio_player_speak(AudioPlayer *p, AudioClip *clip, nsec_t now, bool queue);
 bool audio_player_speaking(const AudioPlayer *p);
+/* Stops speech now and forgets the queue. */
+void audio_player_hush(AudioPlayer *p);
 
 /* 0 while the device plays, else why not. */
 int audio_player_error(const AudioPlayer *p);

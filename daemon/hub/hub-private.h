@@ -7,8 +7,11 @@
 #include "hub/hub.h"
 #include "hub/station.h"
 
+#include <json-c/json.h>
 #include <systemd/sd-bus.h>
 
+#include "audio/audio-player.h"
+#include "audio/speech-cache.h"
 #include "ble/ble-manager.h"
 #include "gpio/cue-player.h"
 #include "gpio/footswitch.h"
@@ -25,6 +28,13 @@ typedef struct HubStation {
         /* MQTT live state: refreshed at every transition and at 4 Hz while counting down */
         sd_event_source *state_timer;
         nsec_t force_published;
+        /* speaker (hub-audio.c) */
+        struct Hub *hub;
+        AudioPlayer *audio;
+        int audio_error;               /* 0 while it plays */
+        char *audio_prompt;            /* the prompt last said */
+        bool audio_step_said;          /* the step was announced for this cue */
+        bool audio_pacing;             /* a PPT step: the pacing tone follows the force */
 } HubStation;
 
 typedef struct Hub {
@@ -46,6 +56,8 @@ typedef struct Hub {
         char *started_at;
         bool spool_trouble;              /* said loudly in the status document */
         sd_event_source *tools_timer;    /* refreshes tools/<address> (last_seen) */
+        SpeechCache *speech;             /* kept across reloads */
+        bool speech_rendering;
         void (*stopped)(void *userdata); /* hub_stop() is done */
         void *stopped_userdata;
 } Hub;
@@ -56,6 +68,17 @@ void hub_release_retired(Hub *h);
 int hub_gpio_start(Hub *h);
 void hub_gpio_stop(Hub *h);
 void hub_gpio_station_stop(HubStation *hs);
+
+/* Speaker glue (hub-audio.c). */
+int hub_audio_start(Hub *h);
+void hub_audio_stop(Hub *h);
+void hub_audio_shutdown(Hub *h);    /* also the speech cache */
+void hub_audio_station_stop(HubStation *hs);
+void hub_audio_render(Hub *h, HubStation *hs, const Cue *cue);
+void hub_audio_cue_changed(Hub *h, HubStation *hs, const Cue *cue);
+void hub_audio_event(Hub *h, HubStation *hs, const EngineEvent *ev);
+void hub_audio_force(Hub *h, HubStation *hs);
+void hub_audio_status(Hub *h, json_object *status);
 
 /* BlueZ glue (hub-ble.c). */
 int hub_ble_start(Hub *h);

@@ -53,7 +53,7 @@ static void test_missing_device(void) {
         /* the station goes on: cues are taken, speech is refused, retries are not re-reported */
         CHECK_EQ(audio_player_show(p, &cue, now_monotonic()), 0);
         CHECK_EQ(audio_clip_new(s, 100, params.rate, &clip), 0);
-        CHECK_EQ(audio_player_speak(p, clip, now_monotonic()), -ENODEV);
+        CHECK_EQ(audio_player_speak(p, clip, now_monotonic(), false), -ENODEV);
         for (int i = 0; i < 5; i++)
                 CHECK(sd_event_run(e, 200000) >= 0);
         CHECK_EQ(c.calls, 1);
@@ -119,7 +119,7 @@ static void test_file_pcm_speech_and_volume(void) {
         CHECK_EQ(c.calls, 1);
         CHECK_EQ(c.error, 0);
         run_until_frames(e, p, 2000);
-        CHECK_EQ(audio_player_speak(p, clip, now_monotonic()), 0);
+        CHECK_EQ(audio_player_speak(p, clip, now_monotonic(), false), 0);
         CHECK(audio_player_speaking(p));
         run_until_frames(e, p, audio_player_frames(p) + 6000);
         CHECK(!audio_player_speaking(p));
@@ -157,7 +157,7 @@ static void test_clip_rate_mismatch(void) {
         CHECK_EQ(audio_player_new(&p, e, &params, NULL, NULL), 0);
         CHECK_EQ(audio_player_error(p), 0);
         CHECK_EQ(audio_clip_new(s, 10, 16000, &clip), 0);
-        CHECK_EQ(audio_player_speak(p, clip, now_monotonic()), -EINVAL);
+        CHECK_EQ(audio_player_speak(p, clip, now_monotonic(), false), -EINVAL);
 }
 
 /* A WAV file as the format defines it. */
