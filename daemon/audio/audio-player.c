@@ -10,7 +10,9 @@
 #include "audio/audio-sound.h"
 #include "shared/macro.h"
 
-#define MARGIN_MS 2               /* never rewrite closer than this to the device's read point */
+#define MARGIN_MAX_MS 15
+#define MARGIN_MS 5               /* never rewrite closer than this to the device's read point:
+                                   * what follows a rewind must be written before it gets there */
 #define ANCHOR_WINDOW_NS (2 * NSEC_PER_SEC)
 #define PACING_LEVEL 0.35f
 #define PACING_DUCK 0.3f          /* pacing tone's gain under speech */
@@ -18,6 +20,7 @@
 #define GAIN_RAMP_MS 5.0
 #define SPEECH_FADE_MS 5          /* speech fades out over this before a tone that cuts it */
 #define N_SNAP 64
+#define CLIP_ASAP INT64_MIN
 #define N_QUEUE 4
 #define SPEECH_GAP_MS 250         /* between queued clips */
 
@@ -55,6 +58,8 @@ struct AudioPlayer {
         bool anchored;
         nsec_t window_start, window_min;
         unsigned underruns;
+        int64_t margin;           /* frames kept ahead of the device's read point by a rewind */
+        int64_t rewound_at;       /* written after the last rewind */
 
         bool showing;
         Cue cue;
@@ -69,7 +74,8 @@ struct AudioPlayer {
         AudioClip *clip;
         AudioClip *queue[N_QUEUE];  /* clips to follow it */
         unsigned n_queue;
-        int64_t clip_frame;       /* first frame of the clip */
+        int64_t clip_frame;       /* first frame of the clip; CLIP_ASAP: the next rendered */
+        int64_t clip_not_before;  /* ... but not before this frame (when it was asked for) */
         int64_t cut_frame;        /* a tone starts here: the clip ends (INT64_MAX: none) */
 
         float *mix;
@@ -103,7 +109,7 @@ static void find_cut(AudioPlayer *p) {
         nsec_t from, to;
 
         p->cut_frame = INT64_MAX;
-        if (!p->clip || !p->showing || !p->anchored)
+        if (!p->clip || !p->showing || !p->anchored || p->clip_frame == CLIP_ASAP)
                 return;
         from = frame_time(p, p->clip_frame);
         to = frame_time(p, p->clip_frame + (int64_t) audio_clip_frames(p->clip));
@@ -156,6 +162,10 @@ static void render(AudioPlayer *p, int64_t frame, float *buf, size_t n) {
         bool speaking = false;
 
         memset(buf, 0, n * sizeof(float));
+        if (p->clip && p->clip_frame == CLIP_ASAP) {
+                p->clip_frame = p->anchored ? after_tones(p, MAX(frame, p->clip_not_before)) : frame;
+                find_cut(p);
+        }
         if (p->showing && p->anchored)
                 audio_sound_render(&p->cue, p->anchor, &p->on, p->base_ns, p->rate, frame, buf, n, 1.0f);
 
@@ -235,6 +245,7 @@ static void anchor_update(AudioPlayer *p) {
                 p->base_ns = p->window_min = est;
                 p->window_start = t;
                 p->anchored = true;
+                find_cut(p);   /* a clip started without a clock: now its cut can be placed */
                 return;
         }
         p->window_min = MIN(p->window_min, est);
@@ -258,12 +269,24 @@ static void fail(AudioPlayer *p, int r) {
 /* Recovers an underrun or a suspend; anything else means the device is gone. */
 static int recover(AudioPlayer *p, int r) {
         if (r == -EPIPE || r == -ESTRPIPE) {
-                p->underruns++;
-                if (snd_pcm_prepare(p->pcm) >= 0) {
+                int r2 = snd_pcm_prepare(p->pcm);
+
+                if (r2 >= 0) {
+                        /* right after a rewind: the device's pointer moves in larger steps
+                         * than the margin allowed for; keep further ahead from now on */
+                        if (p->rewound_at >= 0 && p->written - p->rewound_at < (int64_t) p->buffer)
+                                p->margin = MIN(p->margin + (int64_t) 2 * p->rate / 1000,
+                                                (int64_t) MARGIN_MAX_MS * p->rate / 1000);
+                        p->rewound_at = -1;
+                        p->underruns++;
                         p->anchored = false;
                         return 0;
                 }
+                r = r2;
         }
+        /* a device that went away (unplugged, driver unbound) says -EPIPE first */
+        if (snd_pcm_state(p->pcm) == SND_PCM_STATE_DISCONNECTED)
+                r = -ENODEV;
         fail(p, r);
         return r;
 }
@@ -317,33 +340,69 @@ static void rewind_to_now(AudioPlayer *p) {
         snd_pcm_sframes_t can, got;
         int64_t target, best = INT64_MAX;
         int best_i = -1;
+        bool silent;
+        snd_pcm_sframes_t w;
+        size_t pre;
+        Osc saved;
+        bool asap;
 
         if (!p->pcm || !p->anchored)
                 return;
         can = snd_pcm_rewindable(p->pcm);
         if (can <= 0)
                 return;
-        target = p->written - can + (int64_t) MARGIN_MS * p->rate / 1000;
+        target = p->written - can + p->margin;
+        if (target >= p->written)
+                return;
+        silent = p->pacing_hz <= 0 && p->osc.gain <= 0;
         for (int i = 0; i < N_SNAP; i++) {
                 const Snap *s = &p->snaps[i];
 
-                if (s->frame >= target && s->frame < p->written && s->frame < best) {
-                        best = s->frame;
-                        best_i = i;
+                if (s->frame >= target && s->frame < p->written) {
+                        silent = silent && s->osc.gain <= 0;
+                        if (s->frame < best) {
+                                best = s->frame;
+                                best_i = i;
+                        }
                 }
         }
-        if (best_i < 0)
+        if (silent) {
+                /* no oscillator sounding in what is taken back: any frame will do */
+                best = target;
+                best_i = -1;
+        } else if (best_i < 0)
                 return;
+        /* The first frames are rendered before the rewind, so that they follow it within
+         * microseconds: a pointer that moves in steps (a jiffy on snd-aloop, a period on
+         * others) must not overtake the rewritten frames before they are written. */
+        saved = p->osc;
+        asap = p->clip && p->clip_frame == CLIP_ASAP;
+        p->osc = best_i >= 0 ? p->snaps[best_i].osc : (Osc) {};
+        pre = (size_t) MIN(p->written - best, 2 * p->margin);
+        render(p, best, p->mix, pre);
+        to_pcm(p, p->mix, pre);
+
         got = snd_pcm_rewind(p->pcm, (snd_pcm_uframes_t) (p->written - best));
-        if (got <= 0)
+        if (got <= 0 || p->written - got != best) {
+                /* rewound less than asked (or not at all): the prepared frames do not fit */
+                if (got > 0)
+                        p->written -= got;
+                p->osc = saved;
+                if (asap && p->clip)
+                        p->clip_frame = CLIP_ASAP;
                 return;
-        p->written -= got;
-        if (p->written != best)
-                return;  /* rewound less than asked: the oscillator state stays as it was */
-        p->osc = p->snaps[best_i].osc;
+        }
+        p->written = best;
+        p->rewound_at = best;
         for (int i = 0; i < N_SNAP; i++)
                 if (p->snaps[i].frame > p->written)
                         p->snaps[i].frame = INT64_MIN;
+        w = snd_pcm_writei(p->pcm, p->pcm_buf, pre);
+        if (w > 0) {
+                p->written += w;
+                if ((size_t) w == pre)
+                        snapshot(p);
+        }
 }
 
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -521,16 +580,17 @@ fail:
 
 int audio_player_show(AudioPlayer *p, const Cue *cue, nsec_t now) {
         AudioOnsets on;
-        nsec_t anchor;
+        nsec_t anchor, margin;
 
         if (!p || !cue || (unsigned) cue->kind >= _CUE_KIND_MAX)
                 return -EINVAL;
+        margin = (nsec_t) p->margin * NSEC_PER_SEC / p->rate;
 
         for (unsigned i = 0; i < AUDIO_N_WARNINGS; i++) {
                 bool set = cue->warnings & (1u << i);
                 nsec_t was = p->showing ? p->on.warning[i] : NSEC_INFINITY;
 
-                on.warning[i] = !set ? NSEC_INFINITY : was != NSEC_INFINITY ? was : now;
+                on.warning[i] = !set ? NSEC_INFINITY : was != NSEC_INFINITY ? was : now + margin;
         }
         /* a new "not yet" plays from now; one already playing keeps its onset */
         if (cue->not_yet_ns == 0)
@@ -538,7 +598,7 @@ int audio_player_show(AudioPlayer *p, const Cue *cue, nsec_t now) {
         else if (p->showing && p->cue.not_yet_ns == cue->not_yet_ns)
                 on.not_yet = p->on.not_yet;
         else
-                on.not_yet = now;
+                on.not_yet = now + margin;   /* in full, from the first frame still ours */
 
         anchor = cue->since_ns != 0 && cue->since_ns <= now ? cue->since_ns : now;
         if (p->showing && memcmp(&on, &p->on, sizeof(on)) == 0 && cue_equal(&p->cue, cue))
@@ -567,7 +627,7 @@ int audio_player_speak(AudioPlayer *p, AudioClip *clip, nsec_t now, bool queue) 
                 return -EINVAL;
         if (audio_clip_rate(clip) != p->rate)
                 return -EINVAL;
-        if (!p->pcm || !p->anchored)
+        if (!p->pcm)
                 return -ENODEV;
 
         if (queue && p->clip) {
@@ -576,12 +636,14 @@ int audio_player_speak(AudioPlayer *p, AudioClip *clip, nsec_t now, bool queue) 
                 p->queue[p->n_queue++] = audio_clip_ref(clip);
                 return 0;
         }
-        rewind_to_now(p);
         clear_queue(p);
         audio_clip_unref(p->clip);
         p->clip = audio_clip_ref(clip);
-        p->clip_frame = after_tones(p, MAX(now_frame(p, now), p->written));
-        find_cut(p);
+        /* placed by the first frames rendered from here: those that the rewind rewrites */
+        p->clip_frame = CLIP_ASAP;
+        p->clip_not_before = p->anchored ? now_frame(p, now) : INT64_MIN;
+        p->cut_frame = INT64_MAX;
+        rewind_to_now(p);
         return fill(p);
 }
 
@@ -657,6 +719,8 @@ int audio_player_new(AudioPlayer **ret, sd_event *event, const AudioPlayerParams
         p->state = state;
         p->userdata = userdata;
         p->cut_frame = INT64_MAX;
+        p->margin = (int64_t) MARGIN_MS * p->rate / 1000;
+        p->rewound_at = -1;
 
         r = sd_event_add_time(event, &p->retry, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_retry, p);
         if (r < 0)

@@ -2,11 +2,13 @@
 #pragma once
 
 /* Plays a station's sounds through ALSA without ever blocking the loop: a non-blocking PCM
- * whose poll descriptors sit on the sd-event loop, a small buffer (20 ms) kept full, and a
- * frame clock that maps every frame to the CLOCK_MONOTONIC time it leaves the device
- * (from the PCM's timestamped delay), so each tone is placed at the exact frame of its due
- * time. A cue that changes rewrites what is still rewindable in the buffer, so an
- * unannounced sound (the release tone, speech) starts about 2 ms after it is asked for.
+ * whose poll descriptors sit on the sd-event loop, a buffer (80 ms) kept full, and a frame
+ * clock that maps every frame to the CLOCK_MONOTONIC time it leaves the device (from the
+ * PCM's timestamped delay), so each tone is placed at the exact frame of its due time. A cue
+ * that changes rewrites what is still rewindable in the buffer, so an unannounced sound (the
+ * release tone, speech) starts about 4 ms after it is asked for, while the buffer rides out
+ * a loop busy for tens of milliseconds (a session's end, a slow SD card) without a gap.
+ * On a device that cannot rewind, an unannounced sound waits for the buffer instead.
  *
  * Speech clips play as soon as they are given; a tone that starts during a clip cuts it
  * (faded out just before the tone's onset), the PPT pacing tone is ducked under it.
@@ -33,8 +35,8 @@ typedef struct AudioPlayerParams {
 
 #define AUDIO_PLAYER_PARAMS_DEFAULT                                                     \
         (AudioPlayerParams) {                                                           \
-                .device = "default", .volume = 0.8f, .rate = 22050, .period_ms = 5,     \
-                .buffer_ms = 20, .retry_ms = 2000,                                      \
+                .device = "default", .volume = 0.8f, .rate = 22050, .period_ms = 10,    \
+                .buffer_ms = 80, .retry_ms = 2000,                                      \
         }
 
 /* error 0: the device plays; negative errno: it cannot (device says why, for the log). */

@@ -68,6 +68,7 @@ static void want_protocol(Hub *h, const Protocol *p, bool load) {
 
 static void say(Hub *h, HubStation *hs, const Protocol *p, const char *text, bool queue) {
         AudioClip *clip;
+        int r;
 
         if (!h->speech || !hs->audio || !text)
                 return;
@@ -78,7 +79,9 @@ static void say(Hub *h, HubStation *hs, const Protocol *p, const char *text, boo
                 log_debug("%s: not said (speech not ready): \"%s\"", hs->config->name, text);
                 return;
         }
-        (void) audio_player_speak(hs->audio, clip, now_monotonic(), queue);
+        r = audio_player_speak(hs->audio, clip, now_monotonic(), queue);
+        if (r < 0)
+                log_debug_errno(r, "%s: not said (%m): \"%s\"", hs->config->name, text);
 }
 
 static void pacing(HubStation *hs) {
@@ -105,8 +108,16 @@ static void pacing(HubStation *hs) {
 }
 
 void hub_audio_render(Hub *h, HubStation *hs, const Cue *cue) {
+        unsigned u;
+
         if (!hs->audio)
                 return;
+        u = audio_player_underruns(hs->audio);
+        if (u != hs->audio_underruns) {
+                /* the loop was held up longer than the speaker's buffer lasts */
+                log_warning("%s: speaker underrun (%u so far): the loop was late.", hs->config->name, u);
+                hs->audio_underruns = u;
+        }
         (void) audio_player_show(hs->audio, cue, now_monotonic());
         pacing(hs);
 }
@@ -217,14 +228,17 @@ int hub_audio_start(Hub *h) {
         }
         /* every protocol's phrases on disk (rendered in the background when new), the
          * stations' default protocols also in memory */
-        for (size_t i = 0; i < h->config->n_protocols; i++) {
-                bool used = false;
+        for (int pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < h->config->n_protocols; i++) {
+                        bool used = false;
 
-                for (size_t k = 0; k < h->n_stations; k++)
-                        used = used || (h->stations[k].config->has_audio &&
-                                        h->stations[k].config->default_protocol == h->config->protocols[i]);
-                want_protocol(h, h->config->protocols[i], used);
-        }
+                        for (size_t k = 0; k < h->n_stations; k++)
+                                used = used || (h->stations[k].config->has_audio &&
+                                                h->stations[k].config->default_protocol == h->config->protocols[i]);
+                        /* the stations' own protocols first: they are needed soonest */
+                        if (used == (pass == 0))
+                                want_protocol(h, h->config->protocols[i], used);
+                }
         if (h->speech_rendering)
                 log_info("Speech: rendering new phrases in the background (%u queued).", speech_cache_pending(h->speech));
 

@@ -35,6 +35,7 @@ typedef struct HubStation {
         char *audio_prompt;            /* the prompt last said */
         bool audio_step_said;          /* the step was announced for this cue */
         bool audio_pacing;             /* a PPT step: the pacing tone follows the force */
+        unsigned audio_underruns;      /* as last logged */
 } HubStation;
 
 typedef struct Hub {
