@@ -14,6 +14,7 @@
 #define MARGIN_MS 5               /* never rewrite closer than this to the device's read point:
                                    * what follows a rewind must be written before it gets there */
 #define ANCHOR_WINDOW_NS (2 * NSEC_PER_SEC)
+#define ANCHOR_DRIFT_NS (250 * NSEC_PER_USEC)
 #define PACING_LEVEL 0.35f
 #define PACING_DUCK 0.3f          /* pacing tone's gain under speech */
 #define PACING_GLIDE_MS 30.0      /* time constant of the pitch following the force */
@@ -252,8 +253,10 @@ static void anchor_update(AudioPlayer *p) {
         if (p->window_min < p->base_ns)
                 p->base_ns = p->window_min;   /* a better estimate: take it at once */
         if (t - p->window_start >= ANCHOR_WINDOW_NS) {
-                /* follow the device's clock drifting against CLOCK_MONOTONIC */
-                p->base_ns = p->window_min;
+                /* follow the device's clock drifting later against CLOCK_MONOTONIC, by at
+                 * most ANCHOR_DRIFT_NS a window (125 ppm): a window of estimates that are all
+                 * late (a loaded machine) must not move the clock */
+                p->base_ns = MIN(p->window_min, p->base_ns + ANCHOR_DRIFT_NS);
                 p->window_min = est;
                 p->window_start = t;
         }

