@@ -11,6 +11,7 @@
 
 #include "audio/audio-clip.h"
 #include "audio/audio-player.h"
+#include "audio/audio-sound.h"
 #include "shared/macro.h"
 #include "tap.h"
 
@@ -249,11 +250,67 @@ static void test_wav_espeak(void) {
         CHECK_EQ(audio_clip_load("/nonexistent/x.wav", &c, NULL, 0), -ENOENT);
 }
 
+static void test_file_pcm_pacing_follows_force(void) {
+        /* a PPT ramp: the pacing tone's pitch (zero crossings of what was written) rises
+         * with the force, as audio_pacing_freq() defines it */
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(audio_player_freep) AudioPlayer *p = NULL;
+        AudioPlayerParams params = AUDIO_PLAYER_PARAMS_DEFAULT;
+        char path[] = "/tmp/tphub-audio-test-XXXXXX", dev[128];
+        _cleanup_free_ int16_t *out = NULL;
+        const double forces[] = { 10, 40, 75, 120, 150 }, full = 150;
+        uint64_t from[5], to[5];
+        double prev = 0;
+        size_t n = 0;
+        int fd;
+
+        fd = mkstemp(path);
+        CHECK(fd >= 0);
+        close(fd);
+        snprintf(dev, sizeof(dev), "file:FILE=%s,FORMAT=raw", path);
+        params.device = dev;
+        CHECK(sd_event_new(&e) >= 0);
+        CHECK_EQ(audio_player_new(&p, e, &params, NULL, NULL), 0);
+        for (size_t i = 0; i < ELEMENTSOF(forces); i++) {
+                audio_player_pacing(p, audio_pacing_freq(forces[i], full));
+                /* 0.3 s per force: the glide (30 ms) has settled after the first 0.15 s */
+                from[i] = audio_player_frames(p) + params.rate * 15 / 100;
+                run_until_frames(e, p, audio_player_frames(p) + params.rate * 3 / 10);
+                to[i] = audio_player_frames(p);
+        }
+        p = audio_player_free(p);
+        out = read_raw(path, &n);
+        unlink(path);
+        CHECK(out != NULL);
+        for (size_t i = 0; i < ELEMENTSOF(forces); i++) {
+                size_t a = (size_t) from[i], b = (size_t) MIN(to[i], (uint64_t) n), rising = 0;
+                double first = -1, last = -1, hz;
+
+                CHECK(b > a + 1000);
+                for (size_t k = a + 1; k < b; k++)
+                        if (out[k - 1] < 0 && out[k] >= 0) {
+                                double t = (double) (k - 1) + (double) out[k - 1] / (out[k - 1] - out[k]);
+
+                                if (first < 0)
+                                        first = t;
+                                last = t;
+                                rising++;
+                        }
+                CHECK(rising > 3);
+                hz = (double) params.rate * (double) (rising - 1) / (last - first);
+                printf("# %.0f N: %.1f Hz (defined %.1f)\n", forces[i], hz, audio_pacing_freq(forces[i], full));
+                CHECK_NEAR(hz, audio_pacing_freq(forces[i], full), 0.01 * audio_pacing_freq(forces[i], full));
+                CHECK(hz > prev);
+                prev = hz;
+        }
+}
+
 static const TapCase cases[] = {
         { "missing device: reported once, retried, cues taken", test_missing_device },
         { "bad parameters", test_bad_params },
         { "file PCM: a clip plays verbatim at the volume, then silence", test_file_pcm_speech_and_volume },
         { "clip at another rate refused", test_clip_rate_mismatch },
+        { "file PCM: the PPT pacing tone's pitch follows the force", test_file_pcm_pacing_follows_force },
         { "WAV reader", test_wav },
         { "WAV reader on espeak-ng output", test_wav_espeak },
 };
