@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +51,14 @@ struct AudioPlayer {
         sd_event_source **io;
         unsigned n_pfds;
         sd_event_source *retry;
+        /* opening (and closing) a device runs on a thread: alsa-lib reads its configuration
+         * and the driver may take its time, which must not hold up the loop */
+        pthread_t opener;
+        bool opening;
+        int open_efd;
+        sd_event_source *open_source;
+        snd_pcm_t *opened, *closing;
+        int open_error;
         int error;
         bool reported;
         AudioPlayerStateFn state;
@@ -448,6 +459,28 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static int device_attach(AudioPlayer *p);
+
+static int on_opened(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        AudioPlayer *p = userdata;
+        uint64_t n;
+        int r;
+
+        (void) !read(p->open_efd, &n, sizeof(n));
+        if (!p->opening)
+                return 0;
+        (void) pthread_join(p->opener, NULL);
+        p->opening = false;
+        if (p->open_error < 0 || !p->opened) {
+                fail(p, p->open_error < 0 ? p->open_error : -EIO);
+                return 0;
+        }
+        r = device_attach(p);
+        if (r < 0 && !p->pcm)
+                fail(p, r);
+        return 0;
+}
+
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         AudioPlayer *p = userdata;
         int r;
@@ -468,15 +501,17 @@ static void device_close(AudioPlayer *p) {
         p->n_pfds = 0;
         if (p->pcm) {
                 (void) snd_pcm_drop(p->pcm);
-                (void) snd_pcm_close(p->pcm);
-                p->pcm = NULL;
+                /* closed by the next opener (or when the player is freed), off the loop */
+                if (p->closing)
+                        (void) snd_pcm_close(p->closing);
+                p->closing = TAKE_PTR(p->pcm);
         }
         p->clip = audio_clip_unref(p->clip);
         clear_queue(p);
         p->anchored = false;
 }
 
-static int set_params(AudioPlayer *p) {
+static int set_params(AudioPlayer *p, snd_pcm_t *pcm) {
         snd_pcm_hw_params_t *hw;
         snd_pcm_sw_params_t *sw;
         snd_pcm_uframes_t period, buffer;
@@ -486,26 +521,26 @@ static int set_params(AudioPlayer *p) {
         snd_pcm_hw_params_alloca(&hw);
         snd_pcm_sw_params_alloca(&sw);
         /* the rate exactly: speech clips are at it (use a plug device to convert) */
-        if ((r = snd_pcm_hw_params_any(p->pcm, hw)) < 0 ||
-            (r = snd_pcm_hw_params_set_access(p->pcm, hw, SND_PCM_ACCESS_RW_INTERLEAVED)) < 0 ||
-            (r = snd_pcm_hw_params_set_format(p->pcm, hw, SND_PCM_FORMAT_S16_LE)) < 0 ||
-            (r = snd_pcm_hw_params_set_channels_near(p->pcm, hw, &channels)) < 0 ||
-            (r = snd_pcm_hw_params_set_rate(p->pcm, hw, p->rate, 0)) < 0)
+        if ((r = snd_pcm_hw_params_any(pcm, hw)) < 0 ||
+            (r = snd_pcm_hw_params_set_access(pcm, hw, SND_PCM_ACCESS_RW_INTERLEAVED)) < 0 ||
+            (r = snd_pcm_hw_params_set_format(pcm, hw, SND_PCM_FORMAT_S16_LE)) < 0 ||
+            (r = snd_pcm_hw_params_set_channels_near(pcm, hw, &channels)) < 0 ||
+            (r = snd_pcm_hw_params_set_rate(pcm, hw, p->rate, 0)) < 0)
                 return r;
         period = (snd_pcm_uframes_t) p->rate * p->period_ms / 1000;
         buffer = (snd_pcm_uframes_t) p->rate * p->buffer_ms / 1000;
-        if ((r = snd_pcm_hw_params_set_period_size_near(p->pcm, hw, &period, NULL)) < 0 ||
-            (r = snd_pcm_hw_params_set_buffer_size_near(p->pcm, hw, &buffer)) < 0 ||
-            (r = snd_pcm_hw_params(p->pcm, hw)) < 0)
+        if ((r = snd_pcm_hw_params_set_period_size_near(pcm, hw, &period, NULL)) < 0 ||
+            (r = snd_pcm_hw_params_set_buffer_size_near(pcm, hw, &buffer)) < 0 ||
+            (r = snd_pcm_hw_params(pcm, hw)) < 0)
                 return r;
         if (channels < 1 || channels > 8 || period == 0 || buffer < period)
                 return -EINVAL;
-        if ((r = snd_pcm_sw_params_current(p->pcm, sw)) < 0 ||
-            (r = snd_pcm_sw_params_set_start_threshold(p->pcm, sw, period)) < 0 ||
-            (r = snd_pcm_sw_params_set_avail_min(p->pcm, sw, period)) < 0 ||
-            (r = snd_pcm_sw_params_set_tstamp_mode(p->pcm, sw, SND_PCM_TSTAMP_ENABLE)) < 0 ||
-            (r = snd_pcm_sw_params_set_tstamp_type(p->pcm, sw, SND_PCM_TSTAMP_TYPE_MONOTONIC)) < 0 ||
-            (r = snd_pcm_sw_params(p->pcm, sw)) < 0)
+        if ((r = snd_pcm_sw_params_current(pcm, sw)) < 0 ||
+            (r = snd_pcm_sw_params_set_start_threshold(pcm, sw, period)) < 0 ||
+            (r = snd_pcm_sw_params_set_avail_min(pcm, sw, period)) < 0 ||
+            (r = snd_pcm_sw_params_set_tstamp_mode(pcm, sw, SND_PCM_TSTAMP_ENABLE)) < 0 ||
+            (r = snd_pcm_sw_params_set_tstamp_type(pcm, sw, SND_PCM_TSTAMP_TYPE_MONOTONIC)) < 0 ||
+            (r = snd_pcm_sw_params(pcm, sw)) < 0)
                 return r;
         p->channels = channels;
         p->period = (unsigned) period;
@@ -513,18 +548,47 @@ static int set_params(AudioPlayer *p) {
         return 0;
 }
 
+static void *opener_main(void *userdata) {
+        AudioPlayer *p = userdata;
+        snd_pcm_t *pcm = NULL;
+        uint64_t one = 1;
+        int r;
+
+        if (p->closing) {
+                (void) snd_pcm_close(p->closing);
+                p->closing = NULL;
+        }
+        r = snd_pcm_open(&pcm, p->device, SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
+        if (r >= 0) {
+                r = set_params(p, pcm);
+                if (r < 0) {
+                        (void) snd_pcm_close(pcm);
+                        pcm = NULL;
+                }
+        } else
+                pcm = NULL;
+        p->opened = pcm;
+        p->open_error = r < 0 ? r : 0;
+        (void) !write(p->open_efd, &one, sizeof(one));
+        return NULL;
+}
+
 static int device_open(AudioPlayer *p) {
+        int r;
+
+        if (p->opening || p->pcm)
+                return 0;
+        r = pthread_create(&p->opener, NULL, opener_main, p);
+        if (r != 0)
+                return -r;
+        p->opening = true;
+        return 0;
+}
+
+static int device_attach(AudioPlayer *p) {
         int r, n;
 
-        r = snd_pcm_open(&p->pcm, p->device, SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
-        if (r < 0) {
-                p->pcm = NULL;
-                return r;
-        }
-        r = set_params(p);
-        if (r < 0)
-                goto fail;
-
+        p->pcm = TAKE_PTR(p->opened);
         free(p->mix);
         free(p->pcm_buf);
         p->mix = calloc(p->buffer, sizeof(float));
@@ -681,7 +745,16 @@ unsigned audio_player_underruns(const AudioPlayer *p) {
 AudioPlayer *audio_player_free(AudioPlayer *p) {
         if (!p)
                 return NULL;
+        if (p->opening)
+                (void) pthread_join(p->opener, NULL);
+        if (p->opened)
+                (void) snd_pcm_close(p->opened);
         device_close(p);
+        if (p->closing)
+                (void) snd_pcm_close(p->closing);
+        sd_event_source_disable_unref(p->open_source);
+        if (p->open_efd >= 0)
+                close(p->open_efd);
         sd_event_source_disable_unref(p->retry);
         sd_event_unref(p->event);
         free(p->mix);
@@ -710,6 +783,8 @@ int audio_player_new(AudioPlayer **ret, sd_event *event, const AudioPlayerParams
         p = calloc(1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
+        p->open_efd = -EBADF;
+        p->error = -EINPROGRESS;   /* until the opener says */
         p->event = sd_event_ref(event);
         p->device = strdup(params->device);
         if (!p->device)
@@ -725,14 +800,22 @@ int audio_player_new(AudioPlayer **ret, sd_event *event, const AudioPlayerParams
         p->margin = (int64_t) MARGIN_MS * p->rate / 1000;
         p->rewound_at = -1;
 
+        p->open_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (p->open_efd < 0)
+                return negative_errno();
+        r = sd_event_add_io(event, &p->open_source, p->open_efd, EPOLLIN, on_opened, p);
+        if (r < 0)
+                return r;
+
         r = sd_event_add_time(event, &p->retry, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_retry, p);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_enabled(p->retry, SD_EVENT_OFF);
 
-        /* A missing device is not an error of the player: reported, and retried. */
+        /* opened on a thread: the state callback says when it plays, or why it cannot (a
+         * missing device is not an error of the player: reported, and retried) */
         r = device_open(p);
-        if (r < 0 && p->pcm == NULL && !(p->reported && p->error == r))
+        if (r < 0)
                 fail(p, r);
         *ret = TAKE_PTR(p);
         return 0;

@@ -65,7 +65,7 @@ bool audio_player_speaking(const AudioPlayer *p);
 /* Stops speech now and forgets the queue. */
 void audio_player_hush(AudioPlayer *p);
 
-/* 0 while the device plays, else why not. */
+/* 0 while the device plays, else why not (-EINPROGRESS until the first open is done). */
 int audio_player_error(const AudioPlayer *p);
 /* Frames written since the device was (re)opened, and the count of underruns recovered. */
 uint64_t audio_player_frames(const AudioPlayer *p);

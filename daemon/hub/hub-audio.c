@@ -25,7 +25,7 @@ static void on_player_state(void *userdata, int error, const char *device) {
         if (error < 0)
                 log_warning_errno(error, "%s: speaker \"%s\" cannot play (%m); retrying. The station goes on "
                                   "without sound.", hs->config->name, device);
-        else if (hs->audio_error < 0)
+        else if (hs->audio_error < 0 && hs->audio_error != -EINPROGRESS)
                 log_notice("%s: speaker \"%s\" plays again.", hs->config->name, device);
         else
                 log_info("%s: speaker \"%s\" open.", hs->config->name, device);
@@ -187,7 +187,9 @@ void hub_audio_status(Hub *h, json_object *status) {
                         continue;
                 if (!o && !(o = json_object_new_object()))
                         return;
-                if (!hs->audio || hs->audio_error < 0) {
+                if (hs->audio && hs->audio_error == -EINPROGRESS)
+                        json_object_object_add(o, hs->config->name, json_object_new_string("opening"));
+                else if (!hs->audio || hs->audio_error < 0) {
                         char buf[160];
 
                         snprintf(buf, sizeof(buf), "speaker \"%s\": %s", hs->config->audio.device,
@@ -250,6 +252,7 @@ int hub_audio_start(Hub *h) {
                 if (!c->has_audio)
                         continue;
                 hs->hub = h;
+                hs->audio_error = -EINPROGRESS;    /* until the player says */
                 pp.device = c->audio.device;
                 pp.volume = (float) c->audio.volume;
                 /* a missing device is reported through on_player_state and retried */

@@ -34,6 +34,12 @@ static void run_until_frames(sd_event *e, AudioPlayer *p, uint64_t frames) {
                         break;
 }
 
+static void run_until_reported(sd_event *e, Ctx *c, AudioPlayer *p) {
+        for (int i = 0; i < 200 && (c ? c->calls == 0 : audio_player_error(p) == -EINPROGRESS); i++)
+                if (sd_event_run(e, 50000) < 0)
+                        break;
+}
+
 static void test_missing_device(void) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(audio_player_freep) AudioPlayer *p = NULL;
@@ -47,6 +53,9 @@ static void test_missing_device(void) {
         params.retry_ms = 20;
         CHECK(sd_event_new(&e) >= 0);
         CHECK_EQ(audio_player_new(&p, e, &params, on_state, &c), 0);
+        CHECK_EQ(c.calls, 0);                   /* opened on a thread */
+        CHECK_EQ(audio_player_error(p), -EINPROGRESS);
+        run_until_reported(e, &c, p);
         CHECK_EQ(c.calls, 1);
         CHECK(c.error < 0);
         CHECK_STR(c.device, params.device);
@@ -117,6 +126,7 @@ static void test_file_pcm_speech_and_volume(void) {
         params.volume = 0.5f;
         CHECK(sd_event_new(&e) >= 0);
         CHECK_EQ(audio_player_new(&p, e, &params, on_state, &c), 0);
+        run_until_reported(e, &c, p);
         CHECK_EQ(c.calls, 1);
         CHECK_EQ(c.error, 0);
         run_until_frames(e, p, 2000);
@@ -156,6 +166,7 @@ static void test_clip_rate_mismatch(void) {
         params.device = "null";
         CHECK(sd_event_new(&e) >= 0);
         CHECK_EQ(audio_player_new(&p, e, &params, NULL, NULL), 0);
+        run_until_reported(e, NULL, p);
         CHECK_EQ(audio_player_error(p), 0);
         CHECK_EQ(audio_clip_new(s, 10, 16000, &clip), 0);
         CHECK_EQ(audio_player_speak(p, clip, now_monotonic(), false), -EINVAL);
@@ -271,6 +282,7 @@ static void test_file_pcm_pacing_follows_force(void) {
         params.device = dev;
         CHECK(sd_event_new(&e) >= 0);
         CHECK_EQ(audio_player_new(&p, e, &params, NULL, NULL), 0);
+        run_until_reported(e, NULL, p);
         for (size_t i = 0; i < ELEMENTSOF(forces); i++) {
                 audio_player_pacing(p, audio_pacing_freq(forces[i], full));
                 /* 0.3 s per force: the glide (30 ms) has settled after the first 0.15 s */
