@@ -13,7 +13,7 @@
 #include "audio/audio-sound.h"
 #include "shared/macro.h"
 
-#define MARGIN_MAX_MS 15
+#define MARGIN_MAX_MS 8           /* beyond, an unannounced sound would miss +-10 ms */
 #define MARGIN_MS 5               /* never rewrite closer than this to the device's read point:
                                    * what follows a rewind must be written before it gets there */
 #define ANCHOR_WINDOW_NS (2 * NSEC_PER_SEC)

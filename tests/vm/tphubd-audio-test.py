@@ -445,8 +445,8 @@ def run_speech(tmp):
     stats = []
     try:
         d.wait_notify("READY=1")
-        sub.wait("tphub/lab/status", lambda s: (s.get("audio") or {}).get("bench-2", "ok") != "ok"
-                 and (s.get("audio") or {}).get("bench-1") == "ok")
+        i0, _, _ = sub.wait("tphub/lab/status", lambda s: (s.get("audio") or {}).get("bench-2", "ok")
+                            not in ("ok", "opening") and (s.get("audio") or {}).get("bench-1") == "ok")
         # the station's protocol is rendered first; the bulk one keeps rendering meanwhile
         d.wait_log('rendered: "Speech test notice.', timeout=120)
         sim = Sim(sock)
@@ -476,7 +476,7 @@ def run_speech(tmp):
             f.write("snd_aloop.0")
         unplugged = time.monotonic_ns()
         i, s, _ = sub.wait("tphub/lab/status", lambda s: (s.get("audio") or {}).get("bench-1", "ok") != "ok",
-                           timeout=5)
+                           timeout=5, after=i0 + 1)
         print("# unplugged: status audio = %r (%.0f ms after)" % (s["audio"], (time.monotonic_ns() - unplugged) / MS))
         due2 = hs2[0] + 4000 * MS
         sim.wait_until(hs2[1] + 4000 * MS + 200 * MS)
