@@ -3,7 +3,9 @@
  * CLOCK_MONOTONIC time, and measures what was captured.
  *
  *   audio-lab capture DEVICE RATE OUT.raw READY_FILE   until SIGTERM; writes OUT.raw.base
- *   audio-lab segments RAW RATE BASE_NS THRESH GAP_MS   "onset_ns end_ns freq_hz peak" lines
+ *                                (per epoch: first frame and its time; an overrun starts one)
+ *   audio-lab segments RAW RATE BASE THRESH GAP_MS   "onset_ns end_ns freq_hz peak" lines
+ *                                (BASE: OUT.raw.base, or the time of frame 0)
  *   audio-lab pitch RAW RATE BASE_NS FROM_NS TO_NS WIN_MS   "t_ns freq_hz rms" lines
  *
  * Capture timing: after each read the PCM's timestamped status gives the frames captured so
@@ -24,6 +26,8 @@
 
 static volatile sig_atomic_t stop;
 
+#define MAX_EPOCHS 64
+
 static void on_signal(int sig) {
         stop = 1;
 }
@@ -39,6 +43,8 @@ static int capture(const char *device, unsigned rate, const char *out, const cha
         char base_path[4096];
         FILE *f, *fb;
         bool signalled_ready = false, overrun = false;
+        uint64_t epoch_frame = 0, epochs[MAX_EPOCHS][2];
+        unsigned n_epochs = 0;
         int r;
 
         signal(SIGTERM, on_signal);
@@ -94,21 +100,21 @@ static int capture(const char *device, unsigned rate, const char *out, const cha
                 snd_pcm_status_get_htstamp(st, &ts);
                 t = (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
                 pos = frames + (uint64_t) snd_pcm_status_get_avail(st);
-                est = t - pos * 1000000000ULL / rate;
-                if (overrun && t > 0 && best != UINT64_MAX && est > best + 1000000) {
-                        /* frames were lost: pad them with silence, so that a frame's index
-                         * stays its time since frame 0 */
-                        uint64_t pad = (est - best) * rate / 1000000000ULL;
-                        static const int16_t zero[256];
-
-                        fprintf(stderr, "capture: overrun after %llu frames, %llu padded\n",
-                                (unsigned long long) frames, (unsigned long long) pad);
-                        for (uint64_t k = 0; k < pad; k += 256)
-                                fwrite(zero, 2, (size_t) (pad - k < 256 ? pad - k : 256), f);
-                        frames += pad;
-                        est = t - (pos + pad) * 1000000000ULL / rate;
+                est = t - (pos - epoch_frame) * 1000000000ULL / rate;
+                if (overrun) {
+                        /* frames were lost: from here a new epoch with its own clock */
+                        fprintf(stderr, "capture: overrun after %llu frames: new epoch\n",
+                                (unsigned long long) frames);
+                        if (n_epochs < MAX_EPOCHS && best != UINT64_MAX) {
+                                epochs[n_epochs][0] = epoch_frame;
+                                epochs[n_epochs][1] = best;
+                                n_epochs++;
+                        }
+                        epoch_frame = frames - (uint64_t) n;
+                        best = UINT64_MAX;
+                        overrun = false;
+                        est = t - (pos - epoch_frame) * 1000000000ULL / rate;
                 }
-                overrun = false;
                 if (t > 0 && est < best)
                         best = est;
                 if (!signalled_ready && best != UINT64_MAX) {
@@ -124,7 +130,10 @@ static int capture(const char *device, unsigned rate, const char *out, const cha
         fb = fopen(base_path, "we");
         if (!fb)
                 return 1;
-        fprintf(fb, "%llu %llu\n", (unsigned long long) best, (unsigned long long) frames);
+        /* one line per epoch: first frame, time of that frame */
+        for (unsigned i = 0; i < n_epochs; i++)
+                fprintf(fb, "%llu %llu\n", (unsigned long long) epochs[i][0], (unsigned long long) epochs[i][1]);
+        fprintf(fb, "%llu %llu\n", (unsigned long long) epoch_frame, (unsigned long long) best);
         fclose(fb);
         return 0;
 }
@@ -156,7 +165,25 @@ int main(int argc, char **argv) {
 
         if (argc == 7 && strcmp(argv[1], "segments") == 0) {
                 unsigned rate = (unsigned) atoi(argv[3]);
-                uint64_t base = strtoull(argv[4], NULL, 10);
+                uint64_t ep[MAX_EPOCHS + 1][2];
+                unsigned n_ep = 0;
+                FILE *bf = fopen(argv[4], "re");
+
+                /* BASE: a number (the time of frame 0) or the capture's .base file (epochs) */
+                if (bf) {
+                        unsigned long long a, b;
+
+                        while (n_ep <= MAX_EPOCHS && fscanf(bf, "%llu %llu", &a, &b) == 2) {
+                                ep[n_ep][0] = a;
+                                ep[n_ep][1] = b;
+                                n_ep++;
+                        }
+                        fclose(bf);
+                } else {
+                        ep[0][0] = 0;
+                        ep[0][1] = strtoull(argv[4], NULL, 10);
+                        n_ep = 1;
+                }
                 size_t n, k, max = 100000;
                 float *x = load(argv[2], &n);
                 AudioSegment *s = calloc(max, sizeof(*s));
@@ -164,10 +191,16 @@ int main(int argc, char **argv) {
                 if (!x)
                         return 1;
                 k = audio_segments(x, n, (float) atof(argv[5]), (size_t) (atof(argv[6]) * rate / 1000), rate, s, max);
-                for (size_t i = 0; i < k && i < max; i++)
+                for (size_t i = 0; i < k && i < max; i++) {
+                        unsigned e = 0;
+
+                        while (e + 1 < n_ep && ep[e + 1][0] <= s[i].start)
+                                e++;
                         printf("%llu %llu %.1f %.3f\n",
-                               (unsigned long long) (base + s[i].start * 1000000000ULL / rate),
-                               (unsigned long long) (base + s[i].end * 1000000000ULL / rate), s[i].freq_hz, s[i].peak);
+                               (unsigned long long) (ep[e][1] + (s[i].start - ep[e][0]) * 1000000000ULL / rate),
+                               (unsigned long long) (ep[e][1] + (s[i].end - ep[e][0]) * 1000000000ULL / rate),
+                               s[i].freq_hz, s[i].peak);
+                }
                 free(s);
                 free(x);
                 return 0;

@@ -142,10 +142,10 @@ class Capture:
         self.proc.wait(timeout=10)
         self.err = self.proc.stderr.read()
         with open(self.raw + ".base") as f:
-            self.base = int(f.read().split()[0])
+            self.base = int(f.read().split()[1])
 
     def segments(self, thresh=0.05, gap_ms=5):
-        out = subprocess.run([AUDIO_LAB, "segments", self.raw, str(RATE), str(self.base), str(thresh), str(gap_ms)],
+        out = subprocess.run([AUDIO_LAB, "segments", self.raw, str(RATE), self.raw + ".base", str(thresh), str(gap_ms)],
                              capture_output=True, text=True, check=True).stdout
         return [(int(a), int(b), float(f), float(p)) for a, b, f, p in (ln.split() for ln in out.splitlines())]
 
