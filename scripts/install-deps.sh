@@ -8,9 +8,9 @@ set -euo pipefail
 build=(meson ninja-build pkg-config gcc libsystemd-dev libgpiod-dev gpiod libpaho-mqtt-dev
        libjson-c-dev libconfig-dev cmake python3 mosquitto mosquitto-clients dbus-daemon
        python3-dbus python3-dbusmock python3-gi systemd util-linux procps scdoc udev
-       libsqlite3-dev libpq-dev)
+       libsqlite3-dev libpq-dev libasound2-dev espeak-ng)
 test=(clang valgrind openssl chromium debhelper dpkg-dev debootstrap python3-seccomp
-      postgresql-15 sqlite3)
+      postgresql-15 sqlite3 alsa-utils)
 # The dashboard is built from npm packages (by lockfile): node and npm. A node from elsewhere
 # (e.g. NodeSource, whose nodejs package carries npm) is fine: only what is missing is asked for.
 command -v node >/dev/null || build+=(nodejs)

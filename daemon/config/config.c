@@ -30,7 +30,7 @@
 #define MAX_TAGS 1000
 #define MAX_LINE_OFFSET 65535
 
-static const char *const top_keys[] = { "hub", "paths", "engine", "switch", "gpio", "ble", "mqtt", "stations", NULL };
+static const char *const top_keys[] = { "hub", "paths", "engine", "switch", "gpio", "ble", "mqtt", "audio", "stations", NULL };
 static const char *const hub_keys[] = { "name", NULL };
 static const char *const paths_keys[] = { "protocols", "spool", "state", NULL };
 static const char *const engine_keys[] = {
@@ -51,8 +51,10 @@ static const char *const mqtt_keys[] = {
         "discovery_prefix", "homeassistant_athlete", "dashboard_url", NULL,
 };
 static const char *const station_keys[] = {
-        "name", "protocol", "area", "auto_adopt", "tools", "switch", "cues", "engine", NULL,
+        "name", "protocol", "area", "auto_adopt", "tools", "switch", "cues", "audio", "engine", NULL,
 };
+static const char *const audio_keys[] = { "speech", "speech_dir", "cache_dir", "espeak", NULL };
+static const char *const station_audio_keys[] = { "enabled", "device", "volume", NULL };
 static const char *const tool_keys[] = { "address", "driver", NULL };
 static const char *const station_switch_keys[] = { "chip", "line", "active_low", "bias", NULL };
 static const char *const cues_keys[] = { "chip", "green", "amber", "red", "buzzer", "active_low", NULL };
@@ -535,6 +537,7 @@ static void station_done(ConfigStation *s) {
         line_done(&s->cues.amber);
         line_done(&s->cues.red);
         line_done(&s->cues.buzzer);
+        free(s->audio.device);
 }
 
 static void read_tool(ConfReader *R, const config_setting_t *g, const Config *c, ConfigStation *st) {
@@ -623,6 +626,47 @@ static void read_station_cues(ConfReader *R, const config_setting_t *st_group, C
                 conf_error(R, g, "%s must set at least one of green, amber, red, buzzer", p ?: "cues");
         }
         st->has_cues = R->n_errors == before;
+}
+
+static void read_station_audio(ConfReader *R, const config_setting_t *st_group, ConfigStation *st) {
+        config_setting_t *g = NULL;
+        unsigned before = R->n_errors;
+        bool enabled = true;
+
+        if (conf_group(R, st_group, "audio", &g) <= 0)
+                return;
+        conf_check_keys(R, g, station_audio_keys);
+        st->audio.volume = 0.8;
+        if (!(st->audio.device = strdup("default"))) {
+                conf_error(R, NULL, "out of memory");
+                return;
+        }
+        conf_bool(R, g, "enabled", &enabled);
+        read_nonempty(R, g, "device", false, &st->audio.device);
+        conf_double(R, g, "volume", 0.0, 1.0, &st->audio.volume);
+        st->has_audio = enabled && R->n_errors == before;
+}
+
+static int read_audio(ConfReader *R, const config_setting_t *root, const char *base, Config *c) {
+        config_setting_t *g = NULL;
+        _cleanup_free_ char *cache = NULL;
+
+        c->audio.speech = true;
+        if (!(c->audio.speech_dir = strdup(TPHUB_SPEECH_DIR)) || !(c->audio.espeak = strdup("espeak-ng")))
+                return -ENOMEM;
+        if (conf_group(R, root, "audio", &g) > 0) {
+                conf_check_keys(R, g, audio_keys);
+                conf_bool(R, g, "speech", &c->audio.speech);
+                read_path(R, g, "speech_dir", base, &c->audio.speech_dir);
+                read_path(R, g, "cache_dir", base, &c->audio.cache_dir);
+                read_nonempty(R, g, "espeak", false, &c->audio.espeak);
+        }
+        if (!c->audio.cache_dir && c->state_dir &&
+            asprintf(&c->audio.cache_dir, "%s/speech", c->state_dir) < 0) {
+                c->audio.cache_dir = NULL;
+                return -ENOMEM;
+        }
+        return 0;
 }
 
 static bool line_same(const char *chip_a, const ConfigLine *a, const char *chip_b, const ConfigLine *b) {
@@ -729,6 +773,7 @@ static void read_station(ConfReader *R, const config_setting_t *g, Config *c, co
         }
         read_station_switch(R, g, st);
         read_station_cues(R, g, st);
+        read_station_audio(R, g, st);
         read_engine(R, g, &st->engine);
         if (R->n_errors == before)
                 check_lines(R, g, c, st);
@@ -924,7 +969,7 @@ int config_load(const char *path, Config **ret, ConfigErrors *errs) {
         read_engine(&R, root, &hub_engine);
         read_switch_params(&R, root, c);
         if (read_gpio(&R, root, base, c) == -ENOMEM || read_ble(&R, root, c) == -ENOMEM ||
-            read_mqtt(&R, root, base, c) == -ENOMEM) {
+            read_mqtt(&R, root, base, c) == -ENOMEM || read_audio(&R, root, base, c) == -ENOMEM) {
                 config_destroy(&lc);
                 return -ENOMEM;
         }
@@ -989,6 +1034,9 @@ Config *config_free(Config *c) {
         free(c->mqtt.key_file);
         free(c->mqtt.discovery_prefix);
         free(c->mqtt.dashboard_url);
+        free(c->audio.speech_dir);
+        free(c->audio.cache_dir);
+        free(c->audio.espeak);
         for (size_t i = 0; i < c->n_stations; i++)
                 station_done(&c->stations[i]);
         free(c->stations);

@@ -36,6 +36,12 @@ typedef struct ConfigCues {
         bool active_low;     /* LEDs wired to sink current */
 } ConfigCues;
 
+/* A station's speaker (ALSA); the buzzer line stays for stations without one. */
+typedef struct ConfigStationAudio {
+        char *device;        /* ALSA PCM name, default "default" */
+        double volume;       /* 0..1, default 0.8 */
+} ConfigStationAudio;
+
 typedef struct ConfigTool {
         char *address;       /* "AA:BB:CC:DD:EE:FF" */
         char *driver;        /* "progressor", "forceboard", ... */
@@ -53,6 +59,8 @@ typedef struct ConfigStation {
         ConfigSwitch sw;
         bool has_cues;
         ConfigCues cues;
+        bool has_audio;            /* audio group present and enabled */
+        ConfigStationAudio audio;
         EngineParams engine;       /* hub defaults with station overrides applied */
 } ConfigStation;
 
@@ -100,6 +108,14 @@ typedef struct ConfigGpio {
         char *sim_socket;          /* sim backend's unix socket */
 } ConfigGpio;
 
+/* Speech for every station with a speaker. */
+typedef struct ConfigAudio {
+        char *speech_dir;          /* shipped protocols' speech, rendered at build time */
+        char *cache_dir;           /* user protocols' speech, rendered at load; default <state>/speech */
+        char *espeak;              /* the espeak-ng program, default "espeak-ng" */
+        bool speech;               /* speak at all, default true */
+} ConfigAudio;
+
 typedef struct Config {
         char *path;
         char *hub;
@@ -112,6 +128,7 @@ typedef struct Config {
         ConfigGpio gpio;
         ConfigBle ble;
         ConfigMqtt mqtt;
+        ConfigAudio audio;
         ConfigStation *stations;
         size_t n_stations;
         Protocol **protocols;      /* every protocol found in protocol_dirs, loaded */

@@ -89,7 +89,7 @@ static const char *const step_keys[] = {
 };
 
 static const char *const top_keys[] = {
-        "title", "description", "source", "safety_notice", "defaults", "steps", NULL,
+        "title", "description", "source", "safety_notice", "voice", "defaults", "steps", NULL,
 };
 
 static const char *const sides[] = { "left", "right", "center", "both" };
@@ -390,6 +390,10 @@ int protocol_load(const char *path, Protocol **ret, ConfigErrors *errs) {
         conf_string(&R, root, "description", &p->description);
         conf_string(&R, root, "source", &p->source);
         conf_string(&R, root, "safety_notice", &p->safety_notice);
+        conf_string(&R, root, "voice", &p->voice);
+        if (p->voice && (strlen(p->voice) > 40 || strspn(p->voice, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_+/") != strlen(p->voice)))
+                conf_error(&R, conf_member(root, "voice"), "voice \"%s\" is not an espeak-ng voice name "
+                           "(letters, digits, - _ + /, as `espeak-ng --voices` lists them)", p->voice);
 
         if (conf_group(&R, root, "defaults", &dg) > 0)
                 draft_read(&R, dg, &defaults);

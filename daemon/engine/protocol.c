@@ -29,6 +29,7 @@ Protocol *protocol_free(Protocol *p) {
         free(p->description);
         free(p->source);
         free(p->safety_notice);
+        free(p->voice);
         free(p);
         return NULL;
 }

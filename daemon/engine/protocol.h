@@ -77,6 +77,7 @@ typedef struct Protocol {
         char *description;
         char *source;      /* where the protocol was transcribed from */
         char *safety_notice; /* who should not use it, when to stop; NULL = the generic one */
+        char *voice;       /* espeak-ng voice of its speech ("en-gb", "de"), NULL = "en" */
         ProtocolStep *steps;
         size_t n_steps;
 } Protocol;

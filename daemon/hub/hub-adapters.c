@@ -19,6 +19,9 @@ int hub_adapters_start(Hub *h) {
         r = hub_gpio_start(h);
         if (r < 0)
                 return r;
+        r = hub_audio_start(h);
+        if (r < 0)
+                return r;
         return hub_ble_start(h);
 }
 
@@ -45,6 +48,7 @@ int hub_adapters_reload(Hub *h, const Config *old) {
 void hub_adapters_stop(Hub *h) {
         hub_ble_stop(h);
         hub_gpio_stop(h);
+        hub_audio_stop(h);
         hub_mqtt_stop(h);
 }
 
@@ -53,6 +57,8 @@ void hub_cue_render(Hub *h, Station *s, const Cue *cue) {
 
         if (hs && hs->cues)
                 (void) cue_player_show(hs->cues, cue, now_monotonic());
+        if (hs)
+                hub_audio_render(h, hs, cue);
 }
 
 void hub_cue_changed(Hub *h, Station *s, const Cue *cue) {
@@ -61,6 +67,7 @@ void hub_cue_changed(Hub *h, Station *s, const Cue *cue) {
         if (!hs)
                 return;
         hub_ble_station_busy(h, hs);
+        hub_audio_cue_changed(h, hs, cue);
         hub_mqtt_cue(h, hs);
 }
 
@@ -95,6 +102,7 @@ void hub_event(Hub *h, Station *s, const EngineEvent *ev) {
          * is announced: whatever a dashboard has seen is already durable. */
         if (ev->type == EVENT_CHECKIN || ev->type == EVENT_REST || ev->type == EVENT_SKIPPED)
                 hub_mqtt_checkpoint(h, hs);
+        hub_audio_event(h, hs, ev);
         hub_mqtt_event(h, hs, ev);
 }
 
@@ -111,5 +119,6 @@ void hub_session_finished(Hub *h, Station *s, const Session *session, const char
 
 void hub_station_removed(Hub *h, HubStation *hs) {
         hub_gpio_station_stop(hs);
+        hub_audio_station_stop(hs);
         hub_mqtt_station_stop(hs);
 }

@@ -155,6 +155,7 @@ static void on_tool_sample(void *userdata, const char *address, double newtons, 
         /* Arrival time, not the device clock: the engine's timers run on this host's clock,
          * and notifications arrive within a connection interval of being measured. */
         (void) station_force(hs->station, newtons, arrival);
+        hub_audio_force(h, hs);
         hub_mqtt_force(h, hs, arrival);
 }
 

@@ -720,6 +720,7 @@ static void on_online_status(MqttClient *c, json_object *status, void *userdata)
         if (h->spool_trouble)
                 json_object_object_add(status, "spool_error", json_object_new_string(
                                                "the session spool is full or not writable: sessions are not durable"));
+        hub_audio_status(h, status);
 }
 
 static void on_log(MqttClient *c, MqttLogLevel level, const char *message, void *userdata) {

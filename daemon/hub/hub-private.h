@@ -7,8 +7,11 @@
 #include "hub/hub.h"
 #include "hub/station.h"
 
+#include <json-c/json.h>
 #include <systemd/sd-bus.h>
 
+#include "audio/audio-player.h"
+#include "audio/speech-cache.h"
 #include "ble/ble-manager.h"
 #include "gpio/cue-player.h"
 #include "gpio/footswitch.h"
@@ -41,6 +44,14 @@ typedef struct HubStation {
         /* commands: a token bucket (docs/mqtt.md, rate) */
         double cmd_tokens;
         nsec_t cmd_refilled;
+        /* speaker (hub-audio.c) */
+        struct Hub *hub;
+        AudioPlayer *audio;
+        int audio_error;               /* 0 while it plays */
+        char *audio_prompt;            /* the prompt last said */
+        bool audio_step_said;          /* the step was announced for this cue */
+        bool audio_pacing;             /* a PPT step: the pacing tone follows the force */
+        unsigned audio_underruns;      /* as last logged */
 } HubStation;
 
 /* A command reply waiting for its turn (at most HUB_REPLIES_INFLIGHT in flight). */
@@ -82,6 +93,8 @@ typedef struct Hub {
         sd_event_source *sysinfo_timer;
         HubHa *ha;                       /* Home Assistant discovery, NULL when off */
         Archive *archive;                /* sent sessions, for sessions_since/resend (hub-archive.c) */
+        SpeechCache *speech;             /* kept across reloads */
+        bool speech_rendering;
         void (*stopped)(void *userdata); /* hub_stop() is done */
         void *stopped_userdata;
 } Hub;
@@ -93,6 +106,17 @@ int hub_gpio_start(Hub *h);
 void hub_gpio_stop(Hub *h);
 void hub_gpio_station_stop(HubStation *hs);
 int hub_gpio_reload(Hub *h, const Config *old);
+
+/* Speaker glue (hub-audio.c). */
+int hub_audio_start(Hub *h);
+void hub_audio_stop(Hub *h);
+void hub_audio_shutdown(Hub *h);    /* also the speech cache */
+void hub_audio_station_stop(HubStation *hs);
+void hub_audio_render(Hub *h, HubStation *hs, const Cue *cue);
+void hub_audio_cue_changed(Hub *h, HubStation *hs, const Cue *cue);
+void hub_audio_event(Hub *h, HubStation *hs, const EngineEvent *ev);
+void hub_audio_force(Hub *h, HubStation *hs);
+void hub_audio_status(Hub *h, json_object *status);
 
 /* BlueZ glue (hub-ble.c). */
 int hub_ble_start(Hub *h);

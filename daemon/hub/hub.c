@@ -160,6 +160,7 @@ Hub *hub_free(Hub *h) {
         if (!h)
                 return NULL;
         hub_adapters_stop(h);
+        hub_audio_shutdown(h);
         for (size_t i = 0; i < h->n_stations; i++) {
                 station_free(h->stations[i].station);
                 free(h->stations[i].selected_protocol);
@@ -185,6 +186,7 @@ int hub_stop(Hub *h, void (*done)(void *userdata), void *userdata) {
          * offline status) without blocking the loop, then done is called. */
         hub_ble_stop(h);
         hub_gpio_stop(h);
+        hub_audio_shutdown(h);
         h->stopped = done;
         h->stopped_userdata = userdata;
         return hub_mqtt_shutdown(h);

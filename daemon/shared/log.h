@@ -23,6 +23,7 @@ int log_internal_errno(int level, int error, const char *fmt, ...) __attribute__
 #define log_warning(...) log_internal(LOG_WARNING, 0, __VA_ARGS__)
 #define log_error(...) log_internal(LOG_ERR, 0, __VA_ARGS__)
 
+#define log_debug_errno(e, ...) log_internal_errno(LOG_DEBUG, (e), __VA_ARGS__)
 #define log_warning_errno(e, ...) log_internal_errno(LOG_WARNING, (e), __VA_ARGS__)
 #define log_error_errno(e, ...) log_internal_errno(LOG_ERR, (e), __VA_ARGS__)
 #define log_oom() log_internal_errno(LOG_ERR, ENOMEM, "Out of memory.")

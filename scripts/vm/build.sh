@@ -21,7 +21,7 @@ HOST_PACKAGES=(
         qemu-system-x86 busybox-static kmod cpio xz-utils gzip
         make gcc libc6-dev binutils
         dbus bluez bluez-test-tools python3 python3-dbus python3-gi gir1.2-glib-2.0
-        gpiod
+        gpiod alsa-utils
 )
 
 # Kernel modules the guest may load. EARLY ones are insmod'ed by /init
@@ -33,6 +33,7 @@ GUEST_MODULES=(
         hci_vhci bluetooth bnep rfkill
         af_alg algif_hash algif_skcipher cmac ecb ctr ccm drbg
         jitterentropy_rng sha512_generic sha3_generic ansi_cprng ecc ecdh_generic crc16
+        snd-aloop
 )
 
 t_start=$(date +%s.%N)
