@@ -53,7 +53,11 @@ for arch in "${archs[@]}"; do
         (cd "$src" && git ls-files -z --cached --others --exclude-standard |
                 while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
                 xargs -0 cp --parents -t "$tree")
-        # Fewer random engine traces under emulation (the native suite runs 2000).
+        # Fewer random engine traces under emulation (the native suite runs 2000). libpq-dev
+        # of this architecture first (root-setup.sh: the two cannot be installed together).
+        root_run "$root" /bin/sh -c "dpkg -s libpq-dev:$arch >/dev/null 2>&1 ||
+                { dpkg -r --force-depends libpq-dev && dpkg -i /var/cache/tphub-cross/libpq-dev_*_$arch.deb; }" \
+                > "$work/$arch-libpq.log" 2>&1
         root_run "$root" /bin/sh -c "cd /build/$arch/tphub-$version &&
                 DH_MESON_CROSS_FILE=/build/$arch/tphub-$version/scripts/cross/$arch.ini \
                 TPHUB_RANDOM_TRACES=200 TPHUB_MESON_OPTIONS=-Dwerror=true \

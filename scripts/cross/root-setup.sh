@@ -14,8 +14,13 @@ LIST
 dpkg --add-architecture arm64
 dpkg --add-architecture armhf
 apt-get -qq update
-libs="libc6-dev libsystemd-dev libjson-c-dev libconfig-dev libgpiod-dev libpaho-mqtt-dev libsqlite3-dev libpq-dev"
+libs="libc6-dev libsystemd-dev libjson-c-dev libconfig-dev libgpiod-dev libpaho-mqtt-dev libsqlite3-dev
+      libasound2-dev libpq5 libssl-dev"
 apt-get install -y -q --no-install-recommends \
         gcc make libc6-dev gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu-user-static \
         meson ninja-build pkg-config cmake scdoc python3 nodejs npm debhelper dpkg-dev fakeroot systemd udev \
-        $(for l in $libs; do echo $l:arm64 $l:armhf; done)
+        $(for l in $libs; do echo $l:arm64 $l:armhf; done) libpq-dev:arm64
+# libpq-dev is not multiarch co-installable (its two architectures conflict): one is
+# installed, both are kept here, and cross-test.sh swaps in the one each build needs.
+mkdir -p /var/cache/tphub-cross
+(cd /var/cache/tphub-cross && apt-get download libpq-dev:arm64 libpq-dev:armhf)
