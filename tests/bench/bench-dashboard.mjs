@@ -29,6 +29,7 @@ function opts(argv) {
     else o[k] = argv[++i];
   }
   for (const k of ["stations", "hubs", "seconds", "warmup", "rate", "port"]) if (o[k] !== undefined) o[k] = Number(o[k]);
+  for (const k of ["www", "mqttNpm", "playwrightNpm", "out", "screenshot"]) if (o[k] !== undefined) o[k] = path.resolve(o[k]);
   return o;
 }
 const O = opts(process.argv.slice(2));
@@ -169,8 +170,9 @@ function waitPort(port, ms) {
   });
 }
 
-// CPU time (ns) of a process tree: schedstat of every thread of every descendant
-function treeCpuNs(root) {
+// CPU time (ns) of the browser: schedstat of every thread of every process under the
+// chromium that playwright started (a child of this process)
+function treeCpuNs(self) {
   const kids = {};
   for (const p of readdirSync("/proc")) {
     if (!/^\d+$/.test(p)) continue;
@@ -188,7 +190,8 @@ function treeCpuNs(root) {
     } catch { return; }
     for (const k of kids[pid] || []) walk(k);
   };
-  walk(root);
+  for (const k of kids[self] || [])
+    try { if (/^chrom/.test(readFileSync(`/proc/${k}/comm`, "utf8"))) walk(k); } catch { /* gone */ }
   return ns;
 }
 
@@ -264,7 +267,7 @@ async function measure() {
     // the window: frames and long tasks from now, metrics and CPU now and at the end
     const samples0 = await page.evaluate(() => [...document.querySelectorAll(".tile .plot")].reduce((a, p) => a + Number(p.dataset.samples), 0));
     await page.evaluate(() => { window.__bench.t0 = performance.now(); window.__bench.long = []; window.__bench.frames = []; });
-    const m0 = await metrics(), cpu0 = treeCpuNs(browser.process().pid), wall0 = process.hrtime.bigint();
+    const m0 = await metrics(), cpu0 = treeCpuNs(process.pid), wall0 = process.hrtime.bigint();
     const heap = [m0.JSHeapUsedSize];
     const nodes = [m0.Nodes];
     const end = Date.now() + O.seconds * 1000;
@@ -274,7 +277,9 @@ async function measure() {
       heap.push(m.JSHeapUsedSize);
       nodes.push(m.Nodes);
     }
-    const m1 = await metrics(), cpu1 = treeCpuNs(browser.process().pid), wall = Number(process.hrtime.bigint() - wall0) / 1e9;
+    const m1 = await metrics(), cpu1 = treeCpuNs(process.pid), wall = Number(process.hrtime.bigint() - wall0) / 1e9;
+    heap.push(m1.JSHeapUsedSize);
+    nodes.push(m1.Nodes);
     const b = await page.evaluate(() => ({ frames: window.__bench.frames, long: window.__bench.long }));
     const perStation = await page.evaluate(() => [...document.querySelectorAll(".tile")].map((t) => ({
       station: t.dataset.hub + "/" + t.dataset.station, samples: Number(t.querySelector(".plot").dataset.samples) })));
@@ -298,7 +303,7 @@ async function measure() {
                      layout_s: r(m1.LayoutDuration - m0.LayoutDuration, 3), style_s: r(m1.RecalcStyleDuration - m0.RecalcStyleDuration, 3),
                      busy_pct: r((m1.TaskDuration - m0.TaskDuration) / wall * 100) },
       browser_cpu_pct: r((cpu1 - cpu0) / 1e9 / wall * 100),
-      received: { samples_in_window: samples1 - samples0, samples_total: samples1, per_station_min: Math.min(...perStation.map((s) => s.samples)),
+      received: { samples_in_window: samples1 - samples0, expected_in_window: Math.round(O.stations * O.rate * wall), samples_total: samples1, per_station_min: Math.min(...perStation.map((s) => s.samples)),
                   tiles: perStation.length },
       published: counts,
       load_at_start: os.loadavg()[0],
