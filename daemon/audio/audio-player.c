@@ -107,7 +107,7 @@ static void report(AudioPlayer *p, int error) {
 }
 
 static nsec_t frame_time(const AudioPlayer *p, int64_t frame) {
-        return p->base_ns + (nsec_t) ((__int128) frame * NSEC_PER_SEC / p->rate);
+        return p->base_ns + (nsec_t) muldiv_i64(frame, NSEC_PER_SEC, p->rate);
 }
 
 static int64_t now_frame(const AudioPlayer *p, nsec_t t) {
@@ -250,8 +250,8 @@ static void anchor_update(AudioPlayer *p) {
         t = (nsec_t) ts.tv_sec * NSEC_PER_SEC + (nsec_t) ts.tv_nsec;
         if (t == 0)
                 t = now_monotonic();
-        est = t + (nsec_t) ((__int128) delay * NSEC_PER_SEC / p->rate) -
-              (nsec_t) ((__int128) p->written * NSEC_PER_SEC / p->rate);
+        est = t + (nsec_t) muldiv_i64(delay, NSEC_PER_SEC, p->rate) -
+              (nsec_t) muldiv_i64((int64_t) p->written, NSEC_PER_SEC, p->rate);
 
         if (!p->anchored) {
                 p->base_ns = p->window_min = est;

@@ -179,22 +179,22 @@ void audio_tone_mix(const AudioTone *t, int64_t tone_frame, unsigned rate, int64
 int64_t audio_frame_at(nsec_t t_ns, nsec_t base_ns, unsigned rate) {
         /* rounded up: a tone never starts before its time */
         if (t_ns >= base_ns)
-                return (int64_t) (((__int128) (t_ns - base_ns) * rate + NSEC_PER_SEC - 1) / NSEC_PER_SEC);
-        return -(int64_t) (((__int128) (base_ns - t_ns) * rate) / NSEC_PER_SEC);
+                return (int64_t) muldiv_up_u64(t_ns - base_ns, rate, NSEC_PER_SEC);
+        return -(int64_t) muldiv_u64(base_ns - t_ns, rate, NSEC_PER_SEC);
 }
 
 void audio_sound_render(const Cue *cue, nsec_t anchor, const AudioOnsets *on, nsec_t base_ns,
                         unsigned rate, int64_t frame, float *buf, size_t n, float gain) {
         AudioTone tones[32];
-        __int128 a, b;
+        int64_t a, b;
         nsec_t t0, t1;
         size_t k;
 
         if (n == 0 || rate == 0)
                 return;
         /* the window in time, widened by a frame each side: rounding must not drop a tone */
-        a = (__int128) base_ns + (__int128) (frame - 1) * NSEC_PER_SEC / rate;
-        b = (__int128) base_ns + (__int128) (frame + (int64_t) n + 1) * NSEC_PER_SEC / rate;
+        a = (int64_t) base_ns + muldiv_i64(frame - 1, NSEC_PER_SEC, rate);
+        b = (int64_t) base_ns + muldiv_i64(frame + (int64_t) n + 1, NSEC_PER_SEC, rate);
         if (b <= 0)
                 return;
         t0 = a < 0 ? 0 : (nsec_t) a;

@@ -66,8 +66,9 @@ static int migrate(HistoryStore *s, char **ret_error) {
         if (current > (int) ELEMENTSOF(migrations)) {
                 (void) db_rollback(s->db);
                 if (ret_error)
-                        (void) asprintf(ret_error, "the database is at schema version %d, newer than this "
-                                        "recorder knows (%zu)", current, ELEMENTSOF(migrations));
+                        if (asprintf(ret_error, "the database is at schema version %d, newer than this "
+                                     "recorder knows (%zu)", current, ELEMENTSOF(migrations)) < 0)
+                                *ret_error = NULL;
                 return -EPROTO;
         }
         for (int v = current + 1; v <= (int) ELEMENTSOF(migrations); v++) {
@@ -87,7 +88,8 @@ static int migrate(HistoryStore *s, char **ret_error) {
         return 0;
 fail:
         if (ret_error)
-                (void) asprintf(ret_error, "schema migration failed: %s", db_error(s->db));
+                if (asprintf(ret_error, "schema migration failed: %s", db_error(s->db)) < 0)
+                        *ret_error = NULL;
         (void) db_rollback(s->db);
         return r;
 }

@@ -14,6 +14,22 @@ typedef uint64_t nsec_t;
 #define NSEC_PER_MSEC ((nsec_t) 1000000ULL)
 #define NSEC_PER_SEC ((nsec_t) 1000000000ULL)
 
+/* a * b / c rounded down, c > 0, without a 128-bit product (32-bit ARM has none): exact as
+ * long as (c - 1) * b and (a / c) * b fit in 64 bits (frames and nanoseconds at audio rates
+ * do, for centuries). */
+static inline uint64_t muldiv_u64(uint64_t a, uint64_t b, uint64_t c) {
+        return (a / c) * b + (a % c) * b / c;
+}
+/* The same rounded up. */
+static inline uint64_t muldiv_up_u64(uint64_t a, uint64_t b, uint64_t c) {
+        uint64_t r = (a % c) * b;
+        return (a / c) * b + r / c + (r % c != 0);
+}
+/* Signed a, truncated toward zero like C's division. */
+static inline int64_t muldiv_i64(int64_t a, uint64_t b, uint64_t c) {
+        return a < 0 ? -(int64_t) muldiv_u64((uint64_t) -a, b, c) : (int64_t) muldiv_u64((uint64_t) a, b, c);
+}
+
 static inline nsec_t nsec_from_ms(int64_t ms) {
         return (nsec_t) ms * NSEC_PER_MSEC;
 }
