@@ -13,6 +13,7 @@
 #include "audio/speech-cache.h"
 #include "audio/speech-render.h"
 #include "audio/speech-text.h"
+#include "shared/fs-util.h"
 #include "shared/macro.h"
 
 #define WORKER_NICE 10
@@ -69,23 +70,6 @@ static void job_free(Job *j) {
         free(j);
 }
 
-static int mkdir_p(const char *path) {
-        _cleanup_free_ char *p = strdup(path);
-
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; *s; s++)
-                if (*s == '/') {
-                        *s = 0;
-                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                                return negative_errno();
-                        *s = '/';
-                }
-        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                return negative_errno();
-        return 0;
-}
-
 /* On the worker: find or render, then load. */
 static void job_run(SpeechCache *c, Job *j) {
         const char *dir = NULL;
@@ -98,7 +82,7 @@ static void job_run(SpeechCache *c, Job *j) {
         else if (speech_stored(c->cache_dir, j->key, j->voice, j->text))
                 dir = c->cache_dir;
         else {
-                r = mkdir_p(c->cache_dir);
+                r = mkdir_p(c->cache_dir, 0755);
                 if (r < 0) {
                         j->error = r;
                         snprintf(j->why, sizeof(j->why), "cannot create %s: %s", c->cache_dir, strerror(-r));

@@ -16,6 +16,7 @@
 #include "mqtt/mqtt-command.h"
 #include "mqtt/topics.h"
 #include "shared/log.h"
+#include "shared/fs-util.h"
 #include "shared/macro.h"
 #include "shared/sysinfo.h"
 #include "store/checkpoint.h"
@@ -800,23 +801,6 @@ static void on_publisher_report(SessionPublisher *p, PublisherReport what, int e
         spool_recheck_arm(h);
 }
 
-static int mkdir_p(const char *path) {
-        _cleanup_free_ char *p = strdup(path);
-
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; *s; s++)
-                if (*s == '/') {
-                        *s = 0;
-                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                                return -errno;
-                        *s = '/';
-                }
-        if (mkdir(p, 0750) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
-
 MqttClientOptions hub_mqtt_options(const Hub *h, const char *client_id, const char *status_topic) {
         const ConfigMqtt *m = &h->config->mqtt;
 
@@ -850,11 +834,11 @@ int hub_mqtt_start(Hub *h) {
 
         if (!h->config->spool_dir)
                 return log_error_errno(EINVAL, "MQTT needs paths.spool: finished sessions are spooled before publishing.");
-        r = mkdir_p(h->config->spool_dir);
+        r = mkdir_p(h->config->spool_dir, 0750);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the spool directory %s: %m", h->config->spool_dir);
         if (h->config->state_dir) {
-                r = mkdir_p(h->config->state_dir);
+                r = mkdir_p(h->config->state_dir, 0750);
                 if (r < 0)
                         return log_error_errno(r, "Cannot create the state directory %s: %m", h->config->state_dir);
         }
