@@ -1354,6 +1354,10 @@ static void next_of(const Engine *e, EngineNext *ret) {
                 ret->kind = NEXT_END;
 }
 
+double engine_force(const Engine *e) {
+        return e->have_force ? e->force : 0;
+}
+
 void engine_status(const Engine *e, nsec_t now, EngineStatus *ret) {
         const ProtocolStep *s = e->session ? cur_step(e) : NULL;
 
@@ -1366,7 +1370,7 @@ void engine_status(const Engine *e, nsec_t now, EngineStatus *ret) {
                 .point_label = s ? s->label : NULL,
                 .rep = e->session ? e->rep : 0,
                 .remaining_ms = -1,
-                .force_n = e->have_force ? e->force : 0,
+                .force_n = engine_force(e),
                 .tool_connected = e->tool_connected,
                 .steps_total = e->session ? (int) e->protocol->n_steps : -1,
                 .release = e->cue.kind == CUE_RELEASE ? e->cue.release : CUE_RELEASE_NONE,

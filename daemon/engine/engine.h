@@ -185,6 +185,8 @@ const Session *engine_session(const Engine *e);
 const Protocol *engine_protocol(const Engine *e);
 
 void engine_status(const Engine *e, nsec_t now, EngineStatus *ret);
+/* Just EngineStatus.force_n, for per-sample readers (engine_status builds the whole record). */
+double engine_force(const Engine *e);
 
 const char *engine_event_type_to_string(EngineEventType t);
 const char *engine_input_type_to_string(EngineInputType t);

@@ -240,7 +240,6 @@ static void force_flush(Hub *h, HubStation *hs) {
 void hub_mqtt_force(Hub *h, HubStation *hs, nsec_t now) {
         double rate = h->config->mqtt.force_rate_hz;
         nsec_t period;
-        EngineStatus st;
 
         if (!h->mqtt || rate <= 0)
                 return;
@@ -248,10 +247,9 @@ void hub_mqtt_force(Hub *h, HubStation *hs, nsec_t now) {
         /* A pause in the samples ends the batch: a batch is evenly spaced by definition. */
         if (hs->n_force_batch > 0 && now - hs->force_batch_last > MAX(period, (nsec_t) 200 * 1000 * 1000))
                 force_flush(h, hs);
-        station_status(hs->station, now, &st);
         if (hs->n_force_batch == 0)
                 hs->force_batch_first = now;
-        hs->force_batch[hs->n_force_batch++] = (float) st.force_n;
+        hs->force_batch[hs->n_force_batch++] = (float) engine_force(station_engine(hs->station));
         hs->force_batch_last = now;
         if (hs->n_force_batch == HUB_FORCE_BATCH_MAX || now - hs->force_batch_first >= period)
                 force_flush(h, hs);
