@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from mqtt_harness import Broker, Subscriber, publish, retained  # noqa: E402
-from tphubd_harness import Tphubd  # noqa: E402
+from tphubd_harness import Tphubd, run_tap  # noqa: E402
 
 TPHUBD = sys.argv[1]
 PROTOCOLS = {
@@ -362,20 +362,5 @@ def test_spool_full_said_loudly():
         lab.close()
 
 
-results = []
-only = sys.argv[2] if len(sys.argv) > 2 else None
-for fn in (test_status_commands_sessions, test_live_state_rate_and_rep, test_sigkill_mid_session_is_interrupted,
-           test_sigkill_with_unacknowledged_session, test_broker_outage_20_sessions, test_spool_full_said_loudly):
-    if only and fn.__name__ != only:
-        continue
-    try:
-        fn()
-        results.append(("ok", fn.__name__, None))
-    except Exception as e:
-        results.append(("not ok", fn.__name__, "%s: %s" % (type(e).__name__, e)))
-print("1..%d" % len(results))
-for k, (status, name, err) in enumerate(results, 1):
-    print("%s %d - %s" % (status, k, name))
-    if err:
-        print("# " + err.replace("\n", "\n# "))
-sys.exit(1 if any(r[0] != "ok" for r in results) else 0)
+run_tap([test_status_commands_sessions, test_live_state_rate_and_rep, test_sigkill_mid_session_is_interrupted,
+         test_sigkill_with_unacknowledged_session, test_broker_outage_20_sessions, test_spool_full_said_loudly])
