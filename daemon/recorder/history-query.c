@@ -17,6 +17,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 #define QUERY_MAX_BYTES 4096
 #define PAGE_DEFAULT 50
 #define PAGE_MAX 500
+#define DOCS_PAGE_DEFAULT 20
+#define DOCS_PAGE_MAX 100
+#define DOCS_PAGE_BYTES (1 << 20)    /* a documents page stops before its documents would pass this */
 #define SCAN_MAX 20000               /* sessions an aggregate (ppt, adherence) looks at */
 #define PPT_WINDOW_MS (2 * 3600 * 1000)
 #define WEEK_MS (7LL * 86400 * 1000)
@@ -26,6 +29,7 @@ typedef struct Query {
         const char *query, *athlete, *id, *point, *cursor;
         int64_t from_ms, to_ms;
         unsigned limit;
+        bool limit_given;
         /* keyset cursor "started_ms.id" */
         int64_t after_started;
         char after_id[33];
@@ -101,6 +105,7 @@ static const char *parse(const void *data, size_t len, json_object **ret_o, Quer
                 if (!json_object_is_type(v, json_type_int) || l < 1 || l > PAGE_MAX)
                         return "\"limit\" must be an integer 1-500";
                 q->limit = (unsigned) l;
+                q->limit_given = true;
         }
         if (q->cursor) {
                 char *dot;
@@ -221,6 +226,56 @@ static int q_session(HistoryStore *s, const Query *q, json_object *out) {
         if (doc)
                 json_object_array_add(items, doc);
         json_object_object_add(out, "next", NULL);
+        return 0;
+}
+
+/* ---- documents: an athlete's whole session documents, paged (the dashboard's export) ---- */
+
+typedef struct DocPage {
+        Page page;
+        size_t bytes;
+        bool full;
+} DocPage;
+
+static int documents_row(size_t n, const char *const *c, void *userdata) {
+        DocPage *d = userdata;
+        size_t len = c[2] ? strlen(c[2]) : 0;
+        json_object *doc;
+
+        /* Documents are up to 1 MiB each: a page ends early rather than grow without bound. */
+        if (d->page.n > 0 && d->bytes + len > DOCS_PAGE_BYTES) {
+                d->full = true;
+                return -ENOBUFS;
+        }
+        doc = c[2] ? json_tokener_parse(c[2]) : NULL;
+        if (!doc)
+                return -EIO;    /* stored documents were validated: this is a broken store */
+        json_object_array_add(d->page.items, doc);
+        d->page.n++;
+        d->bytes += len;
+        snprintf(d->page.last_started, sizeof d->page.last_started, "%s", c[1]);
+        snprintf(d->page.last_id, sizeof d->page.last_id, "%s", c[0]);
+        return 0;
+}
+
+static int q_documents(HistoryStore *s, const Query *q, json_object *out) {
+        unsigned limit = q->limit_given ? q->limit : DOCS_PAGE_DEFAULT;
+        DocPage d = { .page.items = json_object_new_array() };
+        DbValue v[] = { DB_TEXTV(q->athlete), DB_INTV(q->from_ms), DB_INTV(q->to_ms), DB_INTV(q->after_started),
+                        DB_TEXTV(q->after_id), DB_INTV(limit) };
+        int r;
+
+        if (!d.page.items)
+                return -ENOMEM;
+        json_object_object_add(out, "items", d.page.items);
+        r = db_exec(history_store_db(s),
+                    "SELECT s.id, s.started_at, s.document FROM sessions s WHERE s.athlete = $1"
+                    " AND s.started_at >= $2 AND s.started_at < $3"
+                    " AND (s.started_at > $4 OR (s.started_at = $4 AND s.id > $5))"
+                    " ORDER BY s.started_at, s.id LIMIT $6", ELEMENTSOF(v), v, documents_row, &d);
+        if (r < 0 && !(r == -ENOBUFS && d.full))
+                return r;
+        add_next(out, &d.page, d.full ? d.page.n : limit);
         return 0;
 }
 
@@ -513,8 +568,8 @@ int history_query(HistoryStore *s, const void *request, size_t len, char **ret_j
                 return -ENOMEM;
         if (!e) {
                 bool needs_athlete = strcmp(q.query, "session") != 0;
-                if (strcmp(q.query, "sessions") && strcmp(q.query, "session") && strcmp(q.query, "trends") &&
-                    strcmp(q.query, "ppt") && strcmp(q.query, "adherence"))
+                if (strcmp(q.query, "sessions") && strcmp(q.query, "session") && strcmp(q.query, "documents") &&
+                    strcmp(q.query, "trends") && strcmp(q.query, "ppt") && strcmp(q.query, "adherence"))
                         e = "unknown query";
                 else if (needs_athlete && !q.athlete)
                         e = "this query needs \"athlete\"";
@@ -522,6 +577,8 @@ int history_query(HistoryStore *s, const void *request, size_t len, char **ret_j
                         e = "\"session\" needs \"id\"";
                 else if (q.from_ms >= q.to_ms)
                         e = "\"from\" must be before \"to\"";
+                else if (!strcmp(q.query, "documents") && q.limit > DOCS_PAGE_MAX)
+                        e = "\"limit\" must be an integer 1-100 for \"documents\"";
         }
         if (e) {
                 r = fail(&out, e);
@@ -534,6 +591,7 @@ int history_query(HistoryStore *s, const void *request, size_t len, char **ret_j
                 json_object_object_add(out, "ok", json_object_new_boolean(1));
                 r = !strcmp(q.query, "sessions") ? q_sessions(s, &q, out) :
                     !strcmp(q.query, "session") ? q_session(s, &q, out) :
+                    !strcmp(q.query, "documents") ? q_documents(s, &q, out) :
                     !strcmp(q.query, "trends") ? q_trends(s, &q, out) :
                     !strcmp(q.query, "ppt") ? q_ppt(s, &q, out) : q_adherence(s, &q, out);
                 if (r == -ENOMEM)

@@ -478,6 +478,97 @@ static void test_query_sessions_paged(void) {
         history_store_free(s);
 }
 
+/* documents: whole documents of an athlete in start order, paged by count and by size. */
+static void test_query_documents_paged(void) {
+        HistoryStore *s = fresh_store();
+        enum { N = 100 };
+        static char ids[N + 1][33], label[513];
+        static TestSession t[N + 1];
+        size_t len[N + 1];
+        json_object *r;
+        CHECK(s);
+
+        memset(label, 'x', 512);
+        for (int i = 0; i <= N; i++) {
+                snprintf(ids[i], 33, "%032x", 0x500 + i);
+                t[i] = session(ids[i], i < N ? "cara" : "dan", T0 + (int64_t) (N - i) * DAY);
+                /* about 14 KB each: 100 of them pass the 1 MiB a page may hold */
+                t[i].n_steps = 8;
+                for (int k = 0; k < 8; k++)
+                        t[i].steps[k] = (TestStep) { .point = "back-01", .side = "right", .label = label,
+                                                     .target_hold_ms = 7000, .n_reps = 4,
+                                                     .reps = { { "completed", 8000 + k, 2900, 60.5, 64.0, -1 },
+                                                               { "completed", 8100, 2800, 61, 65, -1 },
+                                                               { "skipped", -1, -1, -1, -1, -1 },
+                                                               { "completed", 7000, 3100, 55, 58, -1 } } };
+                char *json = test_session_json(&t[i]);
+                len[i] = strlen(json);
+                free(json);
+        }
+        store_all(s, t, N + 1);
+        /* Start order is the reverse of the ids' order here. */
+        size_t fit = 0, bytes = 0;
+        while (fit < N && bytes + len[N - 1 - fit] <= (1 << 20))
+                bytes += len[N - 1 - fit++];
+        CHECK(fit > 1 && fit < N);
+
+        char *saved = NULL;
+        size_t seen = 0;
+        for (int page = 0; page < 2; page++) {
+                r = saved ? ask(s, "{\"query\":\"documents\",\"athlete\":\"cara\",\"limit\":100,\"cursor\":\"%s\"}", saved)
+                          : ask(s, "{\"query\":\"documents\",\"athlete\":\"cara\",\"limit\":100}");
+                CHECK(r && json_object_get_boolean(jget(r, "ok")));
+                json_object *items = jget(r, "items");
+                CHECK_EQ(json_object_array_length(items), page == 0 ? fit : N - fit);
+                for (size_t k = 0; k < json_object_array_length(items); k++) {
+                        const TestSession *want = &t[N - 1 - seen];
+                        char *json = test_session_json(want);
+                        CHECK_STR(json_object_to_json_string_ext(json_object_array_get_idx(items, k),
+                                                                 JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), json);
+                        free(json);
+                        seen++;
+                }
+                free(saved);
+                saved = jstr(r, "next") ? strdup(jstr(r, "next")) : NULL;
+                CHECK_EQ(!!saved, page == 0);
+                json_object_put(r);
+        }
+        free(saved);
+        CHECK_EQ(seen, (size_t) N);
+        /* By count: pages of 30 (30 x 14 KB fit), the last one short. */
+        saved = NULL;
+        seen = 0;
+        for (int page = 0; page < 4; page++) {
+                r = saved ? ask(s, "{\"query\":\"documents\",\"athlete\":\"cara\",\"limit\":30,\"cursor\":\"%s\"}", saved)
+                          : ask(s, "{\"query\":\"documents\",\"athlete\":\"cara\",\"limit\":30}");
+                json_object *items = jget(r, "items");
+                CHECK_EQ(json_object_array_length(items), page < 3 ? 30u : 10u);
+                for (size_t k = 0; k < json_object_array_length(items); k++, seen++)
+                        CHECK_STR(jstr(json_object_array_get_idx(items, k), "id"), ids[N - 1 - seen]);
+                free(saved);
+                saved = jstr(r, "next") ? strdup(jstr(r, "next")) : NULL;
+                CHECK_EQ(!!saved, page < 3);
+                json_object_put(r);
+        }
+        free(saved);
+        /* The default page is 20; the other athlete's session is never among them. */
+        r = ask(s, "{\"query\":\"documents\",\"athlete\":\"cara\"}");
+        CHECK_EQ(json_object_array_length(jget(r, "items")), 20u);
+        json_object_put(r);
+        r = ask(s, "{\"query\":\"documents\",\"athlete\":\"dan\"}");
+        CHECK_EQ(json_object_array_length(jget(r, "items")), 1u);
+        CHECK_STR(jstr(json_object_array_get_idx(jget(r, "items"), 0), "id"), ids[N]);
+        CHECK(jget(r, "next") == NULL);
+        json_object_put(r);
+        r = ask(s, "{\"query\":\"documents\",\"athlete\":\"cara\",\"limit\":101}");
+        CHECK_STR(jstr(r, "error"), "\"limit\" must be an integer 1-100 for \"documents\"");
+        json_object_put(r);
+        r = ask(s, "{\"query\":\"documents\"}");
+        CHECK_STR(jstr(r, "error"), "this query needs \"athlete\"");
+        json_object_put(r);
+        history_store_free(s);
+}
+
 static void test_query_trends_ppt_adherence(void) {
         HistoryStore *s = fresh_store();
         const int64_t H = 3600000LL;
@@ -571,6 +662,7 @@ static const TapCase cases[] = {
         { "retention", test_retention },
         { "hubs-and-reconcile-mark", test_hubs },
         { "query-sessions-paged", test_query_sessions_paged },
+        { "query-documents-paged", test_query_documents_paged },
         { "query-trends-ppt-adherence", test_query_trends_ppt_adherence },
 };
 
