@@ -16,7 +16,7 @@ check() { # check NAME COMMAND...: ok when the command succeeds
         n=$((n + 1))
         if "$@"; then echo "ok $n - $name"; else echo "not ok $n - $name"; fail=1; fi
 }
-echo "1..10"
+echo "1..16"
 
 out=$(TPHUB_DASHBOARD_DIR=$tmp/www "$src/config/mosquitto/enable" --root "$tmp" lab bench-1 bench-2) || { echo "not ok 1 - enable: $out"; exit 1; }
 declare -A pw
@@ -68,5 +68,31 @@ got=$(grep -v -e ' ping$' -e ' done$' "$tmp/cmds")
 check "a station account commands its own station only" \
         test "$(echo "$got" | head -1)" = 'tphub/lab/bench-1/cmd {"cmd":"stop","id":"mine"}'
 check "the coach commands any station" test "$(echo "$got" | sed -n 2p)" = 'tphub/lab/bench-2/cmd {"cmd":"stop","id":"coach"}'
+# History (tphub-recorder, MQTT 5 request/response): who may ask, who reads the answers.
+check "the recorder's credentials file holds its user and password" \
+        test "$(cat "$tmp/etc/tphub/recorder-mqtt.credentials")" = "$(printf 'recorder\n%s' "${pw[recorder]}")"
+pub hub-lab -r -t tphub/lab/bench-1/session -m '{"id":"s1"}'
+check "the recorder reads the hubs' sessions" test "$(first recorder tphub/lab/bench-1/session)" = '{"id":"s1"}'
+mosquitto_sub -h 127.0.0.1 -p "$port" $(as recorder) -t tphub-history/query -v -W 20 > "$tmp/queries" 2>&1 &
+sub=$!
+for _ in $(seq 250); do grep -q " ping$" "$tmp/queries" 2>/dev/null && break; pub coach -t tphub-history/query -m ping 2>/dev/null; sleep 0.02; done
+pub station-lab-bench-1 -t tphub-history/query -m '{"from":"station"}'
+pub hub-lab -t tphub-history/query -m '{"from":"hub"}'
+pub coach -t tphub-history/query -m '{"from":"coach"}'
+for _ in $(seq 500); do grep -q '"coach"' "$tmp/queries" && break; sleep 0.02; done
+kill "$sub" 2>/dev/null
+wait "$sub" 2>/dev/null
+check "only the coach may query the history" \
+        test "$(grep -v ' ping$' "$tmp/queries")" = 'tphub-history/query {"from":"coach"}'
+# answers: retained here so that a reader subscribing afterwards gets them (or must not)
+pub recorder -r -t tphub-history/reply/coach/web-1 -m answer-coach
+pub recorder -r -t tphub-history/reply/station-lab-bench-1/web-2 -m answer-station
+check "the coach reads the answers sent to it" test "$(first coach 'tphub-history/reply/coach/#')" = answer-coach
+check "the coach reads no other user's answers (their user does)" \
+        test "$(first coach tphub-history/reply/station-lab-bench-1/web-2)/$(first station-lab-bench-1 'tphub-history/reply/station-lab-bench-1/#')" = /answer-station
+pub recorder -r -t tphub/lab/bench-1/state -m forged-by-recorder
+pub recorder -r -t tphub/lab/bench-1/cmd/reply -m forged-reply
+check "the recorder writes nothing but commands and answers" \
+        test "$(first coach tphub/lab/bench-1/state)/$(first coach tphub/lab/bench-1/cmd/reply)" = hub-b1/
 if [ $fail -ne 0 ]; then sed 's/^/# /' "$tmp/mosquitto.log" | tail -20; fi
 exit $fail
