@@ -18,7 +18,8 @@ nm=$npmdir/node_modules
 tmp=$out.tmp
 rm -rf "$tmp"
 mkdir -p "$tmp/vendor/licenses"
-cp "$src"/index.html "$src"/station.html "$src"/common.js "$src"/coach.js "$src"/athlete.js "$tmp/"
+cp "$src"/index.html "$src"/station.html "$src"/history.html "$src"/common.js "$src"/coach.js "$src"/athlete.js \
+   "$src"/history.js "$tmp/"
 cp "$nm/mqtt/dist/mqtt.min.js" "$nm/uplot/dist/uPlot.iife.min.js" "$nm/uplot/dist/uPlot.min.css" \
    "$nm/qrcode-generator/dist/qrcode.js" "$tmp/vendor/"
 cp "$nm/mqtt/LICENSE.md" "$tmp/vendor/licenses/mqtt.LICENSE.md"

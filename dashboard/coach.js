@@ -353,6 +353,15 @@
     return null;
   }
 
+  /* The athlete's history page (history.html), on the same broker. */
+  function historyUrl(athlete) {
+    var u = new URL("history.html", location.href);
+    u.search = "";
+    if (athlete) u.searchParams.set("athlete", athlete);
+    ["broker", "prefix"].forEach(function (k) { if (TP.query.get(k)) u.searchParams.set(k, TP.query.get(k)); });
+    return u.toString();
+  }
+
   function ms(v) { return v === null || v === undefined ? "–" : (v / 1000).toFixed(1) + " s"; }
   function nn(v) { return v === null || v === undefined ? "–" : v.toFixed(1) + " N"; }
 
@@ -377,6 +386,7 @@
     });
     var parts = [
       el("h3", { text: (doc.athlete || "anonymous") + " · " + doc.protocol + " · " + doc.status }),
+      doc.athlete ? el("a", { class: "athlete-history", href: historyUrl(doc.athlete), text: doc.athlete + "'s history" }) : null,
       el("p", { text: doc.station + " on " + doc.hub + ", " + new Date(doc.started_at).toLocaleString() + ", " + ms(doc.duration_ms) }),
       el("div", { class: "scroll" }, [el("table", { class: "detail-reps" }, [
         el("thead", {}, [el("tr", {}, ["point", "rep", "outcome", "hold / target", "release", "flags", "mean / peak"].map(function (h) { return el("th", { text: h }); }))]),
@@ -398,7 +408,7 @@
       ]));
     }
     parts.push(el("button", { type: "button", text: "Close", onclick: function () { d.hidden = true; } }));
-    d.replaceChildren.apply(d, parts);
+    d.replaceChildren.apply(d, parts.filter(function (p) { return p; }));
     d.hidden = false;
   }
 
@@ -458,6 +468,7 @@
   if (TP.query.get("wall")) setWall(true);
   if (TP.query.get("sound")) soundEl.checked = true;
 
+  document.getElementById("history-link").href = historyUrl(null);
   TP.loadCss("vendor/uPlot.min.css");
   renderAttention();
   requestAnimationFrame(tick);

@@ -81,18 +81,28 @@ var TP = (function () {
   function connect(opts) {
     var client = null;
     var prefix = query.get("prefix") || "tphub";
+    var clientId = "tphub-web-" + Math.random().toString(16).slice(2, 10);
+    /* History queries (docs/recorder.md): MQTT 5 request/response to tphub-recorder. The
+     * replies come on a topic of this user and client only, which the broker's ACL lets this
+     * user read (docs/dashboard.md). */
+    var historyTopic = query.get("history_topic") || "tphub-history/query";
+    var waiting = {}; /* correlation data -> {resolve, reject, timer} */
+    function replyTopic() {
+      return "tphub-history/reply/" + (credentials().username || "anonymous") + "/" + clientId;
+    }
     function start() {
       var o = Object.assign({
         protocolVersion: 5,
         reconnectPeriod: 2000,
         connectTimeout: 5000,
         clean: true,
-        clientId: "tphub-web-" + Math.random().toString(16).slice(2, 10),
+        clientId: clientId,
       }, credentials());
       client = mqtt.connect(brokerUrl(), o);
       client.on("connect", function () {
         opts.onStatus("connected");
-        client.subscribe(opts.topics.map(function (t) { return prefix + "/" + t; }), { qos: 1 });
+        if (opts.topics.length) client.subscribe(opts.topics.map(function (t) { return prefix + "/" + t; }), { qos: 1 });
+        if (opts.history) client.subscribe(replyTopic(), { qos: 1 }, function (err) { if (!err && opts.onReady) opts.onReady(); });
       });
       client.on("reconnect", function () { opts.onStatus("reconnecting"); });
       client.on("close", function () { opts.onStatus("disconnected"); });
@@ -105,6 +115,7 @@ var TP = (function () {
         }
       });
       client.on("message", function (topic, payload, packet) {
+        if (opts.history && topic === replyTopic()) return onReply(payload, packet);
         var rest = topic.slice(prefix.length + 1).split("/");
         var doc;
         try {
@@ -115,11 +126,65 @@ var TP = (function () {
         opts.onMessage(parseTopic(rest), doc, packet.retain);
       });
     }
+    function onReply(payload, packet) {
+      var cd = packet.properties && packet.properties.correlationData;
+      var w = cd && waiting[cd.toString()];
+      if (!w) return; /* an answer we gave up on, or not ours */
+      delete waiting[cd.toString()];
+      clearTimeout(w.timer);
+      var doc;
+      try {
+        doc = JSON.parse(payload.toString());
+      } catch (e) {
+        return w.reject(new Error("the recorder's answer is not JSON"));
+      }
+      if (!doc || doc.ok !== true) return w.reject(new Error((doc && doc.error) || "the recorder refused the query"));
+      w.resolve(doc);
+    }
+    /* One query; resolves with the recorder's {ok, items, next}, rejects with its error. */
+    function request(obj, timeoutMs) {
+      return new Promise(function (resolve, reject) {
+        if (!client || !client.connected) return reject(new Error("not connected to the broker"));
+        var id = requestId();
+        waiting[id] = {
+          resolve: resolve, reject: reject,
+          timer: setTimeout(function () {
+            delete waiting[id];
+            reject(new Error("no answer from tphub-recorder within " + Math.round((timeoutMs || 15000) / 1000) +
+              " s (is it running, and may this user query history?)"));
+          }, timeoutMs || 15000),
+        };
+        client.publish(historyTopic, JSON.stringify(obj), { qos: 1, properties: { responseTopic: replyTopic(), correlationData: id } },
+          function (err) {
+            /* MQTT 5: the broker says at once when its ACL drops the query (not authorised) */
+            if (!err || !waiting[id]) return;
+            clearTimeout(waiting[id].timer);
+            delete waiting[id];
+            reject(new Error("the broker refused the query (" + err.message + "): this user may not query the history"));
+          });
+      });
+    }
+    /* Every page of a paged query, in order: follows "next" until it is null. */
+    function requestAll(obj, onPage) {
+      var items = [];
+      function page(cursor) {
+        var q = Object.assign({}, obj);
+        if (cursor) q.cursor = cursor;
+        return request(q).then(function (r) {
+          items = items.concat(r.items);
+          if (onPage) onPage(items.length);
+          return r.next ? page(r.next) : items;
+        });
+      }
+      return page(null);
+    }
     start();
     return {
       publish: function (topic, obj) {
         client.publish(prefix + "/" + topic, JSON.stringify(obj), { qos: 1 });
       },
+      request: request,
+      requestAll: requestAll,
       prefix: prefix,
     };
   }
