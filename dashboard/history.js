@@ -56,18 +56,20 @@
     onMessage: function () {},
   });
 
+  var generation = 0;
   function load() {
-    var q = Object.assign({ athlete: current.athlete }, rangeOf(current.from, current.to));
+    var q = Object.assign({ athlete: current.athlete }, rangeOf(current.from, current.to)), mine = ++generation;
     document.body.dataset.loaded = "loading";
     $("export-csv").disabled = $("export-json").disabled = true;
     setStatus("loading " + current.athlete + "'s history…");
-    var progress = function (what) { return function (n) { setStatus("loading " + current.athlete + "'s history… " + n + " " + what); }; };
+    var progress = function (what) { return function (n) { if (mine === generation) setStatus("loading " + current.athlete + "'s history… " + n + " " + what); }; };
     Promise.all([
       conn.requestAll(Object.assign({ query: "sessions", limit: PAGE }, q), progress("sessions")),
       conn.requestAll(Object.assign({ query: "trends", limit: PAGE }, q)),
       conn.request(Object.assign({ query: "ppt" }, q)),
       conn.request(Object.assign({ query: "adherence" }, q)),
     ]).then(function (r) {
+      if (mine !== generation) return; /* another athlete or range was asked for meanwhile */
       var sessions = r[0], trends = r[1], ppt = r[2].items, weeks = r[3].items;
       charts.forEach(function (c) { c.destroy(); });
       charts = [];
@@ -82,6 +84,7 @@
       document.body.dataset.sessions = String(sessions.length);
       document.body.dataset.loaded = "true";
     }).catch(function (e) {
+      if (mine !== generation) return;
       setStatus("error: " + e.message, true);
       document.body.dataset.loaded = "error";
     });
@@ -308,8 +311,9 @@
 
   function renderSessions(sessions) {
     var tb = $("sessions").querySelector("tbody");
+    $("detail").hidden = true;
     tb.replaceChildren.apply(tb, sessions.map(function (s) {
-      return el("tr", { "data-id": s.id }, [
+      return el("tr", { "data-id": s.id, class: "session-row", onclick: function () { showDetail(s.id); } }, [
         el("td", { text: isoMinute(s.started_at) }),
         el("td", { text: s.protocol }),
         el("td", { text: s.status }),
@@ -319,6 +323,39 @@
         el("td", { class: "num", text: none(s.duration_ms) ? "–" : TP.fmtDuration(Math.round(s.duration_ms / 1000)) }),
       ]);
     }));
+  }
+
+  /* A session's reps, from its whole document (query "session"). */
+  function showDetail(id) {
+    var d = $("detail");
+    d.hidden = false;
+    d.dataset.id = id;
+    d.replaceChildren(el("p", { class: "note", text: "loading the session…" }));
+    conn.request({ query: "session", id: id }).then(function (r) {
+      if (d.dataset.id !== id) return;
+      var doc = r.items[0];
+      if (!doc) return d.replaceChildren(el("p", { text: "the recorder no longer has this session" }));
+      var rows = [];
+      (doc.steps || []).forEach(function (st) {
+        (st.reps || []).forEach(function (rep, i) {
+          rows.push(el("tr", {}, [
+            el("td", { text: i === 0 ? st.label + (st.side ? " (" + st.side + ")" : "") : "" }),
+            el("td", { text: String(rep.attempt || i + 1) }),
+            el("td", { text: rep.outcome }),
+            el("td", { class: "num", text: st.kind === "measure" ? "threshold " + fN(rep.threshold_n) : fS(rep.hold_ms) + " / " + fS(st.target_hold_ms) }),
+            el("td", { class: "num", text: fS(rep.release_ms) }),
+            el("td", { class: "num", text: fN(rep.force_mean_n) + " / " + fN(rep.force_peak_n) }),
+          ]));
+        });
+      });
+      d.replaceChildren(
+        el("h3", { text: isoMinute(doc.started_at) + " · " + doc.protocol + " · " + doc.status + " · " + doc.hub + " / " + doc.station }),
+        el("div", { class: "scroll" }, [el("table", { class: "detail-reps" }, [
+          el("thead", {}, [el("tr", {}, ["point", "rep", "outcome", "hold / target", "release", "mean / peak"].map(function (h) { return el("th", { text: h }); }))]),
+          el("tbody", {}, rows.length ? rows : [el("tr", {}, [el("td", { colspan: "6", class: "note", text: "no reps" })])]),
+        ])]),
+        el("button", { type: "button", text: "Close", onclick: function () { d.hidden = true; } }));
+    }).catch(function (e) { d.replaceChildren(el("p", { class: "note", text: "error: " + e.message })); });
   }
 
   /* ---- export ---- */
@@ -335,6 +372,9 @@
     return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
   }
 
+  /* Free text that a spreadsheet would take for a formula is written as text (a leading '). */
+  function text(v) { return typeof v === "string" && /^[=+\-@]/.test(v) ? "'" + v : v; }
+
   /* One row per rep (step and rep numbered from 1, in the document's order); a session without
    * any rep still gets one row, with the rep columns empty. */
   function toCsv(docs) {
@@ -345,7 +385,7 @@
       (d.steps || []).forEach(function (st, si) {
         (st.reps || []).forEach(function (r, ri) {
           n++;
-          lines.push(head.concat([si + 1, st.point, st.label, st.side, st.muscle, st.kind, st.target_hold_ms, st.threshold_mean_n,
+          lines.push(head.concat([si + 1, st.point, text(st.label), st.side, text(st.muscle), st.kind, st.target_hold_ms, st.threshold_mean_n,
             ri + 1, r.outcome, r.attempt, r.started_ms, r.hold_started_ms, r.hold_ms, r.release_ms, r.release_too_fast, r.over_hold,
             r.over_force_warnings, r.force_mean_n, r.force_peak_n, r.threshold_n, r.ramp_n_per_s]).map(csvField).join(","));
         });

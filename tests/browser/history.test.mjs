@@ -84,7 +84,7 @@ function pressStep(point, side, label, reps) {
 
 const PPT_POINTS = [["ppt-glute-med-left", "left"], ["ppt-glute-med-right", "right"]];
 const PRESS_POINTS = [["glute-med-left", "left", "Left gluteus medius, \"upper\" part"], ["glute-med-right", "right", "Right gluteus medius"],
-                      ["piriformis-left", "left", "Left piriformis"], ["piriformis-right", "right", "Right piriformis"]];
+                      ["piriformis-left", "left", "Left piriformis"], ["piriformis-right", "right", "=right piriformis, as a formula would begin"]];
 
 function pptSession(start, trialsOf) {
   return doc(ATHLETE, "bench-2", "ppt", "completed", start, 4 * 60000,
@@ -279,7 +279,9 @@ function expectedCsv(docs) {
     let n = 0;
     d.steps.forEach((s, si) => s.reps.forEach((r, ri) => {
       n++;
-      rows.push([...head, si + 1, s.point, s.label, s.side, s.muscle, s.kind, s.target_hold_ms, s.threshold_mean_n, ri + 1,
+      // free text a spreadsheet would run as a formula gets a leading '
+      const text = (v) => typeof v === "string" && /^[=+\-@]/.test(v) ? "'" + v : v;
+      rows.push([...head, si + 1, s.point, text(s.label), s.side, text(s.muscle), s.kind, s.target_hold_ms, s.threshold_mean_n, ri + 1,
         r.outcome, r.attempt, r.started_ms, r.hold_started_ms, r.hold_ms, r.release_ms, r.release_too_fast, r.over_hold,
         r.over_force_warnings, r.force_mean_n, r.force_peak_n, r.threshold_n, r.ramp_n_per_s].map(str));
     }));
@@ -457,12 +459,36 @@ test("an athlete's history: trends, PPT, asymmetry, adherence, export", { timeou
     await page.screenshot({ path: path.join(OUT, "history-full.png"), fullPage: true });
   });
 
+  await t.test("a session's reps on a click", async () => {
+    const d = mine.find((x) => x.protocol === "glute-tpt" && x.steps.some((s) => s.reps.length > 1));
+    await page.click(`#sessions tr[data-id="${d.id}"]`);
+    await page.waitForSelector("#detail table.detail-reps");
+    const want = [];
+    for (const s of d.steps)
+      s.reps.forEach((r, i) => want.push([i === 0 ? s.label + " (" + s.side + ")" : "", String(r.attempt), r.outcome,
+        fS(r.hold_ms) + " / " + fS(s.target_hold_ms), fS(r.release_ms), fN(r.force_mean_n) + " / " + fN(r.force_peak_n)]));
+    assert.deepEqual(await cells(page, "#detail table.detail-reps tbody tr"), want);
+    assert.equal(await page.textContent("#detail h3"), `${minute(d.started_at)} · glute-tpt · ${d.status} · ${HUB} / ${d.station}`);
+  });
+
+  await t.test("fits a phone: no sideways scrolling", async () => {
+    const phone = await newPage({ width: 390, height: 844 });
+    await phone.goto(historyUrl({ athlete: ATHLETE }));
+    await phone.waitForSelector("body[data-loaded=true]", { timeout: 30000 });
+    assert.equal(await phone.evaluate(() => document.scrollingElement.scrollWidth), 390);
+    await phone.screenshot({ path: path.join(OUT, "history-phone.png") });
+    assert.deepEqual(phone.errors, []);
+    await phone.context().close();
+  });
+
   await t.test("export CSV: one row per rep of every session", async () => {
     const [dl] = await Promise.all([page.waitForEvent("download"), page.click("#export-csv")]);
     assert.equal(dl.suggestedFilename(), `tphub-${ATHLETE}.csv`);
     const rows = parseCsv(readFileSync(await dl.path(), "utf8"));
     assert.deepEqual(rows[0], CSV_COLUMNS);
     assert.deepEqual(rows.slice(1), expectedCsv(mine));
+    assert.ok(rows.some((r) => r[11] === "'=right piriformis, as a formula would begin"), "a formula-like label is text");
+    assert.ok(rows.some((r) => r[11] === 'Left gluteus medius, "upper" part'), "a label with a comma and quotes");
     await page.waitForFunction((n) => document.getElementById("export-status").textContent === n + " sessions exported as CSV", mine.length);
   });
 
