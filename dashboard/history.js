@@ -12,7 +12,6 @@
   var PAGE = 100;          /* sessions and trends per request; documents likewise (the recorder caps by size too) */
   var MAX_WEEKS = 520;
   var current = null;      /* {athlete, from, to} being shown */
-  var charts = [];
 
   var $ = function (id) { return document.getElementById(id); };
   var statusEl = $("status");
@@ -71,8 +70,6 @@
     ]).then(function (r) {
       if (mine !== generation) return; /* another athlete or range was asked for meanwhile */
       var sessions = r[0], trends = r[1], ppt = r[2].items, weeks = r[3].items;
-      charts.forEach(function (c) { c.destroy(); });
-      charts = [];
       renderSummary(sessions);
       renderPpt(ppt);
       renderTrends(trends);
@@ -100,7 +97,10 @@
 
   /* ---- charts ---- */
 
+  /* One uPlot per container, replaced (and its resize observer with it) on every redraw. */
   function chart(container, title, xs, series) {
+    if (container.uplot) { container.uplot.destroy(); container.uplot = null; }
+    if (container.resizer) { container.resizer.disconnect(); container.resizer = null; }
     container.replaceChildren();
     container.dataset.points = String(xs.length);
     if (!xs.length) return;
@@ -115,10 +115,11 @@
         return { label: s.label, stroke: colours[i % colours.length], width: 2, spanGaps: true, points: { show: true, size: 6 } };
       })),
     }, [xs].concat(series.map(function (s) { return s.values; })), container);
-    new ResizeObserver(function () {
+    container.uplot = u;
+    container.resizer = new ResizeObserver(function () {
       if (container.clientWidth) u.setSize({ width: container.clientWidth, height: 220 });
-    }).observe(container);
-    charts.push(u);
+    });
+    container.resizer.observe(container);
   }
 
   /* ---- PPT before and after (the recorder's "ppt" query) ---- */
@@ -214,13 +215,7 @@
       [{ label: "hold (s)", values: sec("hold_ms_mean") }, { label: "release (s)", values: sec("release_ms_mean") }];
     chart($("trend-chart"), g.point + (g.side ? " (" + g.side + ")" : ""), xs, series);
   }
-  $("trend-point").addEventListener("change", function () {
-    charts = charts.filter(function (c) {
-      if (c.root.parentNode === $("trend-chart")) { c.destroy(); return false; }
-      return true;
-    });
-    renderTrendChart();
-  });
+  $("trend-point").addEventListener("change", renderTrendChart);
 
   /* ---- left/right asymmetry ---- */
 

@@ -254,6 +254,9 @@ test("coach view and athlete view on the demo stack", { timeout: 240000 }, async
     const rep = page.locator("#detail table.detail-reps tbody tr").first();
     assert.deepEqual(await rep.locator("td").allTextContents(),
       ["Left gluteus medius (left)", "1", "completed", "12.0 s / 20.0 s", "2.5 s", "1× over force", "80.0 N / 95.0 N"]);
+    // the detail leads to the athlete's history page (history.test.mjs covers that page)
+    const link = new URL(await page.getAttribute("#detail a.athlete-history", "href"));
+    assert.equal(link.pathname + "?" + link.searchParams, "/history.html?athlete=dana");
     await page.click(`#sessions tr[data-id="${afterS.id}"]`);
     const rows = await page.locator("#detail table.ppt-compare tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
     // change = (after - before) / before, per point

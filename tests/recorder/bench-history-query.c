@@ -24,9 +24,10 @@ static int cmp(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
         HistoryStore *s = NULL;
-        char *err = NULL, q[7][256];
-        const char *names[7] = { "sessions (page of 50)", "sessions (a month)", "session (one document)",
-                                 "trends (one point)", "ppt pairs", "adherence per week", "trends (all points)" };
+        char *err = NULL, q[8][256];
+        const char *names[8] = { "sessions (page of 50)", "sessions (a month)", "session (one document)",
+                                 "trends (one point)", "ppt pairs", "adherence per week", "trends (all points)",
+                                 "documents (page of 100)" };
         Db *db = NULL;
 
         if (argc != 5)
@@ -44,9 +45,10 @@ int main(int argc, char **argv) {
         snprintf(q[4], sizeof q[4], "{\"query\":\"ppt\",\"athlete\":\"%s\"}", argv[3]);
         snprintf(q[5], sizeof q[5], "{\"query\":\"adherence\",\"athlete\":\"%s\"}", argv[3]);
         snprintf(q[6], sizeof q[6], "{\"query\":\"trends\",\"athlete\":\"%s\",\"limit\":500}", argv[3]);
+        snprintf(q[7], sizeof q[7], "{\"query\":\"documents\",\"athlete\":\"%s\",\"limit\":100}", argv[3]);
         printf("  %s, %lld sessions stored, store-side latency (history_query, %d runs):\n", argv[1],
                (long long) history_store_count(s), RUNS);
-        for (int k = 0; k < 7; k++) {
+        for (int k = 0; k < 8; k++) {
                 double t[RUNS];
                 size_t len = 0;
                 for (int i = 0; i < RUNS; i++) {
