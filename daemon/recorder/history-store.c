@@ -50,48 +50,53 @@ static int version_row(size_t n, const char *const *cols, void *userdata) {
         return 0;
 }
 
-static int migrate(HistoryStore *s, char **ret_error) {
-        int current = 0, r;
+/* The missing migrations, inside the caller's exclusive transaction. *ret_found: the version
+ * the database was at. */
+static int migrate_locked(HistoryStore *s, int *ret_found) {
+        int r;
 
-        r = db_begin_exclusive(s->db);
-        if (r < 0)
-                goto fail;
         r = db_exec(s->db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
                            " version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)", 0, NULL, NULL, NULL);
         if (r < 0)
-                goto fail;
-        r = db_exec(s->db, "SELECT MAX(version) FROM schema_migrations", 0, NULL, version_row, &current);
+                return r;
+        r = db_exec(s->db, "SELECT MAX(version) FROM schema_migrations", 0, NULL, version_row, ret_found);
         if (r < 0)
-                goto fail;
-        if (current > (int) ELEMENTSOF(migrations)) {
-                (void) db_rollback(s->db);
-                if (ret_error)
-                        if (asprintf(ret_error, "the database is at schema version %d, newer than this "
-                                     "recorder knows (%zu)", current, ELEMENTSOF(migrations)) < 0)
-                                *ret_error = NULL;
+                return r;
+        if (*ret_found > (int) ELEMENTSOF(migrations))
                 return -EPROTO;
-        }
-        for (int v = current + 1; v <= (int) ELEMENTSOF(migrations); v++) {
+        for (int v = *ret_found + 1; v <= (int) ELEMENTSOF(migrations); v++) {
                 DbValue p[] = { DB_INTV(v), DB_INTV((int64_t) time(NULL) * 1000) };
                 r = db_exec(s->db, migrations[v - 1], 0, NULL, NULL, NULL);
                 if (r < 0)
-                        goto fail;
+                        return r;
                 r = db_exec(s->db, "INSERT INTO schema_migrations (version, applied_at) VALUES "
                                    "($1, $2)", 2, p, NULL, NULL);
                 if (r < 0)
-                        goto fail;
+                        return r;
         }
-        r = db_commit(s->db);
-        if (r < 0)
-                goto fail;
+        return 0;
+}
+
+static int migrate(HistoryStore *s, char **ret_error) {
+        int found = 0, r;
+
+        r = db_begin_exclusive(s->db);
+        if (r >= 0)
+                r = migrate_locked(s, &found);
+        if (r >= 0)
+                r = db_commit(s->db);
+        if (r < 0) {
+                /* Say why before the rollback, which replaces the database's last error. */
+                if (ret_error &&
+                    (r == -EPROTO ? asprintf(ret_error, "the database is at schema version %d, newer than this "
+                                             "recorder knows (%zu)", found, ELEMENTSOF(migrations))
+                                  : asprintf(ret_error, "schema migration failed: %s", db_error(s->db))) < 0)
+                        *ret_error = NULL;
+                (void) db_rollback(s->db);
+                return r;
+        }
         s->version = (int) ELEMENTSOF(migrations);
         return 0;
-fail:
-        if (ret_error)
-                if (asprintf(ret_error, "schema migration failed: %s", db_error(s->db)) < 0)
-                        *ret_error = NULL;
-        (void) db_rollback(s->db);
-        return r;
 }
 
 int history_store_open(HistoryStore **ret, Db *db, char **ret_error) {
