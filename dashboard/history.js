@@ -89,9 +89,13 @@
 
   function renderSummary(sessions) {
     var completed = sessions.filter(function (s) { return s.status === "completed"; }).length;
+    var last = sessions.length ? sessions[sessions.length - 1].started_at : null;
+    /* who stopped coming: how long ago the last session in the range was */
+    var ago = last ? Math.floor((Date.now() - Date.parse(last)) / 86400000) : null;
     $("summary").textContent = sessions.length ?
       current.athlete + ": " + sessions.length + " sessions (" + completed + " completed), " +
-        isoDay(sessions[0].started_at) + " to " + isoDay(sessions[sessions.length - 1].started_at) :
+        isoDay(sessions[0].started_at) + " to " + isoDay(last) +
+        (ago >= 0 ? "; the last " + (ago === 0 ? "today" : ago === 1 ? "yesterday" : ago + " days ago") : "") :
       "No sessions of " + current.athlete + " in this range.";
   }
 
@@ -282,11 +286,13 @@
       $("adherence-summary").textContent = "no sessions";
       return;
     }
-    /* every week of the range, those without a session too: a gap is what a coach looks for */
+    /* Every week of the range, those without a session too: a gap, or the empty weeks up to
+     * this one, is what a coach looks for. From the range's start (or the first week with a
+     * session) to this week (or the range's end, if earlier), never short of the last week with
+     * a session. */
     var start = mondayOf(q.from ? Date.parse(q.from) : Date.parse(items[0].week_start + "T00:00:00Z"));
     var lastItem = items.length ? Date.parse(items[items.length - 1].week_start + "T00:00:00Z") : start;
-    /* up to "to" (but not into the future), and never short of the last week with a session */
-    var endMs = q.to ? Math.max(Math.min(Date.parse(q.to) - 1, Date.now()), lastItem) : lastItem;
+    var endMs = Math.max(q.to ? Math.min(Date.parse(q.to) - 1, Date.now()) : Date.now(), lastItem);
     var end = mondayOf(endMs), n = 0, withSessions = 0, total = 0, completed = 0, minutes = 0;
     for (var t = start; t <= end && n < MAX_WEEKS; t += WEEK, n++) {
       var day = new Date(t).toISOString().slice(0, 10), w = byWeek[day] || { sessions: 0, completed: 0, minutes: 0 };

@@ -20,6 +20,9 @@ const require = createRequire(path.join(process.env.TPHUB_NPM, "package.json"));
 const { chromium } = require("playwright-core");
 
 const HUB = "lab", ATHLETE = "m-10472", PAGE = 100, H = 3600000, DAY = 86400000, WEEK = 7 * DAY;
+// The browser's clock, fixed: the calendar runs up to "this week" and the summary says how long
+// ago the last session was. A Wednesday, two and a half weeks after the last session.
+const NOW = Date.UTC(2026, 11, 2, 12, 0, 0);
 let tmp, mosq, rec, recLog = "", browser, port, wsport, pw = {}, violations = [];
 
 function loopback(host) {
@@ -248,7 +251,7 @@ function expectedAsymmetry() {
 
 // docs/recorder.md, adherence: per ISO week from Monday 00:00 UTC: sessions, completed
 // (status), minutes (the week's summed duration_ms, rounded); the page shows every week from
-// the first to the last, empty ones as 0.
+// the first with a session to this week (NOW's), empty ones as 0.
 function expectedWeeks() {
   const w = new Map();
   for (const d of mine) {
@@ -260,7 +263,7 @@ function expectedWeeks() {
     w.set(k, e);
   }
   const keys = [...w.keys()].sort(), out = [];
-  for (let t = ms(keys[0] + "T00:00:00Z"); t <= ms(keys[keys.length - 1] + "T00:00:00Z"); t += WEEK) {
+  for (let t = ms(keys[0] + "T00:00:00Z"); t <= NOW; t += WEEK) {
     const e = w.get(iso(t).slice(0, 10)) || { sessions: 0, completed: 0, ms: 0 };
     out.push({ week: iso(t).slice(0, 10), sessions: String(e.sessions), completed: String(e.completed), minutes: String(Math.floor((e.ms + 30000) / 60000)) });
   }
@@ -398,6 +401,7 @@ async function newPage(viewport) {
     return route.continue();
   });
   const page = await ctx.newPage();
+  await page.clock.setFixedTime(NOW);
   page.errors = [];
   page.on("pageerror", (e) => page.errors.push(String(e)));
   return page;
@@ -414,7 +418,8 @@ function historyUrl(params) {
 const cells = (page, sel) => page.locator(sel).evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
 
 test("an athlete's history: trends, PPT, asymmetry, adherence, export", { timeout: 150000 }, async (t) => {
-  assert.ok(mine.length > PAGE, "more sessions than one page: " + mine.length);
+  assert.ok(mine.filter((d) => d.steps.some((s) => s.reps.length)).length > PAGE,
+    "more sessions (and more with reps, for trends) than one page: " + mine.length);
   const page = await newPage({ width: 1280, height: 900 });
   await page.goto(historyUrl({ athlete: ATHLETE }));
   await page.waitForSelector("body[data-loaded=true]", { timeout: 30000 });
@@ -422,9 +427,9 @@ test("an athlete's history: trends, PPT, asymmetry, adherence, export", { timeou
   await t.test("every session, across pages, and no one else's", async () => {
     assert.equal(await page.locator("body").getAttribute("data-sessions"), String(mine.length));
     assert.deepEqual(await page.locator("#sessions tbody tr").evaluateAll((trs) => trs.map((tr) => tr.dataset.id)), mine.map((d) => d.id));
-    const first = mine[0], done = mine.filter((d) => d.status === "completed").length;
+    const first = mine[0], last = mine[mine.length - 1], done = mine.filter((d) => d.status === "completed").length;
     assert.equal(await page.textContent("#summary"), `${ATHLETE}: ${mine.length} sessions (${done} completed), ` +
-      `${first.started_at.slice(0, 10)} to ${mine[mine.length - 1].started_at.slice(0, 10)}`);
+      `${first.started_at.slice(0, 10)} to ${last.started_at.slice(0, 10)}; the last ${Math.floor((NOW - ms(last.started_at)) / DAY)} days ago`);
   });
 
   await t.test("PPT before and after each treatment", async () => {
@@ -459,6 +464,7 @@ test("an athlete's history: trends, PPT, asymmetry, adherence, export", { timeou
   await t.test("adherence calendar: every week, the empty one too", async () => {
     const want = expectedWeeks();
     assert.ok(want.some((w) => w.sessions === "0"), "a week without sessions");
+    assert.deepEqual(want.slice(-2).map((w) => w.sessions), ["0", "0"], "the weeks since the last session");
     assert.deepEqual(await page.locator("#weeks .week").evaluateAll((ws) => ws.map((w) => ({
       week: w.dataset.week, sessions: w.dataset.sessions, completed: w.dataset.completed, minutes: w.dataset.minutes }))), want);
     await page.screenshot({ path: path.join(OUT, "history.png") });
