@@ -21,12 +21,14 @@
   function isoDay(iso) { return iso ? iso.slice(0, 10) : "–"; }
   function isoMinute(iso) { return iso ? iso.slice(0, 10) + " " + iso.slice(11, 16) : "–"; }
   function none(v) { return v === null || v === undefined; }
-  function fN(v) { return none(v) ? "–" : v.toFixed(1) + " N"; }
-  function fS(ms) { return none(ms) ? "–" : (ms / 1000).toFixed(1) + " s"; }
-  function signed(s, v) { return v > 0 ? "+" + s : s; }
-  function dN(v) { return none(v) ? "–" : signed(v.toFixed(1) + " N", v); }
-  function dS(ms) { return none(ms) ? "–" : signed((ms / 1000).toFixed(1) + " s", ms); }
-  function dPct(v) { return none(v) || !isFinite(v) ? "–" : signed(v.toFixed(0) + " %", v); }
+  /* v to d decimals, a difference that rounds to zero shown as 0 (not -0.0) */
+  function fixed(v, d) { var s = v.toFixed(d); return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s; }
+  function fN(v) { return none(v) ? "–" : fixed(v, 1) + " N"; }
+  function fS(ms) { return none(ms) ? "–" : fixed(ms / 1000, 1) + " s"; }
+  function signed(s) { return /^[1-9]|^0\.0*[1-9]/.test(s) ? "+" + s : s; }
+  function dN(v) { return none(v) ? "–" : signed(fixed(v, 1) + " N"); }
+  function dS(ms) { return none(ms) ? "–" : signed(fixed(ms / 1000, 1) + " s"); }
+  function dPct(v) { return none(v) || !isFinite(v) ? "–" : signed(fixed(v, 0) + " %"); }
   function cls(v) { return none(v) || v === 0 ? "num" : v > 0 ? "num up" : "num down"; }
 
   /* <input type=date> values to the recorder's [from, to): "to" includes its whole day. */
@@ -114,6 +116,7 @@
       width: container.clientWidth || 600,
       height: 220,
       scales: { x: { time: true } },
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); }, /* UTC, as the tables */
       axes: [{ stroke: "#999", grid: { stroke: "#333" } }, { stroke: "#999", grid: { stroke: "#333" }, size: 54 }],
       series: [{}].concat(series.map(function (s, i) {
         return { label: s.label, stroke: colours[i % colours.length], width: 2, spanGaps: true, points: { show: true, size: 6 } };

@@ -153,12 +153,15 @@ mine.sort((a, b) => a.started_at < b.started_at ? -1 : 1);
 const ms = (isoString) => Date.parse(isoString);
 const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
 const nn = (v) => v === null || v === undefined;
-const fN = (v) => nn(v) ? "–" : v.toFixed(1) + " N";
-const fS = (v) => nn(v) ? "–" : (v / 1000).toFixed(1) + " s";
-const sign = (s, v) => v > 0 ? "+" + s : s;
-const dN = (v) => nn(v) ? "–" : sign(v.toFixed(1) + " N", v);
-const dS = (v) => nn(v) ? "–" : sign((v / 1000).toFixed(1) + " s", v);
-const dPct = (v) => nn(v) || !isFinite(v) ? "–" : sign(v.toFixed(0) + " %", v);
+// docs/dashboard.md's display: one decimal (percentages none), differences signed, and one
+// that rounds to zero shown as 0 without a sign.
+const round = (v, d) => { const s = v.toFixed(d); return Number(s) === 0 ? (0).toFixed(d) : s; };
+const fN = (v) => nn(v) ? "–" : round(v, 1) + " N";
+const fS = (v) => nn(v) ? "–" : round(v / 1000, 1) + " s";
+const sign = (s) => Number(s.split(" ")[0]) > 0 ? "+" + s : s;
+const dN = (v) => nn(v) ? "–" : sign(round(v, 1) + " N");
+const dS = (v) => nn(v) ? "–" : sign(round(v / 1000, 1) + " s");
+const dPct = (v) => nn(v) || !isFinite(v) ? "–" : sign(round(v, 0) + " %");
 const minute = (s) => s.slice(0, 10) + " " + s.slice(11, 16);
 
 // docs/recorder.md, ppt: a measurement is a measure step's mean threshold over its completed
@@ -432,6 +435,10 @@ test("an athlete's history: trends, PPT, asymmetry, adherence, export", { timeou
       `${first.started_at.slice(0, 10)} to ${last.started_at.slice(0, 10)}; the last ${Math.floor((NOW - ms(last.started_at)) / DAY)} days ago`);
   });
 
+  // the page as it first shows (the README's picture)
+  await page.screenshot({ path: path.join(OUT, "history.png") });
+  await page.screenshot({ path: path.join(OUT, "history-full.png"), fullPage: true });
+
   await t.test("PPT before and after each treatment", async () => {
     const want = expectedPpt();
     const got = await page.locator("#ppt tbody tr").evaluateAll((trs) => trs.map((tr) => [tr.dataset.treatment + " " + tr.dataset.point, [...tr.cells].map((c) => c.textContent)]));
@@ -467,8 +474,6 @@ test("an athlete's history: trends, PPT, asymmetry, adherence, export", { timeou
     assert.deepEqual(want.slice(-2).map((w) => w.sessions), ["0", "0"], "the weeks since the last session");
     assert.deepEqual(await page.locator("#weeks .week").evaluateAll((ws) => ws.map((w) => ({
       week: w.dataset.week, sessions: w.dataset.sessions, completed: w.dataset.completed, minutes: w.dataset.minutes }))), want);
-    await page.screenshot({ path: path.join(OUT, "history.png") });
-    await page.screenshot({ path: path.join(OUT, "history-full.png"), fullPage: true });
   });
 
   await t.test("a session's reps on a click", async () => {
