@@ -49,6 +49,13 @@ var TP = (function () {
     return scheme + location.host + "/";
   }
 
+  /* Credentials from the URL are kept for this tab as the sign-in form's are, so that moving
+   * between the pages (coach view, history) does not ask again. */
+  if (query.get("user")) {
+    sessionStorage.setItem("tphub.user", query.get("user"));
+    sessionStorage.setItem("tphub.pass", query.get("pass") || "");
+  }
+
   function credentials() {
     var user = query.get("user") || sessionStorage.getItem("tphub.user");
     var pass = query.get("pass") || sessionStorage.getItem("tphub.pass");

@@ -3,7 +3,8 @@
 # Sets up and runs the main job. Until a station's hardware is attached this is the demo:
 # the real tphubd with two stations, each with a simulated Tindeq Progressor (a fake
 # bluetoothd on a private D-Bus), a simulated foot-switch and LEDs (the GPIO sim backend),
-# and a private mosquitto that also serves the dashboard (docs/dashboard.md). Two scripted
+# a private mosquitto that also serves the dashboard (docs/dashboard.md), and tphub-recorder
+# keeping the sessions for the dashboard's history pages. Two scripted
 # athletes: on bench-1 an anonymous one checks in by pressing and works through three points
 # of back-12, then stops; on bench-2 "ben" is started by an MQTT command on glute-tpt, leans
 # far too hard for a moment (over-force warning), loses his tool mid-hold (it reconnects)
@@ -92,6 +93,17 @@ mosquitto -c "$run/mosquitto.conf" > "$run/mosquitto.log" 2>&1 &
 pids+=($!)
 echo $! > "$run/mosquitto.pid"
 
+# The session history: tphub-recorder on an SQLite file of this run (docs/recorder.md), so that
+# the dashboard's history pages (history.html) show what the athletes did.
+cat > "$run/recorder.conf" <<EOF
+recorder: {
+  mqtt: { uri = "tcp://127.0.0.1:$port"; client_id = "tphub-demo-recorder"; persistent_session = false; };
+  store: { sqlite = "$run/recorder.db"; };
+};
+EOF
+"$build/daemon/recorder/tphub-recorder" --config "$run/recorder.conf" > "$run/recorder.log" 2>&1 &
+pids+=($!)
+
 # The fake bluetoothd with two Progressors in range that will stream the athletes' force.
 eval "$(tests/ble/sim/run-sim.sh start "$run/bus" hci0 | grep '^export')"
 sim() { busctl --system -- call org.bluez / org.tphub.BlueZSim1 "$@" >/dev/null; }
@@ -132,6 +144,7 @@ echo "== tphub demo: bench-1 (back-12) and bench-2 (glute-tpt), simulated Progre
 if [ -n "$pass" ]; then
         echo "== dashboard: http://127.0.0.1:$wsport/?user=demo&pass=$pass"
         echo "== athlete view: http://127.0.0.1:$wsport/station.html?hub=demo-hub&station=bench-2&user=demo&pass=$pass"
+        echo "== ben's history: http://127.0.0.1:$wsport/history.html?athlete=ben&user=demo&pass=$pass"
 else
         echo "== no dashboard: it was not built (it needs npm; see docs/dashboard.md)"
 fi

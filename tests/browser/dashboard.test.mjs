@@ -266,6 +266,34 @@ test("coach view and athlete view on the demo stack", { timeout: 240000 }, async
     }));
   });
 
+  await t.test("a session's detail leads to the athlete's history (the demo's recorder)", async () => {
+    const doc = {
+      id: "a" + "b".repeat(31), hub: HUB, station: "bench-1", athlete: "hana", protocol: "glute-tpt",
+      safety_notice: "Stop if the pain is sharp.", status: "completed", started_at: "2026-02-02T10:00:00.000Z",
+      ended_at: "2026-02-02T10:10:00.000Z", duration_ms: 600000,
+      steps: [{ point: "glute-med-left", label: "Left gluteus medius", side: "left", muscle: null, kind: "press", target_hold_ms: 20000,
+        reps: [{ outcome: "completed", attempt: 1, started_ms: 0, hold_started_ms: 4000, hold_ms: 15000, release_ms: 3000,
+          release_too_fast: false, over_hold: false, over_force_warnings: 0, force_mean_n: 70, force_peak_n: 82 }] }],
+    };
+    pub(`tphub/${HUB}/bench-1/session`, doc);
+    // the coach has it; the recorder got it before any query that follows (one broker, in order)
+    await page.click(`#sessions tr[data-id="${doc.id}"]`);
+    const hctx = await newContext({ viewport: { width: 1280, height: 900 } });   // without the attention recorder
+    const hp = await hctx.newPage();
+    hp.on("pageerror", (e) => errors.push(String(e)));
+    await hp.goto(info.coach);   // the same tab's credentials (sessionStorage), as a coach's own tab has them
+    await hp.waitForSelector("#conn[data-state=connected]");
+    await hp.goto(await page.getAttribute("#detail a.athlete-history", "href"));
+    await hp.waitForSelector("body[data-loaded=true]", { timeout: 20000 });
+    assert.equal(await hp.getAttribute("body", "data-sessions"), "1");
+    assert.deepEqual(await hp.locator("#sessions tbody tr").evaluateAll((trs) => trs.map((tr) => tr.dataset.id)), [doc.id]);
+    const r = doc.steps[0].reps[0];
+    assert.deepEqual(await hp.locator("#trends tbody tr").first().locator("td").allTextContents(),
+      ["glute-med-left", "left", "1", (r.hold_ms / 1000).toFixed(1) + " s", (r.hold_ms / 1000).toFixed(1) + " s", "–",
+       (r.release_ms / 1000).toFixed(1) + " s", (r.release_ms / 1000).toFixed(1) + " s", "–", "–", "–"]);
+    await hctx.close();
+  });
+
   await t.test("the coach view fits a 320 px phone and has a wall mode", async () => {
     const small = await newContext({ viewport: { width: 320, height: 640 }, isMobile: true });
     const sp = await small.newPage();
