@@ -169,7 +169,7 @@
     var g = {}, order = [];
     trends.forEach(function (r) {
       var k = r.point + "\u0000" + (r.side || "");
-      if (!g[k]) { g[k] = { point: r.point, side: r.side, kind: r.kind, rows: [] }; order.push(k); }
+      if (!g[k]) { g[k] = { key: r.point + " " + (r.side || ""), point: r.point, side: r.side, kind: r.kind, rows: [] }; order.push(k); }
       g[k].rows.push(r);
     });
     return order.sort().map(function (k) { return g[k]; });
@@ -204,16 +204,17 @@
       ]);
     }));
     if (!trendGroups.length) tb.appendChild(el("tr", {}, [el("td", { colspan: "11", class: "note", text: "no reps in this range" })]));
+    /* the chosen point stays chosen across reloads while the athlete has it */
     var sel = $("trend-point"), keep = sel.value;
-    sel.replaceChildren.apply(sel, trendGroups.map(function (g, i) {
-      return el("option", { value: String(i), text: g.point + (g.side ? " (" + g.side + ")" : "") });
+    sel.replaceChildren.apply(sel, trendGroups.map(function (g) {
+      return el("option", { value: g.key, text: g.point + (g.side ? " (" + g.side + ")" : "") });
     }));
-    if (keep && trendGroups[Number(keep)]) sel.value = keep;
+    if (trendGroups.some(function (g) { return g.key === keep; })) sel.value = keep;
     renderTrendChart();
   }
 
   function renderTrendChart() {
-    var g = trendGroups[Number($("trend-point").value)];
+    var key = $("trend-point").value, g = trendGroups.filter(function (x) { return x.key === key; })[0];
     if (!g) return chart($("trend-chart"), "", [], []);
     var xs = g.rows.map(function (r) { return Date.parse(r.started_at) / 1000; });
     var sec = function (f) { return g.rows.map(function (r) { return none(r[f]) ? null : r[f] / 1000; }); };

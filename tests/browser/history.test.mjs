@@ -456,7 +456,7 @@ test("an athlete's history: trends, PPT, asymmetry, adherence, export", { timeou
     assert.ok(await page.locator("#trend-chart canvas").count() > 0);
     // another point: its own sessions (a measure point: its thresholds)
     const keys = [...per.keys()].sort(), k = keys.indexOf("ppt-glute-med-right\u0000right");
-    await page.selectOption("#trend-point", String(k));
+    await page.selectOption("#trend-point", { label: "ppt-glute-med-right (right)" });
     assert.equal(await page.locator("#trend-chart").getAttribute("data-points"), String(per.get(keys[k]).length));
     assert.equal(await page.locator("#trend-chart canvas").count(), 1);
     assert.notEqual(per.get(keys[k]).length, per.get(first).length, "the two points differ in sessions");
