@@ -391,7 +391,12 @@ after(async () => {
       p.kill("SIGTERM");
       await done;
     }
-  if (rec) assert.equal(rec.exitCode, 0, "the recorder stopped cleanly:\n" + recLog.slice(-2000));
+  if (rec) {
+    assert.equal(rec.exitCode, 0, "the recorder stopped cleanly:\n" + recLog.slice(-2000));
+    // nothing refused, no subscription or answer denied by the ACL: no warning but the one
+    // about a password on plain TCP (loopback here)
+    assert.deepEqual(recLog.split("\n").filter((l) => /^<[0-4]>/.test(l) && !/goes unencrypted/.test(l)), []);
+  }
   if (tmp) rmSync(tmp, { recursive: true, force: true });
   assert.deepEqual(violations, [], "requests to non-loopback addresses");
 });
