@@ -16,8 +16,11 @@
 /* Paho's threads hand over to the loop through this queue. Incoming messages are bounded so
  * that a stuck loop cannot make a flood of commands eat the memory. */
 #define MAX_QUEUED_MESSAGES 1000
-/* Paho re-checks a pending disconnect only every 3 s (MQTTAsync_checkTimeouts): wait longer. */
-#define FREE_DISCONNECT_WAIT_MS 4000
+/* How long free waits for Paho to confirm a disconnect given with timeout 0 (it normally takes
+ * milliseconds: Paho closes at once when it processes the command). */
+#define FREE_DISCONNECT_WAIT_MS 1000
+/* The same bound on the loop, for mqtt_client_shutdown(). */
+#define DISCONNECT_CONFIRM_USEC (500 * 1000)
 #define CREDENTIALS_MAX 4096
 
 typedef enum EventType {
@@ -91,6 +94,8 @@ struct MqttClient {
         bool connecting;
         bool shutting_down;
         bool shutdown_complete;
+        bool disconnect_started;        /* the DISCONNECT is in Paho's hands */
+        bool offline_acked;             /* the broker acknowledged the offline status */
         void (*shutdown_done)(MqttClient *c, void *userdata);
         void *shutdown_userdata;
         Pending *pending;
@@ -105,7 +110,6 @@ struct MqttClient {
         uint64_t n_dropped_messages;
         uint64_t total_dropped_messages;        /* loop thread only */
         bool disconnect_done;
-        unsigned disconnect_timeout_ms;
 
         /* Paho threads currently inside one of our callbacks (atomic). Paho calls some
          * callbacks without its own lock held, so one may still be running when
@@ -552,6 +556,9 @@ static void finish_shutdown(MqttClient *c) {
                 c->shutdown_done = NULL;   /* out of memory: nobody to tell, free still works */
 }
 
+static void shutdown_check_flushed(MqttClient *c);
+static void start_disconnect(MqttClient *c, bool with_will);
+
 static void dispatch(MqttClient *c, Event *e) {
         switch (e->type) {
         case EV_CONNECTED:
@@ -582,6 +589,9 @@ static void dispatch(MqttClient *c, Event *e) {
                            e->text ? ": " : "", e->text ?: "");
                 if (c->cb.connection_lost)
                         c->cb.connection_lost(c, e->text, c->userdata);
+                /* Nothing more will be acknowledged; the broker publishes the will itself. */
+                if (c->shutting_down)
+                        start_disconnect(c, false);
                 break;
 
         case EV_CONNECT_FAILED:
@@ -614,6 +624,7 @@ static void dispatch(MqttClient *c, Event *e) {
                 if (p->done)
                         p->done(c, errno_from_paho(e->code), p->userdata);
                 free(p);
+                shutdown_check_flushed(c);
                 break;
         }
 
@@ -926,12 +937,83 @@ int mqtt_client_reconnect_now(MqttClient *c) {
         return errno_from_paho(MQTTAsync_reconnect(c->paho));
 }
 
-int mqtt_client_shutdown(MqttClient *c, uint64_t timeout_usec,
-                         void (*done)(MqttClient *c, void *userdata), void *userdata) {
+/* The DISCONNECT goes to Paho only once nothing we care about is in flight, with Paho's own
+ * timeout 0: Paho waits for in-flight QoS 1 flows only by polling them from a 3 s cadence
+ * (MQTTAsync_checkTimeouts), so a DISCONNECT queued behind a single unacknowledged message
+ * took 3 s to complete even when its PUBACK came a millisecond later. We wait for the
+ * acknowledgements on the loop instead, bounded, and then close at once. with_will: the offline
+ * status was not acknowledged in time; with MQTT 5 the broker is then asked to publish the will
+ * (reason code 0x04), so "offline" still reaches the topic. */
+static void start_disconnect(MqttClient *c, bool with_will) {
         MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
         MQTTAsync_disconnectOptions d5 = MQTTAsync_disconnectOptions_initializer5;
-        MQTTAsync_disconnectOptions *o = c && c->version == 5 ? &d5 : &d;
-        int r, rc;
+        MQTTAsync_disconnectOptions *o = c->version == 5 ? &d5 : &d;
+        int r;
+
+        if (c->disconnect_started)
+                return;
+        c->disconnect_started = true;
+        c->shutdown_timer = sd_event_source_disable_unref(c->shutdown_timer);
+
+        o->timeout = 0;
+        o->context = c;
+        if (c->version == 5) {
+                if (with_will && c->status_topic)
+                        o->reasonCode = MQTTREASONCODE_DISCONNECT_WITH_WILL_MESSAGE;
+                o->onSuccess5 = on_disconnect_success5;
+                o->onFailure5 = on_disconnect_failure5;
+        } else {
+                o->onSuccess = on_disconnect_success;
+                o->onFailure = on_disconnect_failure;
+        }
+
+        pthread_mutex_lock(&c->lock);
+        c->disconnect_done = false;
+        pthread_mutex_unlock(&c->lock);
+
+        if (MQTTAsync_disconnect(c->paho, o) != MQTTASYNC_SUCCESS) {
+                /* Not connected (or never was): there is nothing to wait for. */
+                pthread_mutex_lock(&c->lock);
+                c->disconnect_done = true;
+                pthread_mutex_unlock(&c->lock);
+                c->connected = false;
+                /* Complete asynchronously all the same, so callers see one behaviour. */
+                r = sd_event_add_time_relative(c->event, &c->shutdown_timer, CLOCK_MONOTONIC, 0, 1000,
+                                               on_shutdown_now, c);
+                if (r < 0)
+                        finish_shutdown(c);
+                return;
+        }
+        /* Paho confirms from its send thread within milliseconds; this only bounds a Paho that
+         * does not. */
+        r = sd_event_add_time_relative(c->event, &c->shutdown_timer, CLOCK_MONOTONIC,
+                                       DISCONNECT_CONFIRM_USEC, 1000, on_shutdown_timeout, c);
+        if (r < 0)
+                finish_shutdown(c);
+}
+
+static void on_offline_done(MqttClient *c, int error, void *userdata) {
+        c->offline_acked = error == 0;
+}
+
+/* While shutting down, every completed publish may be the last one we wait for. */
+static void shutdown_check_flushed(MqttClient *c) {
+        if (c->shutting_down && !c->disconnect_started && !c->pending)
+                start_disconnect(c, false);
+}
+
+static int on_flush_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        MqttClient *c = userdata;
+
+        client_log(c, MQTT_LOG_WARNING, "Messages to %s still unacknowledged at shutdown: closing anyway", c->uri);
+        c->shutdown_timer = sd_event_source_disable_unref(c->shutdown_timer);
+        start_disconnect(c, !c->offline_acked);
+        return 0;
+}
+
+int mqtt_client_shutdown(MqttClient *c, uint64_t timeout_usec,
+                         void (*done)(MqttClient *c, void *userdata), void *userdata) {
+        int r;
 
         if (!c || !c->paho)
                 return -EINVAL;
@@ -942,53 +1024,25 @@ int mqtt_client_shutdown(MqttClient *c, uint64_t timeout_usec,
         c->shutdown_done = done;
         c->shutdown_userdata = userdata;
 
-        /* Paho's own timeout is how long it waits for in-flight QoS 1 flows before closing. */
-        o->timeout = (int) MIN(timeout_usec / 1000, (uint64_t) 600000);
-        c->disconnect_timeout_ms = (unsigned) o->timeout;
-        o->context = c;
-        if (c->version == 5) {
-                o->onSuccess5 = on_disconnect_success5;
-                o->onFailure5 = on_disconnect_failure5;
-        } else {
-                o->onSuccess = on_disconnect_success;
-                o->onFailure = on_disconnect_failure;
-        }
-
-        r = sd_event_add_time_relative(c->event, &c->shutdown_timer, CLOCK_MONOTONIC,
-                                       timeout_usec + 500 * 1000, 1000, on_shutdown_timeout, c);
-        if (r < 0) {
-                c->shutting_down = false;
-                return r;
-        }
-
-        /* A clean DISCONNECT suppresses the last will: say "offline" ourselves. Queued before
-         * the DISCONNECT, and Paho flushes in-flight QoS 1 within o->timeout. */
+        /* A clean DISCONNECT suppresses the last will: say "offline" ourselves, and wait
+         * (bounded) for its PUBACK and for those of the other publishes with a completion
+         * (sessions: unacknowledged ones stay in the outbox) before disconnecting. */
         if (c->status_topic && c->connected) {
                 const char *offline = c->status_plain ? "offline" : "{\"state\":\"offline\"}";
-                r = mqtt_client_publish(c, c->status_topic, offline, strlen(offline), 1, true, NULL, NULL);
+                r = mqtt_client_publish(c, c->status_topic, offline, strlen(offline), 1, true, on_offline_done, NULL);
                 if (r < 0)
                         client_log(c, MQTT_LOG_WARNING, "Publishing the offline status failed: %s", strerror(-r));
         }
 
-        pthread_mutex_lock(&c->lock);
-        c->disconnect_done = false;
-        pthread_mutex_unlock(&c->lock);
-
-        rc = MQTTAsync_disconnect(c->paho, o);
-        if (rc != MQTTASYNC_SUCCESS) {
-                /* Not connected (or never was): there is nothing to wait for. */
-                pthread_mutex_lock(&c->lock);
-                c->disconnect_done = true;
-                pthread_mutex_unlock(&c->lock);
-                c->connected = false;
-                c->shutdown_timer = sd_event_source_disable_unref(c->shutdown_timer);
-                /* Complete asynchronously all the same, so callers see one behaviour. */
-                r = sd_event_add_time_relative(c->event, &c->shutdown_timer, CLOCK_MONOTONIC, 0, 1000,
-                                               on_shutdown_now, c);
-                if (r < 0) {
-                        c->shutting_down = false;
-                        return r;
-                }
+        if (!c->connected || !c->pending) {
+                start_disconnect(c, false);
+                return 0;
+        }
+        r = sd_event_add_time_relative(c->event, &c->shutdown_timer, CLOCK_MONOTONIC,
+                                       timeout_usec, 1000, on_flush_timeout, c);
+        if (r < 0) {
+                start_disconnect(c, true);
+                return 0;
         }
         return 0;
 }
@@ -1144,7 +1198,7 @@ MqttClient *mqtt_client_free(MqttClient *c) {
         if (c->paho) {
                 bool wait = false;
 
-                if (c->shutting_down || c->shutdown_complete) {
+                if (c->disconnect_started) {
                         /* mqtt_client_shutdown() may have given up on its timer while Paho
                          * still disconnects: wait for Paho all the same. */
                         pthread_mutex_lock(&c->lock);
@@ -1178,7 +1232,7 @@ MqttClient *mqtt_client_free(MqttClient *c) {
                         struct timespec deadline;
 
                         clock_gettime(CLOCK_REALTIME, &deadline);
-                        deadline.tv_sec += (FREE_DISCONNECT_WAIT_MS + c->disconnect_timeout_ms) / 1000;
+                        deadline.tv_sec += FREE_DISCONNECT_WAIT_MS / 1000;
                         pthread_mutex_lock(&c->lock);
                         while (!c->disconnect_done)
                                 if (pthread_cond_timedwait(&c->cond, &c->lock, &deadline) == ETIMEDOUT)

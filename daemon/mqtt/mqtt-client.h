@@ -94,7 +94,7 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
                     const MqttClientCallbacks *callbacks, void *userdata);
 
 /* Destroys the client. If it is still connected and mqtt_client_shutdown() did not run to the
- * end, it disconnects first and waits (bounded, blocking: a few seconds) for Paho to confirm. Publishes
+ * end, it disconnects first and waits (bounded, blocking: at most 1 s) for Paho to confirm. Publishes
  * still pending complete with -ECANCELED from inside this call (the client pointer passed to
  * their callback must not be used for anything else then). */
 MqttClient *mqtt_client_free(MqttClient *c);
@@ -110,8 +110,10 @@ int mqtt_client_connect(MqttClient *c);
 int mqtt_client_reconnect_now(MqttClient *c);
 
 /* Clean shutdown without blocking the loop: publishes the retained offline status (a clean
- * disconnect suppresses the will), disconnects (flushing in-flight messages for at
- * most timeout_usec), and calls done on the loop when Paho confirmed or the timeout passed.
+ * disconnect suppresses the will), waits at most timeout_usec for its PUBACK and for those of
+ * the publishes with a completion, then disconnects at once, and calls done on the loop when
+ * Paho confirmed (or a short bound passed). An MQTT 5 client whose offline status was not
+ * acknowledged in time asks the broker to publish the will instead.
  * Free the client afterwards (from done is fine: it is not a Paho callback). */
 int mqtt_client_shutdown(MqttClient *c, uint64_t timeout_usec,
                          void (*done)(MqttClient *c, void *userdata), void *userdata);
