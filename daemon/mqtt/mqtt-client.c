@@ -739,6 +739,22 @@ static int read_credentials(MqttClient *c, const char *path) {
         return 0;
 }
 
+/* Paho stops its send and receive threads when its last client is destroyed, and that stop
+ * sleeps in steps of 100 ms until the send thread notices, which it does only when its
+ * condition wait times out (1 s) unless a command arrives, and none can then. So every process
+ * exit and every reload that replaced the last client waited up to a second in
+ * MQTTAsync_destroy(). One idle, never connected Paho client per process keeps the threads
+ * alive: destroying a real client then returns at once. It is never destroyed (Paho keeps it
+ * reachable; the threads end with the process). */
+static pthread_once_t keeper_once = PTHREAD_ONCE_INIT;
+static MQTTAsync keeper;
+
+static void keeper_create(void) {
+        if (MQTTAsync_create(&keeper, "tcp://127.0.0.1:1", "tphub-paho-threads", MQTTCLIENT_PERSISTENCE_NONE,
+                             NULL) != MQTTASYNC_SUCCESS)
+                keeper = NULL;   /* only slower stops */
+}
+
 static int strdup_opt(char **dst, const char *src) {
         if (!src)
                 return 0;
@@ -831,6 +847,8 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
         co.restoreMessages = 0;
         co.persistQoS0 = 0;
         co.MQTTVersion = c->version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
+
+        (void) pthread_once(&keeper_once, keeper_create);
 
         /* No Paho persistence: its store is keyed on client id + URI and was seen to overwrite
          * files across restarts (paho.mqtt.c#618); the outbox is our durable store. */
