@@ -746,10 +746,20 @@ static int read_credentials(MqttClient *c, const char *path) {
  * MQTTAsync_destroy(). One idle, never connected Paho client per process keeps the threads
  * alive: destroying a real client then returns at once. It is never destroyed (Paho keeps it
  * reachable; the threads end with the process). */
-static pthread_once_t keeper_once = PTHREAD_ONCE_INIT;
+static pthread_once_t paho_once = PTHREAD_ONCE_INIT;
 static MQTTAsync keeper;
 
-static void keeper_create(void) {
+static void paho_init(void) {
+        /* Paho would initialise OpenSSL when its first client is made, TLS or not: error
+         * strings, algorithm tables, about 3.5 MB of libcrypto and libssl pages and 0.4 MB of
+         * heap in a daemon that talks plain MQTT to the broker beside it. OpenSSL (>= 1.1)
+         * initialises itself when the first TLS connection makes its context, so only a TLS
+         * client pays for it. Must come before any other Paho call. */
+        MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
+
+        init.do_openssl_init = 0;
+        MQTTAsync_global_init(&init);
+
         if (MQTTAsync_create(&keeper, "tcp://127.0.0.1:1", "tphub-paho-threads", MQTTCLIENT_PERSISTENCE_NONE,
                              NULL) != MQTTASYNC_SUCCESS)
                 keeper = NULL;   /* only slower stops */
@@ -848,7 +858,7 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
         co.persistQoS0 = 0;
         co.MQTTVersion = c->version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
 
-        (void) pthread_once(&keeper_once, keeper_create);
+        (void) pthread_once(&paho_once, paho_init);
 
         /* No Paho persistence: its store is keyed on client id + URI and was seen to overwrite
          * files across restarts (paho.mqtt.c#618); the outbox is our durable store. */
