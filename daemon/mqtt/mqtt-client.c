@@ -1,27 +1,26 @@
 /* SPDX-License-Identifier: MIT */
-#include <fcntl.h>
+#include <assert.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <MQTTAsync.h>
 
 #include "mqtt/mqtt-client.h"
+#include "mqtt/mqtt-credentials.h"
+#include "mqtt/thread-bridge.h"
 #include "shared/macro.h"
 
-/* Paho's threads hand over to the loop through this queue. Incoming messages are bounded so
- * that a stuck loop cannot make a flood of commands eat the memory. */
+/* Paho's threads hand over to the loop through a thread bridge. Incoming messages are bounded
+ * so that a stuck loop cannot make a flood of commands eat the memory. */
 #define MAX_QUEUED_MESSAGES 1000
 /* How long free waits for Paho to confirm a disconnect given with timeout 0 (it normally takes
  * milliseconds: Paho closes at once when it processes the command). */
 #define FREE_DISCONNECT_WAIT_MS 1000
 /* The same bound on the loop, for mqtt_client_shutdown(). */
 #define DISCONNECT_CONFIRM_USEC (500 * 1000)
-#define CREDENTIALS_MAX 4096
 
 typedef enum EventType {
         EV_CONNECTED,
@@ -36,7 +35,7 @@ typedef enum EventType {
 typedef struct Pending Pending;
 
 typedef struct Event {
-        struct Event *next;
+        BridgeItem item;        /* first: the bridge queues these */
         EventType type;
         int code;
         int level;
@@ -50,28 +49,42 @@ typedef struct Event {
         size_t correlation_len;
 } Event;
 
+/* What Paho carries back to its completion callbacks as their context: what was asked, and
+ * of which client. First member of what it belongs to. */
+typedef enum RequestKind {
+        REQ_CONNECT,
+        REQ_SUBSCRIBE,
+        REQ_PUBLISH,
+        REQ_DISCONNECT,
+} RequestKind;
+
+typedef struct Request {
+        RequestKind kind;
+        MqttClient *client;
+} Request;
+
 /* A publish in Paho's hands. Owned by the client's list on the loop thread; Paho only carries
  * the pointer back in its completion callback. */
 struct Pending {
-        MqttClient *client;
+        Request req;
         MqttPublishDone done;
         void *userdata;
         Pending *prev, *next;
 };
 
 typedef struct Subscription {
-        MqttClient *client;
+        Request req;
         char *filter;
         int qos;
 } Subscription;
 
 struct MqttClient {
         sd_event *event;
-        sd_event_source *efd_source;
+        ThreadBridge *bridge;
         sd_event_source *shutdown_timer;
         sd_event_source *done_source;
-        int efd;
         MQTTAsync paho;
+        Request connect_req, disconnect_req;
 
         MqttClientCallbacks cb;
         void *userdata;
@@ -102,13 +115,9 @@ struct MqttClient {
         Subscription **subs;
         size_t n_subs;
 
-        /* shared with Paho's threads, under lock */
+        /* shared with Paho's threads, under lock: free waits for the disconnect on it */
         pthread_mutex_t lock;
         pthread_cond_t cond;
-        Event *head, *tail;
-        size_t n_queued_messages;
-        uint64_t n_dropped_messages;
-        uint64_t total_dropped_messages;        /* loop thread only */
         bool disconnect_done;
 
         /* Paho threads currently inside one of our callbacks (atomic). Paho calls some
@@ -120,6 +129,7 @@ struct MqttClient {
 static void event_free(Event *e) {
         if (!e)
                 return;
+        assert(!e->item.bounded || e->type == EV_MESSAGE);
         free(e->response_topic);
         free(e->correlation);
         free(e->text);
@@ -138,23 +148,14 @@ static void callback_leave(MqttClient *c) {
 }
 
 static void push_event(MqttClient *c, Event *e) {
-        uint64_t one = 1;
-
         callback_enter(c);
-        pthread_mutex_lock(&c->lock);
-        if (c->tail)
-                c->tail->next = e;
-        else
-                c->head = e;
-        c->tail = e;
         if (e->type == EV_DISCONNECT_DONE) {
+                pthread_mutex_lock(&c->lock);
                 c->disconnect_done = true;
                 pthread_cond_broadcast(&c->cond);
+                pthread_mutex_unlock(&c->lock);
         }
-        pthread_mutex_unlock(&c->lock);
-
-        /* EAGAIN means the counter is already non-zero: the loop will wake up anyway. */
-        (void) !write(c->efd, &one, sizeof(one));
+        thread_bridge_push(c->bridge, &e->item);
         callback_leave(c);
 }
 
@@ -232,23 +233,14 @@ static void copy_request_properties(Event *e, MQTTAsync_message *m) {
 
 static int on_message(void *context, char *topic, int topic_len, MQTTAsync_message *m) {
         MqttClient *c = context;
-        Event *e = NULL;
-        bool drop;
 
         callback_enter(c);
-        pthread_mutex_lock(&c->lock);
-        drop = c->n_queued_messages >= c->max_queued_messages;
-        if (drop)
-                c->n_dropped_messages++;
-        else
-                c->n_queued_messages++;
-        pthread_mutex_unlock(&c->lock);
-
-        if (!drop) {
+        if (thread_bridge_reserve(c->bridge)) {
                 size_t tl = topic_len > 0 ? (size_t) topic_len : strlen(topic);
+                Event *e = calloc(1, sizeof(Event));
 
-                e = calloc(1, sizeof(Event));
                 if (e) {
+                        e->item.bounded = true;
                         e->type = EV_MESSAGE;
                         e->text = strndup(topic, tl);
                         e->len = m->payloadlen > 0 ? (size_t) m->payloadlen : 0;
@@ -260,18 +252,15 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
                                 ((char *) e->data)[e->len] = 0;
                                 copy_request_properties(e, m);
                         } else {
+                                e->item.bounded = false;
                                 event_free(e);
                                 e = NULL;
                         }
                 }
                 if (e)
                         push_event(c, e);
-                else {
-                        pthread_mutex_lock(&c->lock);
-                        c->n_queued_messages--;
-                        c->n_dropped_messages++;
-                        pthread_mutex_unlock(&c->lock);
-                }
+                else
+                        thread_bridge_cancel(c->bridge);
         }
 
         MQTTAsync_freeMessage(&m);
@@ -280,90 +269,87 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
         return 1;   /* consumed: Paho must not redeliver it */
 }
 
-static void on_connect_failure(void *context, MQTTAsync_failureData *r) {
-        queue_simple(context, EV_CONNECT_FAILED, r ? r->code : MQTTASYNC_FAILURE, r ? r->message : NULL);
-}
-
-static void on_connect_failure5(void *context, MQTTAsync_failureData5 *r) {
-        MqttClient *c = context;
-
-        if (r && r->reasonCode != MQTTREASONCODE_SUCCESS)
-                queue_simple(c, EV_CONNECT_FAILED, r->reasonCode, MQTTReasonCode_toString(r->reasonCode));
-        else
-                queue_simple(c, EV_CONNECT_FAILED, r ? r->code : MQTTASYNC_FAILURE, r ? r->message : NULL);
-}
-
 static void publish_done(Pending *p, int code) {
         Event *e = event_new(EV_PUBLISH_DONE, code, NULL);
 
         if (!e)
                 return;
         e->pending = p;
-        push_event(p->client, e);
+        push_event(p->req.client, e);
 }
 
-static void on_publish_success(void *context, MQTTAsync_successData *r) {
-        publish_done(context, 0);
+/* Every completion Paho reports, MQTT 3.1.1 or 5, ends here on a Paho thread: code is Paho's
+ * (0: success), reason the broker's (an MQTT 5 reason code, or 3.1.1's refused-subscription
+ * 0x80; >= 0x80 is a refusal), message may be NULL. */
+static void request_done(Request *q, int code, int reason, const char *message) {
+        MqttClient *c = q->client;
+
+        callback_enter(c);
+        switch (q->kind) {
+        case REQ_CONNECT:
+                /* A success is reported by the connected callback (also after a reconnect). */
+                if (code == 0)
+                        break;
+                if (reason != 0)
+                        queue_simple(c, EV_CONNECT_FAILED, reason, MQTTReasonCode_toString(reason));
+                else
+                        queue_simple(c, EV_CONNECT_FAILED, code, message);
+                break;
+        case REQ_SUBSCRIBE: {
+                Subscription *s = (Subscription *) q;
+
+                if (code != 0)
+                        queue_log(c, MQTT_LOG_ERR, "Subscribing to %s failed: %d %s", s->filter, code, message ?: "");
+                else if (reason >= 0x80 && c->version == 5)
+                        queue_log(c, MQTT_LOG_ERR, "Broker refused the subscription to %s: %s", s->filter,
+                                  MQTTReasonCode_toString(reason));
+                else if (reason >= 0x80)
+                        queue_log(c, MQTT_LOG_ERR, "Broker refused the subscription to %s", s->filter);
+                break;
+        }
+        case REQ_PUBLISH:
+                publish_done((Pending *) q, code != 0 ? code : reason >= 0x80 ? MQTTASYNC_FAILURE : 0);
+                break;
+        case REQ_DISCONNECT:
+                queue_simple(c, EV_DISCONNECT_DONE, code, NULL);
+                break;
+        }
+        callback_leave(c);
 }
 
-static void on_publish_failure(void *context, MQTTAsync_failureData *r) {
-        publish_done(context, r && r->code != 0 ? r->code : MQTTASYNC_FAILURE);
-}
-
-static void on_publish_success5(void *context, MQTTAsync_successData5 *r) {
-        /* A v5 PUBACK can carry a failure reason code (>= 0x80). */
-        publish_done(context, r && r->reasonCode >= 0x80 ? MQTTASYNC_FAILURE : 0);
-}
-
-static void on_publish_failure5(void *context, MQTTAsync_failureData5 *r) {
-        publish_done(context, r && r->code != 0 ? r->code : MQTTASYNC_FAILURE);
-}
-
-static void on_subscribe_success(void *context, MQTTAsync_successData *r) {
-        Subscription *s = context;
+/* Paho has a pair of callback types per protocol version: these only translate. */
+static void on_success(void *context, MQTTAsync_successData *r) {
+        Request *q = context;
 
         /* 3.1.1 reports a refused subscription as granted QoS 0x80. */
-        if (r && r->alt.qos == 0x80)
-                queue_log(s->client, MQTT_LOG_ERR, "Broker refused the subscription to %s", s->filter);
+        request_done(q, 0, q->kind == REQ_SUBSCRIBE && r && r->alt.qos == 0x80 ? 0x80 : 0, NULL);
 }
 
-static void on_subscribe_failure(void *context, MQTTAsync_failureData *r) {
-        Subscription *s = context;
-
-        queue_log(s->client, MQTT_LOG_ERR, "Subscribing to %s failed: %d %s", s->filter,
-                  r ? r->code : 0, r && r->message ? r->message : "");
+static void on_success5(void *context, MQTTAsync_successData5 *r) {
+        request_done(context, 0, r ? (int) r->reasonCode : 0, NULL);
 }
 
-static void on_subscribe_success5(void *context, MQTTAsync_successData5 *r) {
-        Subscription *s = context;
-
-        if (r && r->reasonCode >= 0x80)
-                queue_log(s->client, MQTT_LOG_ERR, "Broker refused the subscription to %s: %s",
-                          s->filter, MQTTReasonCode_toString(r->reasonCode));
+static void on_failure(void *context, MQTTAsync_failureData *r) {
+        request_done(context, r && r->code != 0 ? r->code : MQTTASYNC_FAILURE, 0, r ? r->message : NULL);
 }
 
-static void on_subscribe_failure5(void *context, MQTTAsync_failureData5 *r) {
-        Subscription *s = context;
-
-        queue_log(s->client, MQTT_LOG_ERR, "Subscribing to %s failed: %d %s", s->filter,
-                  r ? r->code : 0, r && r->message ? r->message : "");
+static void on_failure5(void *context, MQTTAsync_failureData5 *r) {
+        request_done(context, r && r->code != 0 ? r->code : MQTTASYNC_FAILURE, r ? (int) r->reasonCode : 0,
+                     r ? r->message : NULL);
 }
 
-static void on_disconnect_success(void *context, MQTTAsync_successData *r) {
-        queue_simple(context, EV_DISCONNECT_DONE, 0, NULL);
-}
-
-static void on_disconnect_failure(void *context, MQTTAsync_failureData *r) {
-        queue_simple(context, EV_DISCONNECT_DONE, r ? r->code : MQTTASYNC_FAILURE, NULL);
-}
-
-static void on_disconnect_success5(void *context, MQTTAsync_successData5 *r) {
-        queue_simple(context, EV_DISCONNECT_DONE, 0, NULL);
-}
-
-static void on_disconnect_failure5(void *context, MQTTAsync_failureData5 *r) {
-        queue_simple(context, EV_DISCONNECT_DONE, r ? r->code : MQTTASYNC_FAILURE, NULL);
-}
+/* Connect, response and disconnect options all name their callbacks alike. */
+#define SET_CALLBACKS(o, c, q)                                  \
+        do {                                                    \
+                (o)->context = (q);                             \
+                if ((c)->version == 5) {                        \
+                        (o)->onSuccess5 = on_success5;          \
+                        (o)->onFailure5 = on_failure5;          \
+                } else {                                        \
+                        (o)->onSuccess = on_success;            \
+                        (o)->onFailure = on_failure;            \
+                }                                               \
+        } while (0)
 
 /* Paho reports a certificate that does not name the broker's host only in its trace, at
  * protocol level ("X509_check_host for hostname H failed"), with no context pointer: while a
@@ -464,18 +450,12 @@ static void subscribe_one(MqttClient *c, Subscription *s) {
         MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
         int rc;
 
-        ro.context = s;
-        if (c->version == 5) {
-                /* Retain As Published: a retained message delivered live keeps its flag (MQTT
-                 * 3.1.1 brokers clear it), so a retained command is recognised and refused
-                 * whenever it arrives, not only at the next connect. */
+        SET_CALLBACKS(&ro, c, &s->req);
+        /* Retain As Published: a retained message delivered live keeps its flag (MQTT 3.1.1
+         * brokers clear it), so a retained command is recognised and refused whenever it
+         * arrives, not only at the next connect. */
+        if (c->version == 5)
                 ro.subscribeOptions.retainAsPublished = 1;
-                ro.onSuccess5 = on_subscribe_success5;
-                ro.onFailure5 = on_subscribe_failure5;
-        } else {
-                ro.onSuccess = on_subscribe_success;
-                ro.onFailure = on_subscribe_failure;
-        }
         rc = MQTTAsync_subscribe(c->paho, s->filter, s->qos, &ro);
         if (rc != MQTTASYNC_SUCCESS)
                 client_log(c, MQTT_LOG_ERR, "Subscribing to %s failed: %s", s->filter, MQTTAsync_strerror(rc));
@@ -512,14 +492,7 @@ static void publish_online(MqttClient *c) {
 }
 
 uint64_t mqtt_client_incoming_dropped(MqttClient *c) {
-        uint64_t n;
-
-        if (!c)
-                return 0;
-        pthread_mutex_lock(&c->lock);
-        n = c->total_dropped_messages + c->n_dropped_messages;
-        pthread_mutex_unlock(&c->lock);
-        return n;
+        return c ? thread_bridge_drops(c->bridge) : 0;
 }
 
 int mqtt_client_publish_status(MqttClient *c) {
@@ -602,12 +575,7 @@ static void dispatch(MqttClient *c, Event *e) {
                 break;
 
         case EV_MESSAGE:
-                pthread_mutex_lock(&c->lock);
-                c->n_queued_messages--;
-                uint64_t dropped = c->n_dropped_messages;
-                c->n_dropped_messages = 0;
-                c->total_dropped_messages += dropped;
-                pthread_mutex_unlock(&c->lock);
+                uint64_t dropped = thread_bridge_take_drops(c->bridge);
                 if (dropped > 0)
                         client_log(c, MQTT_LOG_WARNING, "Dropped %" PRIu64 " incoming messages (queue full)", dropped);
                 if (c->cb.request && e->response_topic)
@@ -642,29 +610,15 @@ static void dispatch(MqttClient *c, Event *e) {
         }
 }
 
-static Event *pop_event(MqttClient *c) {
-        Event *e;
+static void on_bridge_item(BridgeItem *item, void *userdata) {
+        Event *e = (Event *) item;
 
-        pthread_mutex_lock(&c->lock);
-        e = c->head;
-        if (e) {
-                c->head = e->next;
-                if (!c->head)
-                        c->tail = NULL;
-                e->next = NULL;
-        }
-        pthread_mutex_unlock(&c->lock);
-        return e;
+        dispatch(userdata, e);
+        event_free(e);
 }
 
-static int on_efd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        MqttClient *c = userdata;
-        uint64_t v;
-
-        (void) !read(fd, &v, sizeof(v));
-        for (Event *e; (e = pop_event(c)); event_free(e))
-                dispatch(c, e);
-        return 0;
+static void bridge_item_free(BridgeItem *item) {
+        event_free((Event *) item);
 }
 
 static int on_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -677,65 +631,6 @@ static int on_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userdata
 
 static int on_shutdown_now(sd_event_source *s, uint64_t usec, void *userdata) {
         finish_shutdown(userdata);
-        return 0;
-}
-
-static int read_credentials(MqttClient *c, const char *path) {
-        _cleanup_close_ int fd = -EBADF;
-        char buf[CREDENTIALS_MAX + 1];
-        struct stat st;
-        size_t len = 0;
-        char *nl, *pw, *end;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0) {
-                int r = negative_errno();
-                client_log(c, MQTT_LOG_ERR, "Cannot open MQTT credentials file %s: %s", path, strerror(-r));
-                return r;
-        }
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        if (!S_ISREG(st.st_mode)) {
-                client_log(c, MQTT_LOG_ERR, "MQTT credentials file %s is not a regular file", path);
-                return -EINVAL;
-        }
-        if (st.st_mode & 0007) {
-                client_log(c, MQTT_LOG_ERR,
-                           "Refusing MQTT credentials file %s: it is accessible by other users (mode %04o); "
-                           "chmod o-rwx it", path, (unsigned) (st.st_mode & 07777));
-                return -EPERM;
-        }
-        while (len < CREDENTIALS_MAX) {
-                ssize_t n = read(fd, buf + len, CREDENTIALS_MAX - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        buf[len] = 0;
-
-        nl = strchr(buf, '\n');
-        if (!nl || nl == buf) {
-                explicit_bzero(buf, sizeof(buf));
-                client_log(c, MQTT_LOG_ERR, "MQTT credentials file %s must hold \"user\\npassword\\n\"", path);
-                return -EINVAL;
-        }
-        *nl = 0;
-        if (nl > buf && nl[-1] == '\r')
-                nl[-1] = 0;
-        pw = nl + 1;
-        end = pw + strcspn(pw, "\r\n");
-        *end = 0;
-
-        c->username = strdup(buf);
-        c->password = strdup(pw);
-        explicit_bzero(buf, sizeof(buf));
-        if (!c->username || !c->password)
-                return -ENOMEM;
         return 0;
 }
 
@@ -786,7 +681,8 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
         c = calloc(1, sizeof(MqttClient));
         if (!c)
                 return -ENOMEM;
-        c->efd = -EBADF;
+        c->connect_req = (Request) { REQ_CONNECT, c };
+        c->disconnect_req = (Request) { REQ_DISCONNECT, c };
         pthread_mutex_init(&c->lock, NULL);
         pthread_cond_init(&c->cond, NULL);
         c->event = sd_event_ref(event);
@@ -832,20 +728,24 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
                 return r;
 
         if (opts->credentials_file) {
-                r = read_credentials(c, opts->credentials_file);
-                if (r < 0)
+                MqttCredentials cred;
+                _cleanup_free_ char *why = NULL;
+
+                r = mqtt_credentials_read(opts->credentials_file, &cred, &why);
+                if (r < 0) {
+                        if (why)
+                                client_log(c, MQTT_LOG_ERR, "%s", why);
                         return r;
+                }
+                c->username = TAKE_PTR(cred.user);
+                c->password = TAKE_PTR(cred.password);
                 if (!c->tls)
                         client_log(c, MQTT_LOG_WARNING, "The MQTT password goes unencrypted over %s: use ssl://", c->uri);
         }
 
-        c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (c->efd < 0)
-                return negative_errno();
-        r = sd_event_add_io(event, &c->efd_source, c->efd, EPOLLIN, on_efd, c);
+        r = thread_bridge_new(&c->bridge, event, c->max_queued_messages, on_bridge_item, bridge_item_free, c);
         if (r < 0)
                 return r;
-        (void) sd_event_source_set_description(c->efd_source, "mqtt-paho-bridge");
 
         co.sendWhileDisconnected = 1;
         co.allowDisconnectedSendAtAnyTime = 1;
@@ -907,7 +807,7 @@ int mqtt_client_connect(MqttClient *c) {
         o->retryInterval = 0;
         o->username = c->username;
         o->password = c->password;
-        o->context = c;
+        SET_CALLBACKS(o, c, &c->connect_req);
 
         if (c->version == 5) {
                 o->MQTTVersion = MQTTVERSION_5;
@@ -918,11 +818,9 @@ int mqtt_client_connect(MqttClient *c) {
                         MQTTProperties_add(&props, &p);
                         o->connectProperties = &props;
                 }
-                o->onFailure5 = on_connect_failure5;
         } else {
                 o->MQTTVersion = MQTTVERSION_3_1_1;
                 o->cleansession = !c->persistent_session;
-                o->onFailure = on_connect_failure;
         }
 
         if (c->status_topic) {
@@ -972,10 +870,25 @@ int mqtt_client_reconnect_now(MqttClient *c) {
  * acknowledgements on the loop instead, bounded, and then close at once. with_will: the offline
  * status was not acknowledged in time; with MQTT 5 the broker is then asked to publish the will
  * (reason code 0x04), so "offline" still reaches the topic. */
-static void start_disconnect(MqttClient *c, bool with_will) {
+/* The DISCONNECT, with Paho's timeout 0: Paho closes the connection when it processes the
+ * command and confirms on its thread; whatever is still in flight fails. */
+static int paho_disconnect(MqttClient *c, enum MQTTReasonCodes reason) {
         MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
         MQTTAsync_disconnectOptions d5 = MQTTAsync_disconnectOptions_initializer5;
         MQTTAsync_disconnectOptions *o = c->version == 5 ? &d5 : &d;
+
+        o->timeout = 0;
+        if (c->version == 5)
+                o->reasonCode = reason;
+        SET_CALLBACKS(o, c, &c->disconnect_req);
+
+        pthread_mutex_lock(&c->lock);
+        c->disconnect_done = false;
+        pthread_mutex_unlock(&c->lock);
+        return MQTTAsync_disconnect(c->paho, o);
+}
+
+static void start_disconnect(MqttClient *c, bool with_will) {
         int r;
 
         if (c->disconnect_started)
@@ -983,23 +896,8 @@ static void start_disconnect(MqttClient *c, bool with_will) {
         c->disconnect_started = true;
         c->shutdown_timer = sd_event_source_disable_unref(c->shutdown_timer);
 
-        o->timeout = 0;
-        o->context = c;
-        if (c->version == 5) {
-                if (with_will && c->status_topic)
-                        o->reasonCode = MQTTREASONCODE_DISCONNECT_WITH_WILL_MESSAGE;
-                o->onSuccess5 = on_disconnect_success5;
-                o->onFailure5 = on_disconnect_failure5;
-        } else {
-                o->onSuccess = on_disconnect_success;
-                o->onFailure = on_disconnect_failure;
-        }
-
-        pthread_mutex_lock(&c->lock);
-        c->disconnect_done = false;
-        pthread_mutex_unlock(&c->lock);
-
-        if (MQTTAsync_disconnect(c->paho, o) != MQTTASYNC_SUCCESS) {
+        if (paho_disconnect(c, with_will && c->status_topic ? MQTTREASONCODE_DISCONNECT_WITH_WILL_MESSAGE
+                                                          : MQTTREASONCODE_SUCCESS) != MQTTASYNC_SUCCESS) {
                 /* Not connected (or never was): there is nothing to wait for. */
                 pthread_mutex_lock(&c->lock);
                 c->disconnect_done = true;
@@ -1111,17 +1009,10 @@ int mqtt_client_publish(MqttClient *c, const char *topic, const void *payload, s
                 p = calloc(1, sizeof(Pending));
                 if (!p)
                         return -ENOMEM;
-                p->client = c;
+                p->req = (Request) { REQ_PUBLISH, c };
                 p->done = done;
                 p->userdata = userdata;
-                ro.context = p;
-                if (c->version == 5) {
-                        ro.onSuccess5 = on_publish_success5;
-                        ro.onFailure5 = on_publish_failure5;
-                } else {
-                        ro.onSuccess = on_publish_success;
-                        ro.onFailure = on_publish_failure;
-                }
+                SET_CALLBACKS(&ro, c, &p->req);
         }
 
         /* Paho copies topic and payload. A completion callback can only be dispatched by this
@@ -1178,7 +1069,7 @@ int mqtt_client_subscribe(MqttClient *c, const char *topic_filter, int qos) {
         s = calloc(1, sizeof(Subscription));
         if (!s)
                 return -ENOMEM;
-        s->client = c;
+        s->req = (Request) { REQ_SUBSCRIBE, c };
         s->qos = qos;
         s->filter = strdup(topic_filter);
         a = realloc(c->subs, (c->n_subs + 1) * sizeof(Subscription *));
@@ -1232,29 +1123,12 @@ MqttClient *mqtt_client_free(MqttClient *c) {
                         pthread_mutex_lock(&c->lock);
                         wait = !c->disconnect_done;
                         pthread_mutex_unlock(&c->lock);
-                } else {
-                        MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
-                        MQTTAsync_disconnectOptions d5 = MQTTAsync_disconnectOptions_initializer5;
-                        MQTTAsync_disconnectOptions *o = c->version == 5 ? &d5 : &d;
-
+                } else
                         /* Even when not connected: disconnect also stops Paho's reconnect
                          * attempts, and destroying a client mid-reconnect is what hangs (#578).
                          * No grace period here: whatever is in flight fails now (the outbox
                          * keeps it); mqtt_client_shutdown() is the path that flushes first. */
-                        o->timeout = 0;
-                        o->context = c;
-                        if (c->version == 5) {
-                                o->onSuccess5 = on_disconnect_success5;
-                                o->onFailure5 = on_disconnect_failure5;
-                        } else {
-                                o->onSuccess = on_disconnect_success;
-                                o->onFailure = on_disconnect_failure;
-                        }
-                        pthread_mutex_lock(&c->lock);
-                        c->disconnect_done = false;
-                        pthread_mutex_unlock(&c->lock);
-                        wait = MQTTAsync_disconnect(c->paho, o) == MQTTASYNC_SUCCESS;
-                }
+                        wait = paho_disconnect(c, MQTTREASONCODE_SUCCESS) == MQTTASYNC_SUCCESS;
 
                 if (wait) {
                         struct timespec deadline;
@@ -1274,8 +1148,8 @@ MqttClient *mqtt_client_free(MqttClient *c) {
                         usleep(1000);
         }
 
-        for (Event *e; (e = pop_event(c)); event_free(e))
-                ;
+        /* What Paho queued and the loop never saw. */
+        c->bridge = thread_bridge_free(c->bridge);
         /* Paho no longer holds these: tell their owners, so nobody waits forever. */
         while (c->pending) {
                 Pending *p = c->pending;
@@ -1292,9 +1166,6 @@ MqttClient *mqtt_client_free(MqttClient *c) {
 
         sd_event_source_disable_unref(c->shutdown_timer);
         sd_event_source_disable_unref(c->done_source);
-        sd_event_source_disable_unref(c->efd_source);
-        if (c->efd >= 0)
-                close(c->efd);
         sd_event_unref(c->event);
 
         if (c->password)

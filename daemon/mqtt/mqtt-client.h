@@ -4,11 +4,12 @@
 /* The MQTT connection: Eclipse Paho's MQTTAsync client, bridged into the daemon's sd-event loop.
  *
  * Paho runs its own send/receive threads and calls back on them. Those callbacks do nothing but
- * copy what they got into a mutex-protected queue and write an eventfd; an sd-event io source on
- * that eventfd drains the queue on the loop thread and calls the callbacks below. So every
- * callback here runs on the loop thread and no user state is ever touched from a Paho thread.
+ * copy what they got and hand it to the loop through a thread bridge (thread-bridge.h), which
+ * calls the callbacks below on the loop thread. So every callback here runs on the loop thread
+ * and no user state is ever touched from a Paho thread. MQTT 3.1.1 and 5 share one path: Paho's
+ * two sets of completion callbacks only translate their results into one.
  *
- * The client knows Paho, TLS, credentials and the hub's status topic (last will "offline",
+ * The client knows Paho, TLS, the credentials file (mqtt-credentials.h) and the hub's status topic (last will "offline",
  * retained "online" on every (re)connect); it knows nothing about stations or sessions: it gets
  * topic names and payload bytes. It never logs: it reports through callbacks.log.
  *
