@@ -69,6 +69,13 @@ int mqtt_credentials_read(const char *path, MqttCredentials *ret, char **ret_why
                         break;
                 len += (size_t) n;
         }
+        if (len == CREDENTIALS_MAX) {
+                char extra;
+
+                if (read(fd, &extra, 1) > 0)
+                        return why(ret_why, -EFBIG, "MQTT credentials file %s is larger than %d bytes", path,
+                                   CREDENTIALS_MAX);
+        }
         buf[len] = 0;
 
         nl = strchr(buf, '\n');

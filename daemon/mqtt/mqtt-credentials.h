@@ -12,7 +12,8 @@ typedef struct MqttCredentials {
 
 /* Returns 0, or a negative errno with *ret_why (malloc'd) saying what is wrong for a log
  * line: -EPERM when the file is accessible by "other", -EINVAL when it is not a regular
- * file or not in the format, the open/read error otherwise. */
+ * file or not in the format, -EFBIG when it is larger than 4 KiB, the open/read error
+ * otherwise. */
 int mqtt_credentials_read(const char *path, MqttCredentials *ret, char **ret_why);
 /* Wipes the password before freeing it. */
 void mqtt_credentials_done(MqttCredentials *c);
