@@ -45,12 +45,12 @@ static const GpioBackendOps ops = {
 static unsigned errors;
 static int last_error;
 
-static void on_error(void *userdata, int error) {
+static void on_error(int error, void *userdata) {
         errors++;
         last_error = error;
 }
 
-static void on_gesture(void *userdata, SwitchGesture g, nsec_t at) {
+static void on_gesture(SwitchGesture g, nsec_t at, void *userdata) {
 }
 
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {

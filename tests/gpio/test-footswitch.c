@@ -42,7 +42,7 @@ static const GpioLineSpec foot = {
         .chip = "gpiochip0", .name = "FOOT", .active_low = true, .bias = GPIO_BIAS_PULL_UP,
 };
 
-static void on_gesture(void *userdata, SwitchGesture g, nsec_t at) {
+static void on_gesture(SwitchGesture g, nsec_t at, void *userdata) {
         Scenario *s = userdata;
 
         CHECK(s->n_seen < ELEMENTSOF(s->seen));

@@ -88,7 +88,7 @@ typedef struct Ctx {
         bool sampled;
 } Ctx;
 
-static void on_gesture(void *userdata, SwitchGesture g, nsec_t at) {
+static void on_gesture(SwitchGesture g, nsec_t at, void *userdata) {
         Ctx *c = userdata;
 
         fprintf(stderr, "gesture %s\n", switch_gesture_to_string(g));

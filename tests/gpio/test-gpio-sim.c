@@ -36,7 +36,7 @@ static bool got_msgs(void *userdata) {
         return c->n_msgs >= c->n_expect_msgs;
 }
 
-static void on_gesture(void *userdata, SwitchGesture g, nsec_t at) {
+static void on_gesture(SwitchGesture g, nsec_t at, void *userdata) {
         Ctx *c = userdata;
 
         CHECK(c->n_gestures < ELEMENTSOF(c->gestures));
