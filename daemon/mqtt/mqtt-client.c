@@ -6,10 +6,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <MQTTAsync.h>
-
 #include "mqtt/mqtt-client.h"
 #include "mqtt/mqtt-credentials.h"
+#include "mqtt/paho-lib.h"
 #include "mqtt/thread-bridge.h"
 #include "shared/macro.h"
 
@@ -83,6 +82,7 @@ struct MqttClient {
         ThreadBridge *bridge;
         sd_event_source *shutdown_timer;
         sd_event_source *done_source;
+        const PahoLib *lib;             /* the Paho build in use: TLS or not */
         MQTTAsync paho;
         Request connect_req, disconnect_req;
 
@@ -214,17 +214,19 @@ static void on_connection_lost(void *context, char *cause) {
 }
 
 static void on_disconnected5(void *context, MQTTProperties *props, enum MQTTReasonCodes rc) {
-        queue_log(context, MQTT_LOG_WARNING, "Broker sent DISCONNECT: %s (%d)", MQTTReasonCode_toString(rc), (int) rc);
+        MqttClient *c = context;
+
+        queue_log(c, MQTT_LOG_WARNING, "Broker sent DISCONNECT: %s (%d)", c->lib->MQTTReasonCode_toString(rc), (int) rc);
 }
 
 /* MQTT 5 request/response: the response topic and correlation data travel with the event. */
-static void copy_request_properties(Event *e, MQTTAsync_message *m) {
+static void copy_request_properties(MqttClient *c, Event *e, MQTTAsync_message *m) {
         MQTTProperty *p;
 
-        p = MQTTProperties_getProperty(&m->properties, MQTTPROPERTY_CODE_RESPONSE_TOPIC);
+        p = c->lib->MQTTProperties_getProperty(&m->properties, MQTTPROPERTY_CODE_RESPONSE_TOPIC);
         if (p && p->value.data.len > 0)
                 e->response_topic = strndup(p->value.data.data, (size_t) p->value.data.len);
-        p = MQTTProperties_getProperty(&m->properties, MQTTPROPERTY_CODE_CORRELATION_DATA);
+        p = c->lib->MQTTProperties_getProperty(&m->properties, MQTTPROPERTY_CODE_CORRELATION_DATA);
         if (p && p->value.data.len > 0 && (e->correlation = malloc((size_t) p->value.data.len))) {
                 memcpy(e->correlation, p->value.data.data, (size_t) p->value.data.len);
                 e->correlation_len = (size_t) p->value.data.len;
@@ -250,7 +252,7 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
                         if (e->text && e->data) {
                                 memcpy(e->data, m->payload, e->len);
                                 ((char *) e->data)[e->len] = 0;
-                                copy_request_properties(e, m);
+                                copy_request_properties(c, e, m);
                         } else {
                                 e->item.bounded = false;
                                 event_free(e);
@@ -263,8 +265,8 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
                         thread_bridge_cancel(c->bridge);
         }
 
-        MQTTAsync_freeMessage(&m);
-        MQTTAsync_free(topic);
+        c->lib->MQTTAsync_freeMessage(&m);
+        c->lib->MQTTAsync_free(topic);
         callback_leave(c);
         return 1;   /* consumed: Paho must not redeliver it */
 }
@@ -291,7 +293,7 @@ static void request_done(Request *q, int code, int reason, const char *message) 
                 if (code == 0)
                         break;
                 if (reason != 0)
-                        queue_simple(c, EV_CONNECT_FAILED, reason, MQTTReasonCode_toString(reason));
+                        queue_simple(c, EV_CONNECT_FAILED, reason, c->lib->MQTTReasonCode_toString(reason));
                 else
                         queue_simple(c, EV_CONNECT_FAILED, code, message);
                 break;
@@ -302,7 +304,7 @@ static void request_done(Request *q, int code, int reason, const char *message) 
                         queue_log(c, MQTT_LOG_ERR, "Subscribing to %s failed: %d %s", s->filter, code, message ?: "");
                 else if (reason >= 0x80 && c->version == 5)
                         queue_log(c, MQTT_LOG_ERR, "Broker refused the subscription to %s: %s", s->filter,
-                                  MQTTReasonCode_toString(reason));
+                                  c->lib->MQTTReasonCode_toString(reason));
                 else if (reason >= 0x80)
                         queue_log(c, MQTT_LOG_ERR, "Broker refused the subscription to %s", s->filter);
                 break;
@@ -375,11 +377,11 @@ static void trace_watch(MqttClient *c, bool on) {
         pthread_mutex_lock(&trace_lock);
         if (on && (!trace_client || trace_client == c)) {
                 trace_client = c;
-                MQTTAsync_setTraceCallback(on_paho_trace);
-                MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_PROTOCOL);
+                c->lib->MQTTAsync_setTraceCallback(on_paho_trace);
+                c->lib->MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_PROTOCOL);
         } else if (!on && trace_client == c) {
-                MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
-                MQTTAsync_setTraceCallback(NULL);
+                c->lib->MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
+                c->lib->MQTTAsync_setTraceCallback(NULL);
                 trace_client = NULL;
         }
         pthread_mutex_unlock(&trace_lock);
@@ -456,9 +458,9 @@ static void subscribe_one(MqttClient *c, Subscription *s) {
          * arrives, not only at the next connect. */
         if (c->version == 5)
                 ro.subscribeOptions.retainAsPublished = 1;
-        rc = MQTTAsync_subscribe(c->paho, s->filter, s->qos, &ro);
+        rc = c->lib->MQTTAsync_subscribe(c->paho, s->filter, s->qos, &ro);
         if (rc != MQTTASYNC_SUCCESS)
-                client_log(c, MQTT_LOG_ERR, "Subscribing to %s failed: %s", s->filter, MQTTAsync_strerror(rc));
+                client_log(c, MQTT_LOG_ERR, "Subscribing to %s failed: %s", s->filter, c->lib->MQTTAsync_strerror(rc));
 }
 
 static void publish_online(MqttClient *c) {
@@ -569,7 +571,7 @@ static void dispatch(MqttClient *c, Event *e) {
 
         case EV_CONNECT_FAILED:
                 client_log(c, MQTT_LOG_ERR, "Connecting to %s failed: %s (%d); retrying with backoff",
-                           c->uri, e->text ?: MQTTAsync_strerror(e->code), e->code);
+                           c->uri, e->text ?: c->lib->MQTTAsync_strerror(e->code), e->code);
                 if (c->cb.connect_failed)
                         c->cb.connect_failed(c, e->code, e->text, c->userdata);
                 break;
@@ -599,7 +601,7 @@ static void dispatch(MqttClient *c, Event *e) {
         case EV_DISCONNECT_DONE:
                 c->connected = false;
                 if (e->code != 0)
-                        client_log(c, MQTT_LOG_WARNING, "Disconnect did not complete cleanly: %s", MQTTAsync_strerror(e->code));
+                        client_log(c, MQTT_LOG_WARNING, "Disconnect did not complete cleanly: %s", c->lib->MQTTAsync_strerror(e->code));
                 finish_shutdown(c);
                 break;
 
@@ -632,32 +634,6 @@ static int on_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userdata
 static int on_shutdown_now(sd_event_source *s, uint64_t usec, void *userdata) {
         finish_shutdown(userdata);
         return 0;
-}
-
-/* Paho stops its send and receive threads when its last client is destroyed, and that stop
- * sleeps in steps of 100 ms until the send thread notices, which it does only when its
- * condition wait times out (1 s) unless a command arrives, and none can then. So every process
- * exit and every reload that replaced the last client waited up to a second in
- * MQTTAsync_destroy(). One idle, never connected Paho client per process keeps the threads
- * alive: destroying a real client then returns at once. It is never destroyed (Paho keeps it
- * reachable; the threads end with the process). */
-static pthread_once_t paho_once = PTHREAD_ONCE_INIT;
-static MQTTAsync keeper;
-
-static void paho_init(void) {
-        /* Paho would initialise OpenSSL when its first client is made, TLS or not: error
-         * strings, algorithm tables, about 3.5 MB of libcrypto and libssl pages and 0.4 MB of
-         * heap in a daemon that talks plain MQTT to the broker beside it. OpenSSL (>= 1.1)
-         * initialises itself when the first TLS connection makes its context, so only a TLS
-         * client pays for it. Must come before any other Paho call. */
-        MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
-
-        init.do_openssl_init = 0;
-        MQTTAsync_global_init(&init);
-
-        if (MQTTAsync_create(&keeper, "tcp://127.0.0.1:1", "tphub-paho-threads", MQTTCLIENT_PERSISTENCE_NONE,
-                             NULL) != MQTTASYNC_SUCCESS)
-                keeper = NULL;   /* only slower stops */
 }
 
 static int strdup_opt(char **dst, const char *src) {
@@ -713,6 +689,13 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
             strdup_opt(&c->started_at, opts->started_at) < 0)
                 return -ENOMEM;
 
+        const char *load_error;
+        r = paho_lib_get(c->tls, &c->lib, &load_error);
+        if (r < 0) {
+                client_log(c, MQTT_LOG_ERR, "Cannot load the MQTT library for %s: %s", c->uri, load_error);
+                return r;
+        }
+
         if (!c->tls && (opts->ca_file || opts->cert_file || opts->key_file))
                 client_log(c, MQTT_LOG_WARNING, "TLS files are configured but %s is not an ssl:// URI: they are ignored", c->uri);
 
@@ -758,22 +741,20 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
         co.persistQoS0 = 0;
         co.MQTTVersion = c->version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
 
-        (void) pthread_once(&paho_once, paho_init);
-
         /* No Paho persistence: its store is keyed on client id + URI and was seen to overwrite
          * files across restarts (paho.mqtt.c#618); the outbox is our durable store. */
-        rc = MQTTAsync_createWithOptions(&c->paho, c->uri, c->client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
+        rc = c->lib->MQTTAsync_createWithOptions(&c->paho, c->uri, c->client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
         if (rc != MQTTASYNC_SUCCESS) {
                 c->paho = NULL;
-                client_log(c, MQTT_LOG_ERR, "Cannot create the MQTT client for %s: %s", c->uri, MQTTAsync_strerror(rc));
+                client_log(c, MQTT_LOG_ERR, "Cannot create the MQTT client for %s: %s", c->uri, c->lib->MQTTAsync_strerror(rc));
                 return errno_from_paho(rc);
         }
 
-        rc = MQTTAsync_setCallbacks(c->paho, c, on_connection_lost, on_message, NULL);
+        rc = c->lib->MQTTAsync_setCallbacks(c->paho, c, on_connection_lost, on_message, NULL);
         if (rc == MQTTASYNC_SUCCESS)
-                rc = MQTTAsync_setConnected(c->paho, c, on_connected);
+                rc = c->lib->MQTTAsync_setConnected(c->paho, c, on_connected);
         if (rc == MQTTASYNC_SUCCESS && c->version == 5)
-                rc = MQTTAsync_setDisconnected(c->paho, c, on_disconnected5);
+                rc = c->lib->MQTTAsync_setDisconnected(c->paho, c, on_disconnected5);
         if (rc != MQTTASYNC_SUCCESS)
                 return errno_from_paho(rc);
 
@@ -815,7 +796,7 @@ int mqtt_client_connect(MqttClient *c) {
                 if (c->persistent_session) {
                         MQTTProperty p = { .identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL,
                                            .value.integer4 = 3600 };
-                        MQTTProperties_add(&props, &p);
+                        c->lib->MQTTProperties_add(&props, &p);
                         o->connectProperties = &props;
                 }
         } else {
@@ -847,10 +828,10 @@ int mqtt_client_connect(MqttClient *c) {
 
         if (c->tls)
                 trace_watch(c, true);
-        rc = MQTTAsync_connect(c->paho, o);
-        MQTTProperties_free(&props);
+        rc = c->lib->MQTTAsync_connect(c->paho, o);
+        c->lib->MQTTProperties_free(&props);
         if (rc != MQTTASYNC_SUCCESS) {
-                client_log(c, MQTT_LOG_ERR, "Connecting to %s failed: %s", c->uri, MQTTAsync_strerror(rc));
+                client_log(c, MQTT_LOG_ERR, "Connecting to %s failed: %s", c->uri, c->lib->MQTTAsync_strerror(rc));
                 return errno_from_paho(rc);
         }
         c->connecting = true;
@@ -860,7 +841,7 @@ int mqtt_client_connect(MqttClient *c) {
 int mqtt_client_reconnect_now(MqttClient *c) {
         if (!c || !c->paho)
                 return -EINVAL;
-        return errno_from_paho(MQTTAsync_reconnect(c->paho));
+        return errno_from_paho(c->lib->MQTTAsync_reconnect(c->paho));
 }
 
 /* The DISCONNECT goes to Paho only once nothing we care about is in flight, with Paho's own
@@ -885,7 +866,7 @@ static int paho_disconnect(MqttClient *c, enum MQTTReasonCodes reason) {
         pthread_mutex_lock(&c->lock);
         c->disconnect_done = false;
         pthread_mutex_unlock(&c->lock);
-        return MQTTAsync_disconnect(c->paho, o);
+        return c->lib->MQTTAsync_disconnect(c->paho, o);
 }
 
 static void start_disconnect(MqttClient *c, bool with_will) {
@@ -1017,7 +998,7 @@ int mqtt_client_publish(MqttClient *c, const char *topic, const void *payload, s
 
         /* Paho copies topic and payload. A completion callback can only be dispatched by this
          * (the loop) thread, so linking p after the call is race-free. */
-        rc = MQTTAsync_sendMessage(c->paho, topic, &m, &ro);
+        rc = c->lib->MQTTAsync_sendMessage(c->paho, topic, &m, &ro);
         if (rc != MQTTASYNC_SUCCESS) {
                 free(p);
                 return errno_from_paho(rc);
@@ -1049,11 +1030,11 @@ int mqtt_client_publish_response(MqttClient *c, const char *topic, const void *p
         if (correlation && correlation_len > 0) {
                 prop.value.data.data = (char *) correlation;
                 prop.value.data.len = (int) correlation_len;
-                if (MQTTProperties_add(&m.properties, &prop) != 0)
+                if (c->lib->MQTTProperties_add(&m.properties, &prop) != 0)
                         return -ENOMEM;
         }
-        rc = MQTTAsync_sendMessage(c->paho, topic, &m, &ro);
-        MQTTProperties_free(&m.properties);
+        rc = c->lib->MQTTAsync_sendMessage(c->paho, topic, &m, &ro);
+        c->lib->MQTTProperties_free(&m.properties);
         return rc == MQTTASYNC_SUCCESS ? 0 : errno_from_paho(rc);
 }
 
@@ -1142,7 +1123,7 @@ MqttClient *mqtt_client_free(MqttClient *c) {
                         pthread_mutex_unlock(&c->lock);
                 }
 
-                MQTTAsync_destroy(&c->paho);
+                c->lib->MQTTAsync_destroy(&c->paho);
 
                 for (unsigned i = 0; i < 1000 && __atomic_load_n(&c->callbacks_running, __ATOMIC_SEQ_CST) > 0; i++)
                         usleep(1000);
