@@ -71,3 +71,14 @@ static inline void loop_at(sd_event *e, uint64_t at_ns, sd_event_time_handler_t 
                 abort();
         sd_event_source_unref(s);
 }
+
+/* For helpers that return an error instead of failing a case: true when cond held within
+ * timeout_s. */
+#define LOOP_WAIT(event, cond, timeout_s)                                               \
+        ({                                                                              \
+                uint64_t _until = loop_now_usec() + (uint64_t) (timeout_s) * 1000000ULL; \
+                bool _held;                                                             \
+                while (!(_held = (cond)) && loop_now_usec() <= _until)                  \
+                        loop_run_once((event), 100 * 1000);                             \
+                _held;                                                                  \
+        })
