@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -910,158 +911,192 @@ static int on_tool_connected(Engine *e, nsec_t now) {
 
 /* ---- deadlines ---- */
 
-static nsec_t deadline(const Engine *e) {
-        const ProtocolStep *s = cur_step(e);
-        nsec_t d = NSEC_INFINITY;
+/* What a timer does when it is due. */
+typedef enum TimerAction {
+        TIMER_DONE_SHOWN,        /* the "done" cue has been shown long enough */
+        TIMER_CHECKIN_PRESS,     /* a press held at check-in starts the default protocol */
+        TIMER_IDLE,              /* nobody did anything for idle_timeout: abandoned */
+        TIMER_OVER_FORCE_PRESS,  /* too much force before any hold: the rep ends for safety */
+        TIMER_SETTLED,           /* an auto-start press settled: the hold starts */
+        TIMER_OVER_FORCE_HOLD,   /* too much force during the hold */
+        TIMER_HOLD_TARGET,       /* the target hold time is reached: release cue */
+        TIMER_TAP_COUNTS,        /* min_hold reached: a tap now ends the hold */
+        TIMER_RELEASE_SHOWN,     /* without a tool, the release cue has been shown long enough */
+        TIMER_OVER_HOLD,         /* held past max_hold */
+        TIMER_RELEASE_GIVE_UP,   /* the force never dropped after the release cue */
+        TIMER_REST_DONE,
+        TIMER_PAUSE_EXPIRED,     /* the tool did not come back in time */
+} TimerAction;
 
+typedef struct Timer {
+        nsec_t due;
+        TimerAction action;
+} Timer;
+
+#define MAX_TIMERS 3
+
+/* The timers of the engine's state: the one place that says which timers run when. When
+ * several are due at once they are served in this order (one per engine_tick() round: each
+ * action changes the state, and so the list).
+ *
+ * Returns the earliest due time (NSEC_INFINITY: none), the timers in t, their number in *ret_n.
+ * Inlined: it runs for every input (the daemon's hot path), and so the list of a caller that
+ * only wants the time costs nothing. */
+static inline __attribute__((always_inline))
+nsec_t state_timers(const Engine *e, Timer t[static MAX_TIMERS], size_t *ret_n) {
+        const ProtocolStep *s;
+        nsec_t first = NSEC_INFINITY;
+        size_t n = 0;
+
+#define TIMER(d, a)                                                     \
+        do {                                                            \
+                nsec_t _d = (d);                                        \
+                t[n++] = (Timer) { .due = _d, .action = (a) };          \
+                first = MIN(first, _d);                                 \
+        } while (0)
         if (!e->session) {
                 if (e->cue.kind == CUE_DONE)
-                        d = MIN(d, e->done_due);
+                        TIMER(e->done_due, TIMER_DONE_SHOWN);
                 if (e->idle_contact && e->default_protocol && e->params.checkin_press_ms > 0)
-                        d = MIN(d, e->idle_contact_since + nsec_from_ms(e->params.checkin_press_ms));
-                return d;
+                        TIMER(e->idle_contact_since + nsec_from_ms(e->params.checkin_press_ms), TIMER_CHECKIN_PRESS);
+                *ret_n = n;
+                return first;
         }
+
+        s = cur_step(e);
 
         switch (e->phase) {
         case PHASE_CUE:
-                d = e->last_activity + nsec_from_ms(e->params.idle_timeout_ms);
+                TIMER(e->last_activity + nsec_from_ms(e->params.idle_timeout_ms), TIMER_IDLE);
                 break;
         case PHASE_PRESSING:
-                if (s->start == HOLD_START_AUTO && e->r.settle_since)
-                        d = MIN(d, e->r.settle_since + nsec_from_ms(s->settle_ms));
                 if (e->r.over)
-                        d = MIN(d, e->r.over_since + nsec_from_ms(s->over_force_ms));
-                d = MIN(d, e->last_activity + nsec_from_ms(e->params.idle_timeout_ms));
+                        TIMER(e->r.over_since + nsec_from_ms(s->over_force_ms), TIMER_OVER_FORCE_PRESS);
+                if (s->start == HOLD_START_AUTO && e->r.settle_since)
+                        TIMER(e->r.settle_since + nsec_from_ms(s->settle_ms), TIMER_SETTLED);
+                TIMER(e->last_activity + nsec_from_ms(e->params.idle_timeout_ms), TIMER_IDLE);
                 break;
         case PHASE_HOLD:
-                d = e->r.hold_start + nsec_from_ms(s->target_hold_ms);
                 if (e->r.over)
-                        d = MIN(d, e->r.over_since + nsec_from_ms(s->over_force_ms));
+                        TIMER(e->r.over_since + nsec_from_ms(s->over_force_ms), TIMER_OVER_FORCE_HOLD);
+                /* Before the tap signal: a hold whose target is reached gets its release cue,
+                 * and a tap signal after that would be news of nothing. */
+                TIMER(e->r.hold_start + nsec_from_ms(s->target_hold_ms), TIMER_HOLD_TARGET);
                 if (tap_can_end(s) && !e->r.tap_counts)
-                        d = MIN(d, e->r.hold_start + nsec_from_ms(s->min_hold_ms));
+                        TIMER(e->r.hold_start + nsec_from_ms(s->min_hold_ms), TIMER_TAP_COUNTS);
                 break;
         case PHASE_RELEASING:
-                if (!e->r.tool)
-                        d = e->phase_due;
-                else {
-                        /* A measurement ends at the tap: nothing is "held too long" after it. */
-                        if (!e->r.over_hold_warned && e->r.hold_start && s->kind != STEP_MEASURE)
-                                d = MIN(d, e->r.hold_start + nsec_from_ms(s->max_hold_ms));
-                        d = MIN(d, e->r.release_cue_at + nsec_from_ms(e->params.idle_timeout_ms));
+                if (!e->r.tool) {
+                        TIMER(e->phase_due, TIMER_RELEASE_SHOWN);
+                        break;
                 }
+                /* A measurement ends at the tap: nothing is "held too long" after it. */
+                if (!e->r.over_hold_warned && e->r.hold_start && s->kind != STEP_MEASURE)
+                        TIMER(e->r.hold_start + nsec_from_ms(s->max_hold_ms), TIMER_OVER_HOLD);
+                TIMER(e->r.release_cue_at + nsec_from_ms(e->params.idle_timeout_ms), TIMER_RELEASE_GIVE_UP);
                 break;
         case PHASE_REST:
+                TIMER(e->phase_due, TIMER_REST_DONE);
+                break;
         case PHASE_PAUSED:
-                d = e->phase_due;
+                TIMER(e->phase_due, TIMER_PAUSE_EXPIRED);
                 break;
         default:
                 break;
         }
-        return d;
+#undef TIMER
+        *ret_n = n;   /* at most MAX_TIMERS: count the TIMER()s of a case */
+        return first;
+}
+
+/* One copy of the inlined list, shared by its two callers. */
+static __attribute__((noinline)) nsec_t deadline(const Engine *e) {
+        Timer t[MAX_TIMERS];
+        size_t n;
+
+        return state_timers(e, t, &n);
 }
 
 nsec_t engine_next_deadline(const Engine *e) {
         return deadline(e);
 }
 
-/* 1 when a due deadline was served, 0 when nothing was due, negative errno on failure. */
+/* 1 when a due deadline was served, negative errno on failure. */
 static int acted(int r) {
         return r < 0 ? r : 1;
 }
 
-static int tick_once(Engine *e, nsec_t now) {
+static int fire(Engine *e, TimerAction action, nsec_t now) {
         const ProtocolStep *s = cur_step(e);
+        int r;
 
-        if (!e->session) {
-                if (e->cue.kind == CUE_DONE && now >= e->done_due) {
-                        e->cue = (Cue) { .kind = CUE_IDLE, .step = -1, .since_ns = now };
+        switch (action) {
+        case TIMER_DONE_SHOWN:
+                e->cue = (Cue) { .kind = CUE_IDLE, .step = -1, .since_ns = now };
+                return 1;
+        case TIMER_CHECKIN_PRESS:
+                return acted(start_session(e, now, e->default_protocol, NULL));
+        case TIMER_IDLE:
+                return acted(stop_session(e, now, SESSION_ABANDONED, REP_SKIPPED));
+        case TIMER_OVER_FORCE_PRESS:
+                /* Never reached a hold; the rep ends for safety. */
+                r = start_hold(e, now, false);
+                if (r < 0)
+                        return r;
+                return acted(release_cue(e, now, REP_OVER_FORCE));
+        case TIMER_SETTLED:
+                return acted(start_hold(e, now, false));
+        case TIMER_OVER_FORCE_HOLD:
+                return acted(release_cue(e, now, REP_OVER_FORCE));
+        case TIMER_HOLD_TARGET:
+                return acted(release_cue(e, now, s->needs_release_tap ? REP_NOT_RELEASED : REP_COMPLETED));
+        case TIMER_TAP_COUNTS:
+                e->r.tap_counts = true;
+                e->cue.tap_counts_ns = e->r.hold_start + nsec_from_ms(s->min_hold_ms);
+                return acted(push_event(e, EVENT_TAP_COUNTS, now, 0));
+        case TIMER_RELEASE_SHOWN:
+                return acted(end_rep(e, now, e->r.pending, false));
+        case TIMER_OVER_HOLD:
+                e->r.over_hold_warned = true;
+                /* Still holding, not releasing slowly as told: only then warn. */
+                if (e->r.n > 0 && !holding(e))
                         return 1;
-                }
-                if (e->idle_contact && e->default_protocol && e->params.checkin_press_ms > 0 &&
-                    now >= e->idle_contact_since + nsec_from_ms(e->params.checkin_press_ms))
-                        return acted(start_session(e, now, e->default_protocol, NULL));
-                return 0;
+                e->cue.warnings |= CUE_WARN_OVER_HOLD;
+                return acted(push_event(e, EVENT_OVER_HOLD, now, e->force));
+        case TIMER_RELEASE_GIVE_UP: {
+                /* The force never dropped: give up measuring the release. */
+                SessionRep *rep = cur_rep(e);
+                rep->hold_ms = ms_between(e->r.hold_start, hold_end(e));
+                return acted(end_rep(e, now, e->r.pending, false));
         }
-
-        switch (e->phase) {
-        case PHASE_CUE:
-                if (now >= e->last_activity + nsec_from_ms(e->params.idle_timeout_ms))
-                        return acted(stop_session(e, now, SESSION_ABANDONED, REP_SKIPPED));
-                return 0;
-
-        case PHASE_PRESSING:
-                if (e->r.over && now >= e->r.over_since + nsec_from_ms(s->over_force_ms)) {
-                        /* Never reached a hold; the rep ends for safety. */
-                        int r = start_hold(e, now, false);
-                        if (r < 0)
-                                return r;
-                        return acted(release_cue(e, now, REP_OVER_FORCE));
-                }
-                if (s->start == HOLD_START_AUTO && e->r.settle_since &&
-                    now >= e->r.settle_since + nsec_from_ms(s->settle_ms))
-                        return acted(start_hold(e, now, false));
-                if (now >= e->last_activity + nsec_from_ms(e->params.idle_timeout_ms))
-                        return acted(stop_session(e, now, SESSION_ABANDONED, REP_SKIPPED));
-                return 0;
-
-        case PHASE_HOLD:
-                if (e->r.over && now >= e->r.over_since + nsec_from_ms(s->over_force_ms))
-                        return acted(release_cue(e, now, REP_OVER_FORCE));
-                if (tap_can_end(s) && !e->r.tap_counts &&
-                    now >= e->r.hold_start + nsec_from_ms(s->min_hold_ms) &&
-                    now < e->r.hold_start + nsec_from_ms(s->target_hold_ms)) {
-                        e->r.tap_counts = true;
-                        e->cue.tap_counts_ns = e->r.hold_start + nsec_from_ms(s->min_hold_ms);
-                        return acted(push_event(e, EVENT_TAP_COUNTS, now, 0));
-                }
-                if (now >= e->r.hold_start + nsec_from_ms(s->target_hold_ms))
-                        return acted(release_cue(e, now, s->needs_release_tap ? REP_NOT_RELEASED : REP_COMPLETED));
-                return 0;
-
-        case PHASE_RELEASING:
-                if (!e->r.tool) {
-                        if (now >= e->phase_due)
-                                return acted(end_rep(e, now, e->r.pending, false));
-                        return 0;
-                }
-                if (!e->r.over_hold_warned && s->kind != STEP_MEASURE &&
-                    now >= e->r.hold_start + nsec_from_ms(s->max_hold_ms)) {
-                        e->r.over_hold_warned = true;
-                        /* Still holding, not releasing slowly as told: only then warn. */
-                        if (e->r.n > 0 && !holding(e))
-                                return 1;
-                        e->cue.warnings |= CUE_WARN_OVER_HOLD;
-                        return acted(push_event(e, EVENT_OVER_HOLD, now, e->force));
-                }
-                if (now >= e->r.release_cue_at + nsec_from_ms(e->params.idle_timeout_ms)) {
-                        /* The force never dropped: give up measuring the release. */
-                        SessionRep *rep = cur_rep(e);
-                        rep->hold_ms = ms_between(e->r.hold_start, hold_end(e));
-                        return acted(end_rep(e, now, e->r.pending, false));
-                }
-                return 0;
-
-        case PHASE_REST:
-                if (now >= e->phase_due) {
-                        e->cue.warnings = 0;
-                        return acted(rest_done(e, now));
-                }
-                return 0;
-
-        case PHASE_PAUSED:
-                if (now >= e->phase_due)
-                        return acted(stop_session(e, now, SESSION_ABANDONED, REP_TOOL_LOST));
-                return 0;
-
-        default:
-                return 0;
+        case TIMER_REST_DONE:
+                e->cue.warnings = 0;
+                return acted(rest_done(e, now));
+        case TIMER_PAUSE_EXPIRED:
+                return acted(stop_session(e, now, SESSION_ABANDONED, REP_TOOL_LOST));
         }
+        assert(!"unknown timer action");
+        return -EINVAL;
 }
 
 static int check_time(Engine *e, nsec_t now) {
         if (now < e->last_now)
                 return -EINVAL;
         e->last_now = now;
+        return 0;
+}
+
+/* Serves the timer due first (of those due at the same moment, the first in the state's
+ * order) at its due time, never before floor. Out of line: engine_tick() runs for every input
+ * and mostly finds nothing due. */
+static __attribute__((noinline)) int serve_due(Engine *e, nsec_t floor) {
+        Timer t[MAX_TIMERS];
+        size_t n;
+        nsec_t at = MAX(state_timers(e, t, &n), floor);
+
+        for (size_t k = 0; k < n; k++)
+                if (t[k].due <= at)
+                        return fire(e, t[k].action, at);
         return 0;
 }
 
@@ -1078,11 +1113,9 @@ int engine_tick(Engine *e, nsec_t now) {
          * rest, a release cue or a countdown that follows starts from when it was due, so
          * timer latency never adds up over a session. Never before an input already taken. */
         for (unsigned i = 0; i < 1024; i++) {
-                nsec_t d = deadline(e);
-
-                if (d > now)
+                if (deadline(e) > now)
                         return 0;
-                r = tick_once(e, MAX(d, floor));
+                r = serve_due(e, floor);
                 if (r <= 0)
                         return r;
         }

@@ -39,7 +39,7 @@ static int arm(sd_event_source *s, nsec_t at) {
 
 static void emit(Footswitch *f, const SwitchGesture *g, unsigned n, nsec_t at) {
         for (unsigned i = 0; i < n; i++)
-                f->cb(f->userdata, g[i], at);
+                f->cb(g[i], at, f->userdata);
 }
 
 /* Re-evaluates the very-long deadline: fires now if already past (the release was
@@ -146,7 +146,7 @@ static int on_edge(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 return 0;
         (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
         if (f->error_cb)
-                f->error_cb(f->error_userdata, r);
+                f->error_cb(r, f->error_userdata);
         return 0;
 }
 

@@ -21,7 +21,7 @@ typedef struct Footswitch Footswitch;
 
 /* at: CLOCK_MONOTONIC of the gesture (the edge for press/release/tap/long, the deadline
  * for very-long, which fires while the switch is still held). */
-typedef void (*FootswitchGestureFn)(void *userdata, SwitchGesture g, nsec_t at);
+typedef void (*FootswitchGestureFn)(SwitchGesture g, nsec_t at, void *userdata);
 
 int footswitch_new(Footswitch **ret, sd_event *event, GpioBackend *backend,
                    const GpioLineSpec *line, uint32_t debounce_ms,
@@ -30,7 +30,7 @@ Footswitch *footswitch_free(Footswitch *f);
 
 /* Called once if the line becomes unreadable for good (a chip gone): the foot-switch then
  * stops watching it, rather than spinning on a readable fd that yields only errors. */
-typedef void (*FootswitchErrorFn)(void *userdata, int error);
+typedef void (*FootswitchErrorFn)(int error, void *userdata);
 void footswitch_set_error_callback(Footswitch *f, FootswitchErrorFn fn, void *userdata);
 
 /* Debounced level: true while pressed. */

@@ -84,6 +84,11 @@ static void chip_line_free(GpioLine *gl) {
         free(l);
 }
 
+static void chip_linep(ChipLine **l) {
+        if (*l)
+                chip_line_free(&(*l)->base);
+}
+
 static int request_flags(const GpioLineSpec *spec) {
         int flags = spec->active_low ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0;
 
@@ -105,7 +110,7 @@ static int request_flags(const GpioLineSpec *spec) {
 
 static int chip_request_input(GpioBackend *b, const GpioLineSpec *spec, const char *consumer,
                               GpioLine **ret) {
-        ChipLine *l = NULL;
+        _cleanup_(chip_linep) ChipLine *l = NULL;
         int r, fd, fl;
 
         r = line_open(spec, &l);
@@ -114,28 +119,23 @@ static int chip_request_input(GpioBackend *b, const GpioLineSpec *spec, const ch
         l->base.backend = b;
         l->input = true;
 
-        if (gpiod_line_request_both_edges_events_flags(l->line, consumer, request_flags(spec)) < 0) {
-                r = negative_errno();
-                goto fail;
-        }
+        if (gpiod_line_request_both_edges_events_flags(l->line, consumer, request_flags(spec)) < 0)
+                return negative_errno();
 
         /* Reads must never block the loop, even after a spurious wakeup. */
         fd = gpiod_line_event_get_fd(l->line);
-        if (fd < 0 || (fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-                r = fd < 0 ? -EBADF : negative_errno();
-                goto fail;
-        }
+        if (fd < 0)
+                return -EBADF;
+        if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+                return negative_errno();
 
-        *ret = &l->base;
+        *ret = &TAKE_PTR(l)->base;
         return 0;
-fail:
-        chip_line_free(&l->base);
-        return r;
 }
 
 static int chip_request_output(GpioBackend *b, const GpioLineSpec *spec, const char *consumer,
                                bool initial, GpioLine **ret) {
-        ChipLine *l = NULL;
+        _cleanup_(chip_linep) ChipLine *l = NULL;
         int r, flags;
 
         r = line_open(spec, &l);
@@ -144,13 +144,10 @@ static int chip_request_output(GpioBackend *b, const GpioLineSpec *spec, const c
         l->base.backend = b;
 
         flags = spec->active_low ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0;
-        if (gpiod_line_request_output_flags(l->line, consumer, flags, initial) < 0) {
-                r = negative_errno();
-                chip_line_free(&l->base);
-                return r;
-        }
+        if (gpiod_line_request_output_flags(l->line, consumer, flags, initial) < 0)
+                return negative_errno();
 
-        *ret = &l->base;
+        *ret = &TAKE_PTR(l)->base;
         return 0;
 }
 

@@ -8,14 +8,14 @@
 #include "hub/hub-private.h"
 #include "shared/log.h"
 
-static void on_gesture(void *userdata, SwitchGesture g, nsec_t at) {
+static void on_gesture(SwitchGesture g, nsec_t at, void *userdata) {
         Station *s = userdata;
 
         log_debug("%s: foot-switch %s", station_name(s), switch_gesture_to_string(g));
         (void) station_gesture(s, g, at);
 }
 
-static void on_switch_error(void *userdata, int error) {
+static void on_switch_error(int error, void *userdata) {
         Station *s = userdata;   /* not the HubStation: a reload may move those */
 
         log_error_errno(error, "%s: the foot-switch line cannot be read any more (%m); it is no longer "

@@ -1,24 +1,25 @@
 /* SPDX-License-Identifier: MIT */
-#include <fcntl.h>
+#include <assert.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/stat.h>
 #include <time.h>
 
-#include <MQTTAsync.h>
-
 #include "mqtt/mqtt-client.h"
+#include "mqtt/mqtt-credentials.h"
+#include "mqtt/paho-lib.h"
+#include "mqtt/thread-bridge.h"
 #include "shared/macro.h"
 
-/* Paho's threads hand over to the loop through this queue. Incoming messages are bounded so
- * that a stuck loop cannot make a flood of commands eat the memory. */
+/* Paho's threads hand over to the loop through a thread bridge. Incoming messages are bounded
+ * so that a stuck loop cannot make a flood of commands eat the memory. */
 #define MAX_QUEUED_MESSAGES 1000
-/* Paho re-checks a pending disconnect only every 3 s (MQTTAsync_checkTimeouts): wait longer. */
-#define FREE_DISCONNECT_WAIT_MS 4000
-#define CREDENTIALS_MAX 4096
+/* How long free waits for Paho to confirm a disconnect given with timeout 0 (it normally takes
+ * milliseconds: Paho closes at once when it processes the command). */
+#define FREE_DISCONNECT_WAIT_MS 1000
+/* The same bound on the loop, for mqtt_client_shutdown(). */
+#define DISCONNECT_CONFIRM_USEC (500 * 1000)
 
 typedef enum EventType {
         EV_CONNECTED,
@@ -33,7 +34,7 @@ typedef enum EventType {
 typedef struct Pending Pending;
 
 typedef struct Event {
-        struct Event *next;
+        BridgeItem item;        /* first: the bridge queues these */
         EventType type;
         int code;
         int level;
@@ -47,28 +48,43 @@ typedef struct Event {
         size_t correlation_len;
 } Event;
 
+/* What Paho carries back to its completion callbacks as their context: what was asked, and
+ * of which client. First member of what it belongs to. */
+typedef enum RequestKind {
+        REQ_CONNECT,
+        REQ_SUBSCRIBE,
+        REQ_PUBLISH,
+        REQ_DISCONNECT,
+} RequestKind;
+
+typedef struct Request {
+        RequestKind kind;
+        MqttClient *client;
+} Request;
+
 /* A publish in Paho's hands. Owned by the client's list on the loop thread; Paho only carries
  * the pointer back in its completion callback. */
 struct Pending {
-        MqttClient *client;
+        Request req;
         MqttPublishDone done;
         void *userdata;
         Pending *prev, *next;
 };
 
 typedef struct Subscription {
-        MqttClient *client;
+        Request req;
         char *filter;
         int qos;
 } Subscription;
 
 struct MqttClient {
         sd_event *event;
-        sd_event_source *efd_source;
+        ThreadBridge *bridge;
         sd_event_source *shutdown_timer;
         sd_event_source *done_source;
-        int efd;
+        const PahoLib *lib;             /* the Paho build in use: TLS or not */
         MQTTAsync paho;
+        Request connect_req, disconnect_req;
 
         MqttClientCallbacks cb;
         void *userdata;
@@ -91,21 +107,18 @@ struct MqttClient {
         bool connecting;
         bool shutting_down;
         bool shutdown_complete;
+        bool disconnect_started;        /* the DISCONNECT is in Paho's hands */
+        bool offline_acked;             /* the broker acknowledged the offline status */
         void (*shutdown_done)(MqttClient *c, void *userdata);
         void *shutdown_userdata;
         Pending *pending;
         Subscription **subs;
         size_t n_subs;
 
-        /* shared with Paho's threads, under lock */
+        /* shared with Paho's threads, under lock: free waits for the disconnect on it */
         pthread_mutex_t lock;
         pthread_cond_t cond;
-        Event *head, *tail;
-        size_t n_queued_messages;
-        uint64_t n_dropped_messages;
-        uint64_t total_dropped_messages;        /* loop thread only */
         bool disconnect_done;
-        unsigned disconnect_timeout_ms;
 
         /* Paho threads currently inside one of our callbacks (atomic). Paho calls some
          * callbacks without its own lock held, so one may still be running when
@@ -116,6 +129,7 @@ struct MqttClient {
 static void event_free(Event *e) {
         if (!e)
                 return;
+        assert(!e->item.bounded || e->type == EV_MESSAGE);
         free(e->response_topic);
         free(e->correlation);
         free(e->text);
@@ -134,23 +148,14 @@ static void callback_leave(MqttClient *c) {
 }
 
 static void push_event(MqttClient *c, Event *e) {
-        uint64_t one = 1;
-
         callback_enter(c);
-        pthread_mutex_lock(&c->lock);
-        if (c->tail)
-                c->tail->next = e;
-        else
-                c->head = e;
-        c->tail = e;
         if (e->type == EV_DISCONNECT_DONE) {
+                pthread_mutex_lock(&c->lock);
                 c->disconnect_done = true;
                 pthread_cond_broadcast(&c->cond);
+                pthread_mutex_unlock(&c->lock);
         }
-        pthread_mutex_unlock(&c->lock);
-
-        /* EAGAIN means the counter is already non-zero: the loop will wake up anyway. */
-        (void) !write(c->efd, &one, sizeof(one));
+        thread_bridge_push(c->bridge, &e->item);
         callback_leave(c);
 }
 
@@ -209,17 +214,19 @@ static void on_connection_lost(void *context, char *cause) {
 }
 
 static void on_disconnected5(void *context, MQTTProperties *props, enum MQTTReasonCodes rc) {
-        queue_log(context, MQTT_LOG_WARNING, "Broker sent DISCONNECT: %s (%d)", MQTTReasonCode_toString(rc), (int) rc);
+        MqttClient *c = context;
+
+        queue_log(c, MQTT_LOG_WARNING, "Broker sent DISCONNECT: %s (%d)", c->lib->MQTTReasonCode_toString(rc), (int) rc);
 }
 
 /* MQTT 5 request/response: the response topic and correlation data travel with the event. */
-static void copy_request_properties(Event *e, MQTTAsync_message *m) {
+static void copy_request_properties(MqttClient *c, Event *e, MQTTAsync_message *m) {
         MQTTProperty *p;
 
-        p = MQTTProperties_getProperty(&m->properties, MQTTPROPERTY_CODE_RESPONSE_TOPIC);
+        p = c->lib->MQTTProperties_getProperty(&m->properties, MQTTPROPERTY_CODE_RESPONSE_TOPIC);
         if (p && p->value.data.len > 0)
                 e->response_topic = strndup(p->value.data.data, (size_t) p->value.data.len);
-        p = MQTTProperties_getProperty(&m->properties, MQTTPROPERTY_CODE_CORRELATION_DATA);
+        p = c->lib->MQTTProperties_getProperty(&m->properties, MQTTPROPERTY_CODE_CORRELATION_DATA);
         if (p && p->value.data.len > 0 && (e->correlation = malloc((size_t) p->value.data.len))) {
                 memcpy(e->correlation, p->value.data.data, (size_t) p->value.data.len);
                 e->correlation_len = (size_t) p->value.data.len;
@@ -228,23 +235,14 @@ static void copy_request_properties(Event *e, MQTTAsync_message *m) {
 
 static int on_message(void *context, char *topic, int topic_len, MQTTAsync_message *m) {
         MqttClient *c = context;
-        Event *e = NULL;
-        bool drop;
 
         callback_enter(c);
-        pthread_mutex_lock(&c->lock);
-        drop = c->n_queued_messages >= c->max_queued_messages;
-        if (drop)
-                c->n_dropped_messages++;
-        else
-                c->n_queued_messages++;
-        pthread_mutex_unlock(&c->lock);
-
-        if (!drop) {
+        if (thread_bridge_reserve(c->bridge)) {
                 size_t tl = topic_len > 0 ? (size_t) topic_len : strlen(topic);
+                Event *e = calloc(1, sizeof(Event));
 
-                e = calloc(1, sizeof(Event));
                 if (e) {
+                        e->item.bounded = true;
                         e->type = EV_MESSAGE;
                         e->text = strndup(topic, tl);
                         e->len = m->payloadlen > 0 ? (size_t) m->payloadlen : 0;
@@ -254,39 +252,23 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
                         if (e->text && e->data) {
                                 memcpy(e->data, m->payload, e->len);
                                 ((char *) e->data)[e->len] = 0;
-                                copy_request_properties(e, m);
+                                copy_request_properties(c, e, m);
                         } else {
+                                e->item.bounded = false;
                                 event_free(e);
                                 e = NULL;
                         }
                 }
                 if (e)
                         push_event(c, e);
-                else {
-                        pthread_mutex_lock(&c->lock);
-                        c->n_queued_messages--;
-                        c->n_dropped_messages++;
-                        pthread_mutex_unlock(&c->lock);
-                }
+                else
+                        thread_bridge_cancel(c->bridge);
         }
 
-        MQTTAsync_freeMessage(&m);
-        MQTTAsync_free(topic);
+        c->lib->MQTTAsync_freeMessage(&m);
+        c->lib->MQTTAsync_free(topic);
         callback_leave(c);
         return 1;   /* consumed: Paho must not redeliver it */
-}
-
-static void on_connect_failure(void *context, MQTTAsync_failureData *r) {
-        queue_simple(context, EV_CONNECT_FAILED, r ? r->code : MQTTASYNC_FAILURE, r ? r->message : NULL);
-}
-
-static void on_connect_failure5(void *context, MQTTAsync_failureData5 *r) {
-        MqttClient *c = context;
-
-        if (r && r->reasonCode != MQTTREASONCODE_SUCCESS)
-                queue_simple(c, EV_CONNECT_FAILED, r->reasonCode, MQTTReasonCode_toString(r->reasonCode));
-        else
-                queue_simple(c, EV_CONNECT_FAILED, r ? r->code : MQTTASYNC_FAILURE, r ? r->message : NULL);
 }
 
 static void publish_done(Pending *p, int code) {
@@ -295,71 +277,81 @@ static void publish_done(Pending *p, int code) {
         if (!e)
                 return;
         e->pending = p;
-        push_event(p->client, e);
+        push_event(p->req.client, e);
 }
 
-static void on_publish_success(void *context, MQTTAsync_successData *r) {
-        publish_done(context, 0);
+/* Every completion Paho reports, MQTT 3.1.1 or 5, ends here on a Paho thread: code is Paho's
+ * (0: success), reason the broker's (an MQTT 5 reason code, or 3.1.1's refused-subscription
+ * 0x80; >= 0x80 is a refusal), message may be NULL. */
+static void request_done(Request *q, int code, int reason, const char *message) {
+        MqttClient *c = q->client;
+
+        callback_enter(c);
+        switch (q->kind) {
+        case REQ_CONNECT:
+                /* A success is reported by the connected callback (also after a reconnect). */
+                if (code == 0)
+                        break;
+                if (reason != 0)
+                        queue_simple(c, EV_CONNECT_FAILED, reason, c->lib->MQTTReasonCode_toString(reason));
+                else
+                        queue_simple(c, EV_CONNECT_FAILED, code, message);
+                break;
+        case REQ_SUBSCRIBE: {
+                Subscription *s = (Subscription *) q;
+
+                if (code != 0)
+                        queue_log(c, MQTT_LOG_ERR, "Subscribing to %s failed: %d %s", s->filter, code, message ?: "");
+                else if (reason >= 0x80 && c->version == 5)
+                        queue_log(c, MQTT_LOG_ERR, "Broker refused the subscription to %s: %s", s->filter,
+                                  c->lib->MQTTReasonCode_toString(reason));
+                else if (reason >= 0x80)
+                        queue_log(c, MQTT_LOG_ERR, "Broker refused the subscription to %s", s->filter);
+                break;
+        }
+        case REQ_PUBLISH:
+                publish_done((Pending *) q, code != 0 ? code : reason >= 0x80 ? MQTTASYNC_FAILURE : 0);
+                break;
+        case REQ_DISCONNECT:
+                queue_simple(c, EV_DISCONNECT_DONE, code, NULL);
+                break;
+        }
+        callback_leave(c);
 }
 
-static void on_publish_failure(void *context, MQTTAsync_failureData *r) {
-        publish_done(context, r && r->code != 0 ? r->code : MQTTASYNC_FAILURE);
-}
-
-static void on_publish_success5(void *context, MQTTAsync_successData5 *r) {
-        /* A v5 PUBACK can carry a failure reason code (>= 0x80). */
-        publish_done(context, r && r->reasonCode >= 0x80 ? MQTTASYNC_FAILURE : 0);
-}
-
-static void on_publish_failure5(void *context, MQTTAsync_failureData5 *r) {
-        publish_done(context, r && r->code != 0 ? r->code : MQTTASYNC_FAILURE);
-}
-
-static void on_subscribe_success(void *context, MQTTAsync_successData *r) {
-        Subscription *s = context;
+/* Paho has a pair of callback types per protocol version: these only translate. */
+static void on_success(void *context, MQTTAsync_successData *r) {
+        Request *q = context;
 
         /* 3.1.1 reports a refused subscription as granted QoS 0x80. */
-        if (r && r->alt.qos == 0x80)
-                queue_log(s->client, MQTT_LOG_ERR, "Broker refused the subscription to %s", s->filter);
+        request_done(q, 0, q->kind == REQ_SUBSCRIBE && r && r->alt.qos == 0x80 ? 0x80 : 0, NULL);
 }
 
-static void on_subscribe_failure(void *context, MQTTAsync_failureData *r) {
-        Subscription *s = context;
-
-        queue_log(s->client, MQTT_LOG_ERR, "Subscribing to %s failed: %d %s", s->filter,
-                  r ? r->code : 0, r && r->message ? r->message : "");
+static void on_success5(void *context, MQTTAsync_successData5 *r) {
+        request_done(context, 0, r ? (int) r->reasonCode : 0, NULL);
 }
 
-static void on_subscribe_success5(void *context, MQTTAsync_successData5 *r) {
-        Subscription *s = context;
-
-        if (r && r->reasonCode >= 0x80)
-                queue_log(s->client, MQTT_LOG_ERR, "Broker refused the subscription to %s: %s",
-                          s->filter, MQTTReasonCode_toString(r->reasonCode));
+static void on_failure(void *context, MQTTAsync_failureData *r) {
+        request_done(context, r && r->code != 0 ? r->code : MQTTASYNC_FAILURE, 0, r ? r->message : NULL);
 }
 
-static void on_subscribe_failure5(void *context, MQTTAsync_failureData5 *r) {
-        Subscription *s = context;
-
-        queue_log(s->client, MQTT_LOG_ERR, "Subscribing to %s failed: %d %s", s->filter,
-                  r ? r->code : 0, r && r->message ? r->message : "");
+static void on_failure5(void *context, MQTTAsync_failureData5 *r) {
+        request_done(context, r && r->code != 0 ? r->code : MQTTASYNC_FAILURE, r ? (int) r->reasonCode : 0,
+                     r ? r->message : NULL);
 }
 
-static void on_disconnect_success(void *context, MQTTAsync_successData *r) {
-        queue_simple(context, EV_DISCONNECT_DONE, 0, NULL);
-}
-
-static void on_disconnect_failure(void *context, MQTTAsync_failureData *r) {
-        queue_simple(context, EV_DISCONNECT_DONE, r ? r->code : MQTTASYNC_FAILURE, NULL);
-}
-
-static void on_disconnect_success5(void *context, MQTTAsync_successData5 *r) {
-        queue_simple(context, EV_DISCONNECT_DONE, 0, NULL);
-}
-
-static void on_disconnect_failure5(void *context, MQTTAsync_failureData5 *r) {
-        queue_simple(context, EV_DISCONNECT_DONE, r ? r->code : MQTTASYNC_FAILURE, NULL);
-}
+/* Connect, response and disconnect options all name their callbacks alike. */
+#define SET_CALLBACKS(o, c, q)                                  \
+        do {                                                    \
+                (o)->context = (q);                             \
+                if ((c)->version == 5) {                        \
+                        (o)->onSuccess5 = on_success5;          \
+                        (o)->onFailure5 = on_failure5;          \
+                } else {                                        \
+                        (o)->onSuccess = on_success;            \
+                        (o)->onFailure = on_failure;            \
+                }                                               \
+        } while (0)
 
 /* Paho reports a certificate that does not name the broker's host only in its trace, at
  * protocol level ("X509_check_host for hostname H failed"), with no context pointer: while a
@@ -385,11 +377,11 @@ static void trace_watch(MqttClient *c, bool on) {
         pthread_mutex_lock(&trace_lock);
         if (on && (!trace_client || trace_client == c)) {
                 trace_client = c;
-                MQTTAsync_setTraceCallback(on_paho_trace);
-                MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_PROTOCOL);
+                c->lib->MQTTAsync_setTraceCallback(on_paho_trace);
+                c->lib->MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_PROTOCOL);
         } else if (!on && trace_client == c) {
-                MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
-                MQTTAsync_setTraceCallback(NULL);
+                c->lib->MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
+                c->lib->MQTTAsync_setTraceCallback(NULL);
                 trace_client = NULL;
         }
         pthread_mutex_unlock(&trace_lock);
@@ -460,21 +452,15 @@ static void subscribe_one(MqttClient *c, Subscription *s) {
         MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
         int rc;
 
-        ro.context = s;
-        if (c->version == 5) {
-                /* Retain As Published: a retained message delivered live keeps its flag (MQTT
-                 * 3.1.1 brokers clear it), so a retained command is recognised and refused
-                 * whenever it arrives, not only at the next connect. */
+        SET_CALLBACKS(&ro, c, &s->req);
+        /* Retain As Published: a retained message delivered live keeps its flag (MQTT 3.1.1
+         * brokers clear it), so a retained command is recognised and refused whenever it
+         * arrives, not only at the next connect. */
+        if (c->version == 5)
                 ro.subscribeOptions.retainAsPublished = 1;
-                ro.onSuccess5 = on_subscribe_success5;
-                ro.onFailure5 = on_subscribe_failure5;
-        } else {
-                ro.onSuccess = on_subscribe_success;
-                ro.onFailure = on_subscribe_failure;
-        }
-        rc = MQTTAsync_subscribe(c->paho, s->filter, s->qos, &ro);
+        rc = c->lib->MQTTAsync_subscribe(c->paho, s->filter, s->qos, &ro);
         if (rc != MQTTASYNC_SUCCESS)
-                client_log(c, MQTT_LOG_ERR, "Subscribing to %s failed: %s", s->filter, MQTTAsync_strerror(rc));
+                client_log(c, MQTT_LOG_ERR, "Subscribing to %s failed: %s", s->filter, c->lib->MQTTAsync_strerror(rc));
 }
 
 static void publish_online(MqttClient *c) {
@@ -508,14 +494,7 @@ static void publish_online(MqttClient *c) {
 }
 
 uint64_t mqtt_client_incoming_dropped(MqttClient *c) {
-        uint64_t n;
-
-        if (!c)
-                return 0;
-        pthread_mutex_lock(&c->lock);
-        n = c->total_dropped_messages + c->n_dropped_messages;
-        pthread_mutex_unlock(&c->lock);
-        return n;
+        return c ? thread_bridge_drops(c->bridge) : 0;
 }
 
 int mqtt_client_publish_status(MqttClient *c) {
@@ -552,6 +531,9 @@ static void finish_shutdown(MqttClient *c) {
                 c->shutdown_done = NULL;   /* out of memory: nobody to tell, free still works */
 }
 
+static void shutdown_check_flushed(MqttClient *c);
+static void start_disconnect(MqttClient *c, bool with_will);
+
 static void dispatch(MqttClient *c, Event *e) {
         switch (e->type) {
         case EV_CONNECTED:
@@ -582,22 +564,20 @@ static void dispatch(MqttClient *c, Event *e) {
                            e->text ? ": " : "", e->text ?: "");
                 if (c->cb.connection_lost)
                         c->cb.connection_lost(c, e->text, c->userdata);
+                /* Nothing more will be acknowledged; the broker publishes the will itself. */
+                if (c->shutting_down)
+                        start_disconnect(c, false);
                 break;
 
         case EV_CONNECT_FAILED:
                 client_log(c, MQTT_LOG_ERR, "Connecting to %s failed: %s (%d); retrying with backoff",
-                           c->uri, e->text ?: MQTTAsync_strerror(e->code), e->code);
+                           c->uri, e->text ?: c->lib->MQTTAsync_strerror(e->code), e->code);
                 if (c->cb.connect_failed)
                         c->cb.connect_failed(c, e->code, e->text, c->userdata);
                 break;
 
         case EV_MESSAGE:
-                pthread_mutex_lock(&c->lock);
-                c->n_queued_messages--;
-                uint64_t dropped = c->n_dropped_messages;
-                c->n_dropped_messages = 0;
-                c->total_dropped_messages += dropped;
-                pthread_mutex_unlock(&c->lock);
+                uint64_t dropped = thread_bridge_take_drops(c->bridge);
                 if (dropped > 0)
                         client_log(c, MQTT_LOG_WARNING, "Dropped %" PRIu64 " incoming messages (queue full)", dropped);
                 if (c->cb.request && e->response_topic)
@@ -614,13 +594,14 @@ static void dispatch(MqttClient *c, Event *e) {
                 if (p->done)
                         p->done(c, errno_from_paho(e->code), p->userdata);
                 free(p);
+                shutdown_check_flushed(c);
                 break;
         }
 
         case EV_DISCONNECT_DONE:
                 c->connected = false;
                 if (e->code != 0)
-                        client_log(c, MQTT_LOG_WARNING, "Disconnect did not complete cleanly: %s", MQTTAsync_strerror(e->code));
+                        client_log(c, MQTT_LOG_WARNING, "Disconnect did not complete cleanly: %s", c->lib->MQTTAsync_strerror(e->code));
                 finish_shutdown(c);
                 break;
 
@@ -631,29 +612,15 @@ static void dispatch(MqttClient *c, Event *e) {
         }
 }
 
-static Event *pop_event(MqttClient *c) {
-        Event *e;
+static void on_bridge_item(BridgeItem *item, void *userdata) {
+        Event *e = (Event *) item;
 
-        pthread_mutex_lock(&c->lock);
-        e = c->head;
-        if (e) {
-                c->head = e->next;
-                if (!c->head)
-                        c->tail = NULL;
-                e->next = NULL;
-        }
-        pthread_mutex_unlock(&c->lock);
-        return e;
+        dispatch(userdata, e);
+        event_free(e);
 }
 
-static int on_efd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        MqttClient *c = userdata;
-        uint64_t v;
-
-        (void) !read(fd, &v, sizeof(v));
-        for (Event *e; (e = pop_event(c)); event_free(e))
-                dispatch(c, e);
-        return 0;
+static void bridge_item_free(BridgeItem *item) {
+        event_free((Event *) item);
 }
 
 static int on_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -666,65 +633,6 @@ static int on_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userdata
 
 static int on_shutdown_now(sd_event_source *s, uint64_t usec, void *userdata) {
         finish_shutdown(userdata);
-        return 0;
-}
-
-static int read_credentials(MqttClient *c, const char *path) {
-        _cleanup_close_ int fd = -EBADF;
-        char buf[CREDENTIALS_MAX + 1];
-        struct stat st;
-        size_t len = 0;
-        char *nl, *pw, *end;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0) {
-                int r = negative_errno();
-                client_log(c, MQTT_LOG_ERR, "Cannot open MQTT credentials file %s: %s", path, strerror(-r));
-                return r;
-        }
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        if (!S_ISREG(st.st_mode)) {
-                client_log(c, MQTT_LOG_ERR, "MQTT credentials file %s is not a regular file", path);
-                return -EINVAL;
-        }
-        if (st.st_mode & 0007) {
-                client_log(c, MQTT_LOG_ERR,
-                           "Refusing MQTT credentials file %s: it is accessible by other users (mode %04o); "
-                           "chmod o-rwx it", path, (unsigned) (st.st_mode & 07777));
-                return -EPERM;
-        }
-        while (len < CREDENTIALS_MAX) {
-                ssize_t n = read(fd, buf + len, CREDENTIALS_MAX - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        buf[len] = 0;
-
-        nl = strchr(buf, '\n');
-        if (!nl || nl == buf) {
-                explicit_bzero(buf, sizeof(buf));
-                client_log(c, MQTT_LOG_ERR, "MQTT credentials file %s must hold \"user\\npassword\\n\"", path);
-                return -EINVAL;
-        }
-        *nl = 0;
-        if (nl > buf && nl[-1] == '\r')
-                nl[-1] = 0;
-        pw = nl + 1;
-        end = pw + strcspn(pw, "\r\n");
-        *end = 0;
-
-        c->username = strdup(buf);
-        c->password = strdup(pw);
-        explicit_bzero(buf, sizeof(buf));
-        if (!c->username || !c->password)
-                return -ENOMEM;
         return 0;
 }
 
@@ -749,7 +657,8 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
         c = calloc(1, sizeof(MqttClient));
         if (!c)
                 return -ENOMEM;
-        c->efd = -EBADF;
+        c->connect_req = (Request) { REQ_CONNECT, c };
+        c->disconnect_req = (Request) { REQ_DISCONNECT, c };
         pthread_mutex_init(&c->lock, NULL);
         pthread_cond_init(&c->cond, NULL);
         c->event = sd_event_ref(event);
@@ -780,6 +689,13 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
             strdup_opt(&c->started_at, opts->started_at) < 0)
                 return -ENOMEM;
 
+        const char *load_error;
+        r = paho_lib_get(c->tls, &c->lib, &load_error);
+        if (r < 0) {
+                client_log(c, MQTT_LOG_ERR, "Cannot load the MQTT library for %s: %s", c->uri, load_error);
+                return r;
+        }
+
         if (!c->tls && (opts->ca_file || opts->cert_file || opts->key_file))
                 client_log(c, MQTT_LOG_WARNING, "TLS files are configured but %s is not an ssl:// URI: they are ignored", c->uri);
 
@@ -795,20 +711,24 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
                 return r;
 
         if (opts->credentials_file) {
-                r = read_credentials(c, opts->credentials_file);
-                if (r < 0)
+                MqttCredentials cred;
+                _cleanup_free_ char *why = NULL;
+
+                r = mqtt_credentials_read(opts->credentials_file, &cred, &why);
+                if (r < 0) {
+                        if (why)
+                                client_log(c, MQTT_LOG_ERR, "%s", why);
                         return r;
+                }
+                c->username = TAKE_PTR(cred.user);
+                c->password = TAKE_PTR(cred.password);
                 if (!c->tls)
                         client_log(c, MQTT_LOG_WARNING, "The MQTT password goes unencrypted over %s: use ssl://", c->uri);
         }
 
-        c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (c->efd < 0)
-                return negative_errno();
-        r = sd_event_add_io(event, &c->efd_source, c->efd, EPOLLIN, on_efd, c);
+        r = thread_bridge_new(&c->bridge, event, c->max_queued_messages, on_bridge_item, bridge_item_free, c);
         if (r < 0)
                 return r;
-        (void) sd_event_source_set_description(c->efd_source, "mqtt-paho-bridge");
 
         co.sendWhileDisconnected = 1;
         co.allowDisconnectedSendAtAnyTime = 1;
@@ -823,18 +743,18 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
 
         /* No Paho persistence: its store is keyed on client id + URI and was seen to overwrite
          * files across restarts (paho.mqtt.c#618); the outbox is our durable store. */
-        rc = MQTTAsync_createWithOptions(&c->paho, c->uri, c->client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
+        rc = c->lib->MQTTAsync_createWithOptions(&c->paho, c->uri, c->client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
         if (rc != MQTTASYNC_SUCCESS) {
                 c->paho = NULL;
-                client_log(c, MQTT_LOG_ERR, "Cannot create the MQTT client for %s: %s", c->uri, MQTTAsync_strerror(rc));
+                client_log(c, MQTT_LOG_ERR, "Cannot create the MQTT client for %s: %s", c->uri, c->lib->MQTTAsync_strerror(rc));
                 return errno_from_paho(rc);
         }
 
-        rc = MQTTAsync_setCallbacks(c->paho, c, on_connection_lost, on_message, NULL);
+        rc = c->lib->MQTTAsync_setCallbacks(c->paho, c, on_connection_lost, on_message, NULL);
         if (rc == MQTTASYNC_SUCCESS)
-                rc = MQTTAsync_setConnected(c->paho, c, on_connected);
+                rc = c->lib->MQTTAsync_setConnected(c->paho, c, on_connected);
         if (rc == MQTTASYNC_SUCCESS && c->version == 5)
-                rc = MQTTAsync_setDisconnected(c->paho, c, on_disconnected5);
+                rc = c->lib->MQTTAsync_setDisconnected(c->paho, c, on_disconnected5);
         if (rc != MQTTASYNC_SUCCESS)
                 return errno_from_paho(rc);
 
@@ -868,7 +788,7 @@ int mqtt_client_connect(MqttClient *c) {
         o->retryInterval = 0;
         o->username = c->username;
         o->password = c->password;
-        o->context = c;
+        SET_CALLBACKS(o, c, &c->connect_req);
 
         if (c->version == 5) {
                 o->MQTTVersion = MQTTVERSION_5;
@@ -876,14 +796,12 @@ int mqtt_client_connect(MqttClient *c) {
                 if (c->persistent_session) {
                         MQTTProperty p = { .identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL,
                                            .value.integer4 = 3600 };
-                        MQTTProperties_add(&props, &p);
+                        c->lib->MQTTProperties_add(&props, &p);
                         o->connectProperties = &props;
                 }
-                o->onFailure5 = on_connect_failure5;
         } else {
                 o->MQTTVersion = MQTTVERSION_3_1_1;
                 o->cleansession = !c->persistent_session;
-                o->onFailure = on_connect_failure;
         }
 
         if (c->status_topic) {
@@ -910,10 +828,10 @@ int mqtt_client_connect(MqttClient *c) {
 
         if (c->tls)
                 trace_watch(c, true);
-        rc = MQTTAsync_connect(c->paho, o);
-        MQTTProperties_free(&props);
+        rc = c->lib->MQTTAsync_connect(c->paho, o);
+        c->lib->MQTTProperties_free(&props);
         if (rc != MQTTASYNC_SUCCESS) {
-                client_log(c, MQTT_LOG_ERR, "Connecting to %s failed: %s", c->uri, MQTTAsync_strerror(rc));
+                client_log(c, MQTT_LOG_ERR, "Connecting to %s failed: %s", c->uri, c->lib->MQTTAsync_strerror(rc));
                 return errno_from_paho(rc);
         }
         c->connecting = true;
@@ -923,15 +841,86 @@ int mqtt_client_connect(MqttClient *c) {
 int mqtt_client_reconnect_now(MqttClient *c) {
         if (!c || !c->paho)
                 return -EINVAL;
-        return errno_from_paho(MQTTAsync_reconnect(c->paho));
+        return errno_from_paho(c->lib->MQTTAsync_reconnect(c->paho));
+}
+
+/* The DISCONNECT goes to Paho only once nothing we care about is in flight, with Paho's own
+ * timeout 0: Paho waits for in-flight QoS 1 flows only by polling them from a 3 s cadence
+ * (MQTTAsync_checkTimeouts), so a DISCONNECT queued behind a single unacknowledged message
+ * took 3 s to complete even when its PUBACK came a millisecond later. We wait for the
+ * acknowledgements on the loop instead, bounded, and then close at once. with_will: the offline
+ * status was not acknowledged in time; with MQTT 5 the broker is then asked to publish the will
+ * (reason code 0x04), so "offline" still reaches the topic. */
+/* The DISCONNECT, with Paho's timeout 0: Paho closes the connection when it processes the
+ * command and confirms on its thread; whatever is still in flight fails. */
+static int paho_disconnect(MqttClient *c, enum MQTTReasonCodes reason) {
+        MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
+        MQTTAsync_disconnectOptions d5 = MQTTAsync_disconnectOptions_initializer5;
+        MQTTAsync_disconnectOptions *o = c->version == 5 ? &d5 : &d;
+
+        o->timeout = 0;
+        if (c->version == 5)
+                o->reasonCode = reason;
+        SET_CALLBACKS(o, c, &c->disconnect_req);
+
+        pthread_mutex_lock(&c->lock);
+        c->disconnect_done = false;
+        pthread_mutex_unlock(&c->lock);
+        return c->lib->MQTTAsync_disconnect(c->paho, o);
+}
+
+static void start_disconnect(MqttClient *c, bool with_will) {
+        int r;
+
+        if (c->disconnect_started)
+                return;
+        c->disconnect_started = true;
+        c->shutdown_timer = sd_event_source_disable_unref(c->shutdown_timer);
+
+        if (paho_disconnect(c, with_will && c->status_topic ? MQTTREASONCODE_DISCONNECT_WITH_WILL_MESSAGE
+                                                          : MQTTREASONCODE_SUCCESS) != MQTTASYNC_SUCCESS) {
+                /* Not connected (or never was): there is nothing to wait for. */
+                pthread_mutex_lock(&c->lock);
+                c->disconnect_done = true;
+                pthread_mutex_unlock(&c->lock);
+                c->connected = false;
+                /* Complete asynchronously all the same, so callers see one behaviour. */
+                r = sd_event_add_time_relative(c->event, &c->shutdown_timer, CLOCK_MONOTONIC, 0, 1000,
+                                               on_shutdown_now, c);
+                if (r < 0)
+                        finish_shutdown(c);
+                return;
+        }
+        /* Paho confirms from its send thread within milliseconds; this only bounds a Paho that
+         * does not. */
+        r = sd_event_add_time_relative(c->event, &c->shutdown_timer, CLOCK_MONOTONIC,
+                                       DISCONNECT_CONFIRM_USEC, 1000, on_shutdown_timeout, c);
+        if (r < 0)
+                finish_shutdown(c);
+}
+
+static void on_offline_done(MqttClient *c, int error, void *userdata) {
+        c->offline_acked = error == 0;
+}
+
+/* While shutting down, every completed publish may be the last one we wait for. */
+static void shutdown_check_flushed(MqttClient *c) {
+        if (c->shutting_down && !c->disconnect_started && !c->pending)
+                start_disconnect(c, false);
+}
+
+static int on_flush_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        MqttClient *c = userdata;
+
+        client_log(c, MQTT_LOG_WARNING, "Messages to %s still unacknowledged at shutdown: closing anyway", c->uri);
+        c->shutdown_timer = sd_event_source_disable_unref(c->shutdown_timer);
+        start_disconnect(c, !c->offline_acked);
+        return 0;
 }
 
 int mqtt_client_shutdown(MqttClient *c, uint64_t timeout_usec,
                          void (*done)(MqttClient *c, void *userdata), void *userdata) {
-        MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
-        MQTTAsync_disconnectOptions d5 = MQTTAsync_disconnectOptions_initializer5;
-        MQTTAsync_disconnectOptions *o = c && c->version == 5 ? &d5 : &d;
-        int r, rc;
+        int r;
 
         if (!c || !c->paho)
                 return -EINVAL;
@@ -942,53 +931,25 @@ int mqtt_client_shutdown(MqttClient *c, uint64_t timeout_usec,
         c->shutdown_done = done;
         c->shutdown_userdata = userdata;
 
-        /* Paho's own timeout is how long it waits for in-flight QoS 1 flows before closing. */
-        o->timeout = (int) MIN(timeout_usec / 1000, (uint64_t) 600000);
-        c->disconnect_timeout_ms = (unsigned) o->timeout;
-        o->context = c;
-        if (c->version == 5) {
-                o->onSuccess5 = on_disconnect_success5;
-                o->onFailure5 = on_disconnect_failure5;
-        } else {
-                o->onSuccess = on_disconnect_success;
-                o->onFailure = on_disconnect_failure;
-        }
-
-        r = sd_event_add_time_relative(c->event, &c->shutdown_timer, CLOCK_MONOTONIC,
-                                       timeout_usec + 500 * 1000, 1000, on_shutdown_timeout, c);
-        if (r < 0) {
-                c->shutting_down = false;
-                return r;
-        }
-
-        /* A clean DISCONNECT suppresses the last will: say "offline" ourselves. Queued before
-         * the DISCONNECT, and Paho flushes in-flight QoS 1 within o->timeout. */
+        /* A clean DISCONNECT suppresses the last will: say "offline" ourselves, and wait
+         * (bounded) for its PUBACK and for those of the other publishes with a completion
+         * (sessions: unacknowledged ones stay in the outbox) before disconnecting. */
         if (c->status_topic && c->connected) {
                 const char *offline = c->status_plain ? "offline" : "{\"state\":\"offline\"}";
-                r = mqtt_client_publish(c, c->status_topic, offline, strlen(offline), 1, true, NULL, NULL);
+                r = mqtt_client_publish(c, c->status_topic, offline, strlen(offline), 1, true, on_offline_done, NULL);
                 if (r < 0)
                         client_log(c, MQTT_LOG_WARNING, "Publishing the offline status failed: %s", strerror(-r));
         }
 
-        pthread_mutex_lock(&c->lock);
-        c->disconnect_done = false;
-        pthread_mutex_unlock(&c->lock);
-
-        rc = MQTTAsync_disconnect(c->paho, o);
-        if (rc != MQTTASYNC_SUCCESS) {
-                /* Not connected (or never was): there is nothing to wait for. */
-                pthread_mutex_lock(&c->lock);
-                c->disconnect_done = true;
-                pthread_mutex_unlock(&c->lock);
-                c->connected = false;
-                c->shutdown_timer = sd_event_source_disable_unref(c->shutdown_timer);
-                /* Complete asynchronously all the same, so callers see one behaviour. */
-                r = sd_event_add_time_relative(c->event, &c->shutdown_timer, CLOCK_MONOTONIC, 0, 1000,
-                                               on_shutdown_now, c);
-                if (r < 0) {
-                        c->shutting_down = false;
-                        return r;
-                }
+        if (!c->connected || !c->pending) {
+                start_disconnect(c, false);
+                return 0;
+        }
+        r = sd_event_add_time_relative(c->event, &c->shutdown_timer, CLOCK_MONOTONIC,
+                                       timeout_usec, 1000, on_flush_timeout, c);
+        if (r < 0) {
+                start_disconnect(c, true);
+                return 0;
         }
         return 0;
 }
@@ -1029,22 +990,15 @@ int mqtt_client_publish(MqttClient *c, const char *topic, const void *payload, s
                 p = calloc(1, sizeof(Pending));
                 if (!p)
                         return -ENOMEM;
-                p->client = c;
+                p->req = (Request) { REQ_PUBLISH, c };
                 p->done = done;
                 p->userdata = userdata;
-                ro.context = p;
-                if (c->version == 5) {
-                        ro.onSuccess5 = on_publish_success5;
-                        ro.onFailure5 = on_publish_failure5;
-                } else {
-                        ro.onSuccess = on_publish_success;
-                        ro.onFailure = on_publish_failure;
-                }
+                SET_CALLBACKS(&ro, c, &p->req);
         }
 
         /* Paho copies topic and payload. A completion callback can only be dispatched by this
          * (the loop) thread, so linking p after the call is race-free. */
-        rc = MQTTAsync_sendMessage(c->paho, topic, &m, &ro);
+        rc = c->lib->MQTTAsync_sendMessage(c->paho, topic, &m, &ro);
         if (rc != MQTTASYNC_SUCCESS) {
                 free(p);
                 return errno_from_paho(rc);
@@ -1076,11 +1030,11 @@ int mqtt_client_publish_response(MqttClient *c, const char *topic, const void *p
         if (correlation && correlation_len > 0) {
                 prop.value.data.data = (char *) correlation;
                 prop.value.data.len = (int) correlation_len;
-                if (MQTTProperties_add(&m.properties, &prop) != 0)
+                if (c->lib->MQTTProperties_add(&m.properties, &prop) != 0)
                         return -ENOMEM;
         }
-        rc = MQTTAsync_sendMessage(c->paho, topic, &m, &ro);
-        MQTTProperties_free(&m.properties);
+        rc = c->lib->MQTTAsync_sendMessage(c->paho, topic, &m, &ro);
+        c->lib->MQTTProperties_free(&m.properties);
         return rc == MQTTASYNC_SUCCESS ? 0 : errno_from_paho(rc);
 }
 
@@ -1096,7 +1050,7 @@ int mqtt_client_subscribe(MqttClient *c, const char *topic_filter, int qos) {
         s = calloc(1, sizeof(Subscription));
         if (!s)
                 return -ENOMEM;
-        s->client = c;
+        s->req = (Request) { REQ_SUBSCRIBE, c };
         s->qos = qos;
         s->filter = strdup(topic_filter);
         a = realloc(c->subs, (c->n_subs + 1) * sizeof(Subscription *));
@@ -1144,41 +1098,24 @@ MqttClient *mqtt_client_free(MqttClient *c) {
         if (c->paho) {
                 bool wait = false;
 
-                if (c->shutting_down || c->shutdown_complete) {
+                if (c->disconnect_started) {
                         /* mqtt_client_shutdown() may have given up on its timer while Paho
                          * still disconnects: wait for Paho all the same. */
                         pthread_mutex_lock(&c->lock);
                         wait = !c->disconnect_done;
                         pthread_mutex_unlock(&c->lock);
-                } else {
-                        MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
-                        MQTTAsync_disconnectOptions d5 = MQTTAsync_disconnectOptions_initializer5;
-                        MQTTAsync_disconnectOptions *o = c->version == 5 ? &d5 : &d;
-
+                } else
                         /* Even when not connected: disconnect also stops Paho's reconnect
                          * attempts, and destroying a client mid-reconnect is what hangs (#578).
                          * No grace period here: whatever is in flight fails now (the outbox
                          * keeps it); mqtt_client_shutdown() is the path that flushes first. */
-                        o->timeout = 0;
-                        o->context = c;
-                        if (c->version == 5) {
-                                o->onSuccess5 = on_disconnect_success5;
-                                o->onFailure5 = on_disconnect_failure5;
-                        } else {
-                                o->onSuccess = on_disconnect_success;
-                                o->onFailure = on_disconnect_failure;
-                        }
-                        pthread_mutex_lock(&c->lock);
-                        c->disconnect_done = false;
-                        pthread_mutex_unlock(&c->lock);
-                        wait = MQTTAsync_disconnect(c->paho, o) == MQTTASYNC_SUCCESS;
-                }
+                        wait = paho_disconnect(c, MQTTREASONCODE_SUCCESS) == MQTTASYNC_SUCCESS;
 
                 if (wait) {
                         struct timespec deadline;
 
                         clock_gettime(CLOCK_REALTIME, &deadline);
-                        deadline.tv_sec += (FREE_DISCONNECT_WAIT_MS + c->disconnect_timeout_ms) / 1000;
+                        deadline.tv_sec += FREE_DISCONNECT_WAIT_MS / 1000;
                         pthread_mutex_lock(&c->lock);
                         while (!c->disconnect_done)
                                 if (pthread_cond_timedwait(&c->cond, &c->lock, &deadline) == ETIMEDOUT)
@@ -1186,14 +1123,14 @@ MqttClient *mqtt_client_free(MqttClient *c) {
                         pthread_mutex_unlock(&c->lock);
                 }
 
-                MQTTAsync_destroy(&c->paho);
+                c->lib->MQTTAsync_destroy(&c->paho);
 
                 for (unsigned i = 0; i < 1000 && __atomic_load_n(&c->callbacks_running, __ATOMIC_SEQ_CST) > 0; i++)
                         usleep(1000);
         }
 
-        for (Event *e; (e = pop_event(c)); event_free(e))
-                ;
+        /* What Paho queued and the loop never saw. */
+        c->bridge = thread_bridge_free(c->bridge);
         /* Paho no longer holds these: tell their owners, so nobody waits forever. */
         while (c->pending) {
                 Pending *p = c->pending;
@@ -1210,9 +1147,6 @@ MqttClient *mqtt_client_free(MqttClient *c) {
 
         sd_event_source_disable_unref(c->shutdown_timer);
         sd_event_source_disable_unref(c->done_source);
-        sd_event_source_disable_unref(c->efd_source);
-        if (c->efd >= 0)
-                close(c->efd);
         sd_event_unref(c->event);
 
         if (c->password)

@@ -4,11 +4,12 @@
 /* The MQTT connection: Eclipse Paho's MQTTAsync client, bridged into the daemon's sd-event loop.
  *
  * Paho runs its own send/receive threads and calls back on them. Those callbacks do nothing but
- * copy what they got into a mutex-protected queue and write an eventfd; an sd-event io source on
- * that eventfd drains the queue on the loop thread and calls the callbacks below. So every
- * callback here runs on the loop thread and no user state is ever touched from a Paho thread.
+ * copy what they got and hand it to the loop through a thread bridge (thread-bridge.h), which
+ * calls the callbacks below on the loop thread. So every callback here runs on the loop thread
+ * and no user state is ever touched from a Paho thread. MQTT 3.1.1 and 5 share one path: Paho's
+ * two sets of completion callbacks only translate their results into one.
  *
- * The client knows Paho, TLS, credentials and the hub's status topic (last will "offline",
+ * The client knows Paho, TLS, the credentials file (mqtt-credentials.h) and the hub's status topic (last will "offline",
  * retained "online" on every (re)connect); it knows nothing about stations or sessions: it gets
  * topic names and payload bytes. It never logs: it reports through callbacks.log.
  *
@@ -94,7 +95,7 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
                     const MqttClientCallbacks *callbacks, void *userdata);
 
 /* Destroys the client. If it is still connected and mqtt_client_shutdown() did not run to the
- * end, it disconnects first and waits (bounded, blocking: a few seconds) for Paho to confirm. Publishes
+ * end, it disconnects first and waits (bounded, blocking: at most 1 s) for Paho to confirm. Publishes
  * still pending complete with -ECANCELED from inside this call (the client pointer passed to
  * their callback must not be used for anything else then). */
 MqttClient *mqtt_client_free(MqttClient *c);
@@ -110,8 +111,10 @@ int mqtt_client_connect(MqttClient *c);
 int mqtt_client_reconnect_now(MqttClient *c);
 
 /* Clean shutdown without blocking the loop: publishes the retained offline status (a clean
- * disconnect suppresses the will), disconnects (flushing in-flight messages for at
- * most timeout_usec), and calls done on the loop when Paho confirmed or the timeout passed.
+ * disconnect suppresses the will), waits at most timeout_usec for its PUBACK and for those of
+ * the publishes with a completion, then disconnects at once, and calls done on the loop when
+ * Paho confirmed (or a short bound passed). An MQTT 5 client whose offline status was not
+ * acknowledged in time asks the broker to publish the will instead.
  * Free the client afterwards (from done is fine: it is not a Paho callback). */
 int mqtt_client_shutdown(MqttClient *c, uint64_t timeout_usec,
                          void (*done)(MqttClient *c, void *userdata), void *userdata);

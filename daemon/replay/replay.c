@@ -28,7 +28,7 @@ static int collect(Run *run) {
 
         while (engine_pop_event(run->engine, &ev))
                 if (run->o->on_event)
-                        run->o->on_event(run->o->userdata, &ev);
+                        run->o->on_event(&ev, run->o->userdata);
         s = engine_take_finished(run->engine);
         if (!s)
                 return 0;
@@ -91,9 +91,16 @@ static int serve(Run *run, nsec_t until) {
         return -ELOOP;
 }
 
+/* A failed replay frees the sessions it collected. */
+static void run_done(Run *run) {
+        for (size_t i = 0; i < run->n_sessions; i++)
+                session_free(run->sessions[i]);
+        free(run->sessions);
+}
+
 int replay_run(const Trace *t, const ReplayOptions *o, ReplayResult *ret) {
         _cleanup_(engine_freep) Engine *e = NULL;
-        Run run = { .o = o, .now = REPLAY_T0 };
+        _cleanup_(run_done) Run run = { .o = o, .now = REPLAY_T0 };
         int r;
 
         *ret = (ReplayResult) { .failed_row = SIZE_MAX };
@@ -110,21 +117,21 @@ int replay_run(const Trace *t, const ReplayOptions *o, ReplayResult *ret) {
         if (o->session_id) {
                 r = engine_set_next_session_id(e, o->session_id);
                 if (r < 0)
-                        goto fail;
+                        return r;
         }
 
         r = feed(&run, INPUT_TOOL_CONNECTED, 0);
         if (r < 0)
-                goto fail;
+                return r;
         if (o->checkin == REPLAY_CHECKIN_START) {
                 EngineInput in = { .type = INPUT_CMD_START, .now = run.now, .protocol = o->protocol,
                                    .athlete = o->athlete };
                 r = engine_feed(e, &in);
                 if (r < 0)
-                        goto fail;
+                        return r;
                 r = collect(&run);
                 if (r < 0)
-                        goto fail;
+                        return r;
         }
 
         for (size_t i = 0; i < t->n; i++) {
@@ -133,7 +140,7 @@ int replay_run(const Trace *t, const ReplayOptions *o, ReplayResult *ret) {
 
                 r = serve(&run, at);
                 if (r < 0)
-                        goto fail;
+                        return r;
                 run.now = MAX(run.now, at);
 
                 if (row->sw >= 0) {
@@ -144,13 +151,13 @@ int replay_run(const Trace *t, const ReplayOptions *o, ReplayResult *ret) {
                         for (unsigned k = 0; k < n; k++) {
                                 r = gesture(&run, g[k]);
                                 if (r < 0)
-                                        goto fail;
+                                        return r;
                         }
                 }
                 r = feed(&run, INPUT_FORCE, row->force_n);
                 if (r < 0) {
                         ret->failed_row = i;
-                        goto fail;
+                        return r;
                 }
         }
 
@@ -158,16 +165,11 @@ int replay_run(const Trace *t, const ReplayOptions *o, ReplayResult *ret) {
         if (engine_session(e)) {
                 r = serve(&run, run.now + 24 * 3600 * NSEC_PER_SEC);
                 if (r < 0)
-                        goto fail;
+                        return r;
         }
 
-        ret->sessions = run.sessions;
+        ret->sessions = TAKE_PTR(run.sessions);
         ret->n_sessions = run.n_sessions;
+        run.n_sessions = 0;
         return 0;
-
-fail:
-        for (size_t i = 0; i < run.n_sessions; i++)
-                session_free(run.sessions[i]);
-        free(run.sessions);
-        return r;
 }

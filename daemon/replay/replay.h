@@ -25,7 +25,7 @@ typedef struct ReplayOptions {
         const char *session_id;       /* NULL: engine default */
         int64_t wall_offset_ns;       /* realtime of trace t=0 */
         /* Called for every engine event, in order. */
-        void (*on_event)(void *userdata, const EngineEvent *ev);
+        void (*on_event)(const EngineEvent *ev, void *userdata);
         void *userdata;
 } ReplayOptions;
 

@@ -46,7 +46,7 @@ static void help(void) {
                "Exit status: 0 on success, 1 on bad input (the message names file and line).\n");
 }
 
-static void print_event(void *userdata, const EngineEvent *ev) {
+static void print_event(const EngineEvent *ev, void *userdata) {
         const Protocol *p = userdata;
         const char *label = ev->step >= 0 && (size_t) ev->step < p->n_steps ? p->steps[ev->step].label : "-";
 

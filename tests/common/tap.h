@@ -51,3 +51,53 @@ int tap_run(const TapCase *cases, size_t n, int argc, char **argv);
 
 #define TAP_MAIN(cases) \
         int main(int argc, char **argv) { return tap_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv); }
+
+/* expr is a negative errno on failure. */
+#define CHECK_OK(expr)                                                                  \
+        do {                                                                            \
+                long long _r = (long long) (expr);                                      \
+                if (_r < 0)                                                             \
+                        TAP_FAIL("%s failed: %lld (%s)", #expr, _r, strerror((int) -_r)); \
+        } while (0)
+
+/* Not fatal: the case fails, but goes on (a check over many inputs that reports them all). */
+#define TAP_EXPECT(c, ...)                                                      \
+        do {                                                                    \
+                if (!(c)) {                                                     \
+                        printf("# %s:%d: %s: ", __FILE__, __LINE__, #c);        \
+                        printf(__VA_ARGS__);                                    \
+                        printf("\n");                                           \
+                        tap_failed = 1;                                         \
+                }                                                               \
+        } while (0)
+
+/* For helpers and callbacks that cannot return to their case: the program stops, and meson
+ * counts the cases that did not run as failed. */
+#define REQUIRE(c)                                                                      \
+        do {                                                                            \
+                if (!(c)) {                                                             \
+                        printf("# %s:%d: required: %s\n", __FILE__, __LINE__, #c);      \
+                        fflush(stdout);                                                 \
+                        abort();                                                        \
+                }                                                                       \
+        } while (0)
+#define REQUIRE_EQ(a, b)                                                                \
+        do {                                                                            \
+                long long _a = (long long) (a), _b = (long long) (b);                   \
+                if (_a != _b) {                                                         \
+                        printf("# %s:%d: required %s == %s: %lld != %lld\n", __FILE__, __LINE__, \
+                               #a, #b, _a, _b);                                         \
+                        fflush(stdout);                                                 \
+                        abort();                                                        \
+                }                                                                       \
+        } while (0)
+#define REQUIRE_OK(expr)                                                                \
+        do {                                                                            \
+                long long _r = (long long) (expr);                                      \
+                if (_r < 0) {                                                           \
+                        printf("# %s:%d: required %s: %lld (%s)\n", __FILE__, __LINE__, #expr, \
+                               _r, strerror((int) -_r));                                \
+                        fflush(stdout);                                                 \
+                        abort();                                                        \
+                }                                                                       \
+        } while (0)

@@ -12,21 +12,12 @@
 #include "engine/session-json.h"
 #include "shared/macro.h"
 #include "sim.h"
+#include "tap.h"
 
-static unsigned failures;
 static unsigned long long total_sessions, total_samples, total_reps, total_means_checked;
 static double total_hours;
 static unsigned long long outcomes[_REP_OUTCOME_MAX], statuses[_SESSION_STATUS_MAX];
 
-#define EXPECT(seed, c, ...)                                                    \
-        do {                                                                    \
-                if (!(c)) {                                                     \
-                        failures++;                                             \
-                        printf("# seed %llu: %s: ", (unsigned long long) (seed), #c); \
-                        printf(__VA_ARGS__);                                    \
-                        printf("\n");                                           \
-                }                                                               \
-        } while (0)
 
 static uint32_t urand(Sim *s, uint32_t lo, uint32_t hi) {
         return lo + (uint32_t) (sim_rand(s) % (uint64_t) (hi - lo + 1));
@@ -199,7 +190,7 @@ static void check_revisit_spacing(uint64_t seed, const Sim *s, const Protocol *p
                                 if (s->events[k].type == EVENT_SKIPPED)
                                         skipped = true;
                         }
-                        EXPECT(seed, skipped || skip_input || (rest && rest->value + 1e-9 >= need && ev->at - rest->at >= MS(need)),
+                        TAP_EXPECT(skipped || skip_input || (rest && rest->value + 1e-9 >= need && ev->at - rest->at >= MS(need)),
                                "step %d revisited straight after itself at %.3f", ev->step,
                                (double) (ev->at - SIM_T0) / 1e9);
                 }
@@ -210,56 +201,56 @@ static void check_revisit_spacing(uint64_t seed, const Sim *s, const Protocol *p
 static void check_session(uint64_t seed, const Sim *sim, const Session *se, const Protocol *p) {
         int64_t duration = nsec_to_ms_round(se->ended_mono - se->started_mono);
 
-        EXPECT(seed, se->status == SESSION_COMPLETED || se->status == SESSION_ABANDONED ||
+        TAP_EXPECT(se->status == SESSION_COMPLETED || se->status == SESSION_ABANDONED ||
                      se->status == SESSION_ABORTED, "status %d", se->status);
-        EXPECT(seed, se->ended_mono >= se->started_mono, "ended before started");
+        TAP_EXPECT(se->ended_mono >= se->started_mono, "ended before started");
         for (size_t i = 0; i < se->n_steps; i++) {
                 const ProtocolStep *ps = &p->steps[se->steps[i].protocol_step];
                 for (size_t k = 0; k < se->steps[i].n_reps; k++) {
                         const SessionRep *r = &se->steps[i].reps[k];
 
-                        EXPECT(seed, (unsigned) r->outcome < _REP_OUTCOME_MAX, "outcome %d", r->outcome);
-                        EXPECT(seed, r->started_ms >= 0 && r->started_ms <= duration,
+                        TAP_EXPECT((unsigned) r->outcome < _REP_OUTCOME_MAX, "outcome %d", r->outcome);
+                        TAP_EXPECT(r->started_ms >= 0 && r->started_ms <= duration,
                                "started_ms %lld of %lld", (long long) r->started_ms, (long long) duration);
                         if (r->hold_ms != MS_UNKNOWN) {
-                                EXPECT(seed, r->hold_ms >= 0, "negative hold %lld", (long long) r->hold_ms);
-                                EXPECT(seed, r->hold_ms <= duration, "hold %lld longer than session %lld",
+                                TAP_EXPECT(r->hold_ms >= 0, "negative hold %lld", (long long) r->hold_ms);
+                                TAP_EXPECT(r->hold_ms <= duration, "hold %lld longer than session %lld",
                                        (long long) r->hold_ms, (long long) duration);
-                                EXPECT(seed, r->over_hold == (ps->kind != STEP_MEASURE &&
+                                TAP_EXPECT(r->over_hold == (ps->kind != STEP_MEASURE &&
                                                               r->hold_ms > (int64_t) ps->max_hold_ms),
                                        "hold %lld max %u flagged %d", (long long) r->hold_ms,
                                        ps->max_hold_ms, r->over_hold);
                         } else
-                                EXPECT(seed, !r->over_hold, "over_hold without a hold");
+                                TAP_EXPECT(!r->over_hold, "over_hold without a hold");
                         if (r->release_ms != MS_UNKNOWN) {
-                                EXPECT(seed, r->release_ms >= 0, "negative release %lld", (long long) r->release_ms);
-                                EXPECT(seed, r->release_ms <= duration, "release longer than session");
-                                EXPECT(seed, r->release_too_fast == (ps->kind != STEP_MEASURE &&
+                                TAP_EXPECT(r->release_ms >= 0, "negative release %lld", (long long) r->release_ms);
+                                TAP_EXPECT(r->release_ms <= duration, "release longer than session");
+                                TAP_EXPECT(r->release_too_fast == (ps->kind != STEP_MEASURE &&
                                                                      r->release_ms < (int64_t) ps->min_release_ms),
                                        "release flag");
                         }
                         if (r->outcome == REP_EARLY_RELEASE && ps->kind == STEP_PRESS)
-                                EXPECT(seed, r->hold_ms != MS_UNKNOWN && r->hold_ms <= (int64_t) ps->min_hold_ms,
+                                TAP_EXPECT(r->hold_ms != MS_UNKNOWN && r->hold_ms <= (int64_t) ps->min_hold_ms,
                                        "early release after the minimum: %lld >= %u",
                                        (long long) r->hold_ms, ps->min_hold_ms);
                         if (r->outcome == REP_COMPLETED && ps->kind == STEP_PRESS)
-                                EXPECT(seed, r->hold_ms != MS_UNKNOWN && r->hold_ms + 1 >= (int64_t) ps->min_hold_ms,
+                                TAP_EXPECT(r->hold_ms != MS_UNKNOWN && r->hold_ms + 1 >= (int64_t) ps->min_hold_ms,
                                        "completed below the minimum: %lld < %u",
                                        (long long) r->hold_ms, ps->min_hold_ms);
                         if (r->outcome == REP_NOT_RELEASED)
-                                EXPECT(seed, ps->needs_release_tap, "not_released without needs_release_tap");
-                        EXPECT(seed, r->attempt >= 1 &&
+                                TAP_EXPECT(ps->needs_release_tap, "not_released without needs_release_tap");
+                        TAP_EXPECT(r->attempt >= 1 &&
                                      r->attempt <= (ps->not_released == NOT_RELEASED_REVISIT ? ps->max_tries : 1),
                                "attempt %u", r->attempt);
                         /* started_ms is the cue, which comes before the hold */
-                        EXPECT(seed, (r->hold_ms == MS_UNKNOWN) == (r->hold_started_ms == MS_UNKNOWN),
+                        TAP_EXPECT((r->hold_ms == MS_UNKNOWN) == (r->hold_started_ms == MS_UNKNOWN),
                                "hold_ms %lld but hold_started_ms %lld", (long long) r->hold_ms,
                                (long long) r->hold_started_ms);
                         if (r->hold_started_ms != MS_UNKNOWN)
-                                EXPECT(seed, r->started_ms <= r->hold_started_ms, "started_ms %lld after the hold %lld",
+                                TAP_EXPECT(r->started_ms <= r->hold_started_ms, "started_ms %lld after the hold %lld",
                                        (long long) r->started_ms, (long long) r->hold_started_ms);
                         if (r->has_force) {
-                                EXPECT(seed, r->force_peak_n + 1e-9 >= r->force_mean_n, "peak below mean");
+                                TAP_EXPECT(r->force_peak_n + 1e-9 >= r->force_mean_n, "peak below mean");
                                 /* The mean is over the hold's own samples: within their range.
                                  * The window is widened by the ms rounding and takes in the last
                                  * reading before the start, which a measure trial's hold starts
@@ -270,29 +261,29 @@ static void check_session(uint64_t seed, const Sim *sim, const Session *se, cons
                                 double lo = 0, hi = 0;
                                 if (!event_between(sim, EVENT_TOOL_LOST, hs, he + MS(60000)) &&
                                     force_range(sim, hs, he, &lo, &hi) && ++total_means_checked)
-                                        EXPECT(seed, r->force_mean_n >= lo - 1e-9 && r->force_mean_n <= hi + 1e-9,
+                                        TAP_EXPECT(r->force_mean_n >= lo - 1e-9 && r->force_mean_n <= hi + 1e-9,
                                                "force_mean_n %.3f outside the hold's %.3f..%.3f",
                                                r->force_mean_n, lo, hi);
                         }
                         if (r->has_threshold)
-                                EXPECT(seed, ps->kind == STEP_MEASURE && r->threshold_n >= ps->release_n,
+                                TAP_EXPECT(ps->kind == STEP_MEASURE && r->threshold_n >= ps->release_n,
                                        "threshold %f", r->threshold_n);
                 }
                 uint32_t max_reps = ps->reps * (ps->not_released == NOT_RELEASED_REVISIT ? ps->max_tries : 1);
-                EXPECT(seed, se->steps[i].n_reps <= max_reps, "step %zu has %zu reps > %u", i,
+                TAP_EXPECT(se->steps[i].n_reps <= max_reps, "step %zu has %zu reps > %u", i,
                        se->steps[i].n_reps, max_reps);
         }
 
         _cleanup_free_ char *json = NULL;
-        EXPECT(seed, session_to_json_string(se, p, false, &json) == 0, "json");
+        TAP_EXPECT(session_to_json_string(se, p, false, &json) == 0, "json");
         if (json) {
                 json_object *o = json_tokener_parse(json);
-                EXPECT(seed, o != NULL, "json does not parse");
+                TAP_EXPECT(o != NULL, "json does not parse");
                 json_object_put(o);
         }
 }
 
-static void run_trace(uint64_t seed) {
+static void run_trace_checks(uint64_t seed) {
         Sim s;
         EngineParams par = ENGINE_PARAMS_DEFAULT;
         ProtocolStep steps[6];
@@ -359,9 +350,9 @@ static void run_trace(uint64_t seed) {
                         sim_advance_ms(&s, frand(&s, 0, 30000));
                         break;
                 }
-                EXPECT(seed, s.last_error == 0, "engine error %d", s.last_error);
+                TAP_EXPECT(s.last_error == 0, "engine error %d", s.last_error);
                 s.last_error = 0;
-                EXPECT(seed, engine_next_deadline(s.engine) >= s.now ||
+                TAP_EXPECT(engine_next_deadline(s.engine) >= s.now ||
                              engine_next_deadline(s.engine) == NSEC_INFINITY, "stale deadline at %.3f: cue %s step %d, %lld ns due", (double) (s.now - SIM_T0) / 1e9,
                        cue_kind_to_string(engine_cue(s.engine)->kind), engine_cue(s.engine)->step,
                        (long long) (s.now - engine_next_deadline(s.engine)));
@@ -383,7 +374,7 @@ static void run_trace(uint64_t seed) {
         sim_hold(&s, 3000);
         sim_tool(&s, false);
         sim_advance_ms(&s, 10.0 * 60 * 1000);
-        EXPECT(seed, engine_session(s.engine) == NULL, "session still running after walking away");
+        TAP_EXPECT(engine_session(s.engine) == NULL, "session still running after walking away");
         if (s.finished && s.finished != prev) {
                 check_session(seed, &s, s.finished, p);
                 sessions++;
@@ -400,46 +391,60 @@ static void run_trace(uint64_t seed) {
                 check_revisit_spacing(seed, &s, p);
 
         /* every check-in ended exactly once, and event times never go backwards */
-        EXPECT(seed, sim_count(&s, EVENT_CHECKIN) == sim_count(&s, EVENT_SESSION_END), "%u checkins, %u ends",
+        TAP_EXPECT(sim_count(&s, EVENT_CHECKIN) == sim_count(&s, EVENT_SESSION_END), "%u checkins, %u ends",
                sim_count(&s, EVENT_CHECKIN), sim_count(&s, EVENT_SESSION_END));
         for (size_t i = 1; i < s.n_events; i++)
-                EXPECT(seed, s.events[i].at >= s.events[i - 1].at, "event time went backwards");
+                TAP_EXPECT(s.events[i].at >= s.events[i - 1].at, "event time went backwards");
         total_sessions += sessions;
         total_samples += s.n_samples;
         total_hours += (double) (s.now - SIM_T0) / 3.6e12;
         sim_done(&s);
 }
 
-int main(int argc, char **argv) {
+/* One trace; a failure names its seed, so that `test-engine-random SEED` replays it. */
+static void run_trace(uint64_t seed) {
+        int failed_before = tap_failed;
+
+        tap_failed = 0;
+        run_trace_checks(seed);
+        if (tap_failed)
+                printf("# seed %llu: the checks above failed (replay: test-engine-random %llu)\n",
+                       (unsigned long long) seed, (unsigned long long) seed);
+        tap_failed |= failed_before;
+}
+
+static uint64_t only_seed;
+
+static void test_one_seed(void) {
+        run_trace(only_seed);
+}
+
+static void test_random_traces(void) {
         const char *env = getenv("TPHUB_RANDOM_TRACES");
         unsigned n = env ? (unsigned) strtoul(env, NULL, 10) : 2000;
 
-        if (argc > 1) {
-                run_trace(strtoull(argv[1], NULL, 10));
-                printf("1..1\n%s 1 - seed %s\n", failures ? "not ok" : "ok", argv[1]);
-                return failures ? 1 : 0;
-        }
-
-        printf("1..1\n");
         for (unsigned i = 0; i < n; i++)
                 run_trace(0x5eed0000ULL + i);
-        printf("# %llu sessions, %llu reps, %llu force samples, %.1f simulated hours\n",
-               total_sessions, total_reps, total_samples, total_hours);
+        printf("# %u traces: %llu sessions, %llu reps, %llu force samples, %.1f simulated hours\n",
+               n, total_sessions, total_reps, total_samples, total_hours);
         printf("# force_mean_n checked against its hold's samples in %llu reps\n", total_means_checked);
-        if (n >= 1000 && total_means_checked < 1000) {
-                printf("# too few force means checked\n");
-                failures++;
-        }
+        TAP_EXPECT(n < 1000 || total_means_checked >= 1000, "too few force means checked");
         for (int i = 0; i < _REP_OUTCOME_MAX; i++)
                 printf("#   outcome %-14s %llu\n", rep_outcome_to_string(i), outcomes[i]);
         for (int i = 1; i < _SESSION_STATUS_MAX; i++)
                 printf("#   status  %-14s %llu\n", session_status_to_string(i), statuses[i]);
         /* a generator that never reaches an outcome proves nothing about it */
         for (int i = 0; i < _REP_OUTCOME_MAX; i++)
-                if (n >= 1000 && outcomes[i] == 0) {
-                        printf("# outcome %s never produced\n", rep_outcome_to_string(i));
-                        failures++;
-                }
-        printf("%s 1 - %u random traces\n", failures ? "not ok" : "ok", n);
-        return failures ? 1 : 0;
+                TAP_EXPECT(n < 1000 || outcomes[i] > 0, "outcome %s never produced", rep_outcome_to_string(i));
+}
+
+int main(int argc, char **argv) {
+        static const TapCase one[] = { { "seed", test_one_seed } };
+        static const TapCase cases[] = { { "random_traces", test_random_traces } };
+
+        if (argc > 1) {
+                only_seed = strtoull(argv[1], NULL, 10);
+                return tap_run(one, 1, 1, argv);
+        }
+        return tap_run(cases, 1, argc, argv);
 }

@@ -3,7 +3,9 @@
  * "next change" the player sleeps until never skips an edge. */
 
 #include "gpio/cue-pattern.h"
-#include "gpio-test-util.h"
+#include "shared/time-util.h"
+#include "tap.h"
+#include "loop-util.h"
 #include "shared/macro.h"
 
 #define G CUE_OUT_BIT(CUE_OUT_GREEN)
@@ -254,15 +256,20 @@ static void test_next_never_skips(void) {
                 }
 }
 
-int main(void) {
+static void test_output_names(void) {
         CHECK(cue_output_to_string(CUE_OUT_BUZZER));
         CHECK(!cue_output_to_string(_CUE_OUT_MAX));
-        test_idle_point_pressing();
-        test_hold_countdown();
-        test_release_reasons();
-        test_tap_counts_and_not_yet();
-        test_release_rest_paused_done();
-        test_warnings();
-        test_next_never_skips();
-        return 0;
 }
+
+static const TapCase cases[] = {
+        { "output_names", test_output_names },
+        { "idle_point_pressing", test_idle_point_pressing },
+        { "hold_countdown", test_hold_countdown },
+        { "release_reasons", test_release_reasons },
+        { "tap_counts_and_not_yet", test_tap_counts_and_not_yet },
+        { "release_rest_paused_done", test_release_rest_paused_done },
+        { "warnings", test_warnings },
+        { "next_never_skips", test_next_never_skips },
+};
+
+TAP_MAIN(cases)

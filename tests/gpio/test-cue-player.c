@@ -6,7 +6,9 @@
 
 #include "gpio/cue-player.h"
 #include "gpio/gpio-sim.h"
-#include "gpio-test-util.h"
+#include "shared/time-util.h"
+#include "tap.h"
+#include "loop-util.h"
 #include "shared/macro.h"
 
 #define TOLERANCE_NS (5 * NSEC_PER_MSEC)
@@ -40,7 +42,7 @@ static int on_show(sd_event_source *s, uint64_t usec, void *userdata) {
         const Cue *c = &sc->cues[sc->next++];
 
         /* The engine's timer is as punctual as ours: show at its since time. */
-        CHECK_OK(cue_player_show(sc->player, c, now_monotonic()));
+        REQUIRE_OK(cue_player_show(sc->player, c, now_monotonic()));
         return 0;
 }
 
@@ -55,9 +57,9 @@ static bool countdown_and_release_once(void) {
         unsigned n_ex = 0;
         nsec_t base, due, cd, worst = 0;
 
-        CHECK_OK(sd_event_new(&e));
-        CHECK_OK(gpio_sim_new(NULL, NULL, &sim));
-        CHECK_OK(cue_player_new(&p, e, sim, &lines));
+        REQUIRE_OK(sd_event_new(&e));
+        REQUIRE_OK(gpio_sim_new(NULL, NULL, &sim));
+        REQUIRE_OK(cue_player_new(&p, e, sim, &lines));
         sc.player = p;
 
         base = now_monotonic() + MS(50);
@@ -68,9 +70,9 @@ static bool countdown_and_release_once(void) {
                              .release = CUE_RELEASE_DONE };
         sc.cues[2] = (Cue) { .kind = CUE_REST, .step = 0, .rep = 1, .since_ns = due + MS(1000),
                              .due_ns = due + MS(4000) };
-        test_at(e, base, on_show, &sc);
-        test_at(e, due, on_show, &sc);
-        test_at(e, due + MS(1000), on_show, &sc);
+        loop_at(e, base, on_show, &sc);
+        loop_at(e, due, on_show, &sc);
+        loop_at(e, due + MS(1000), on_show, &sc);
 
         /* Hold: green on; the countdown's 12 blinks from due-3 s; beeps at due-3/-2/-1 s. */
         ex[n_ex++] = (Expect) { "green", 1, base };
@@ -90,7 +92,7 @@ static bool countdown_and_release_once(void) {
         ex[n_ex++] = (Expect) { "7", 0, due + MS(800) };
         ex[n_ex++] = (Expect) { "green", 0, due + MS(1000) };
 
-        test_run_until(e, NULL, NULL, due + MS(1200));
+        loop_run_until(e, NULL, NULL, due + MS(1200));
 
         size_t n;
         const GpioSimEdge *rec = gpio_sim_get_record(sim, &n);
@@ -108,20 +110,20 @@ static bool countdown_and_release_once(void) {
                                 continue;
                         while (j < n_ex && strcmp(ex[j].line, names[l]) != 0)
                                 j++;
-                        CHECK(j < n_ex);
-                        CHECK_EQ(rec[i].value, ex[j].value);
+                        REQUIRE(j < n_ex);
+                        REQUIRE_EQ(rec[i].value, ex[j].value);
                         nsec_t d = rec[i].at > ex[j].at ? rec[i].at - ex[j].at : ex[j].at - rec[i].at;
                         worst = MAX(worst, d);
                         j++;
                         total++;
                 }
         }
-        CHECK_EQ(total, n_ex);
+        REQUIRE_EQ(total, n_ex);
         fprintf(stderr, "countdown/release: %u edges, worst deviation %.3f ms\n", n_ex,
                 (double) worst / 1e6);
 
         p = cue_player_free(p);
-        CHECK_EQ(level(sim, "amber"), 0);
+        REQUIRE_EQ(level(sim, "amber"), 0);
         sim = gpio_backend_free(sim);
         sd_event_unref(e);
         return worst <= TOLERANCE_NS;
@@ -238,10 +240,11 @@ static void test_bad_args(void) {
         sd_event_unref(e);
 }
 
-int main(void) {
-        test_bad_args();
-        test_safe_state();
-        test_active_low_and_missing_lines();
-        test_countdown_and_release();
-        return 0;
-}
+static const TapCase cases[] = {
+        { "bad_args", test_bad_args },
+        { "safe_state", test_safe_state },
+        { "active_low_and_missing_lines", test_active_low_and_missing_lines },
+        { "countdown_and_release", test_countdown_and_release },
+};
+
+TAP_MAIN(cases)

@@ -11,6 +11,7 @@
 
 #include "gpio/footswitch.h"
 #include "shared/macro.h"
+#include "tap.h"
 
 typedef struct BrokenLine {
         GpioLine line;
@@ -45,42 +46,39 @@ static const GpioBackendOps ops = {
 static unsigned errors;
 static int last_error;
 
-static void on_error(void *userdata, int error) {
+static void on_error(int error, void *userdata) {
         errors++;
         last_error = error;
 }
 
-static void on_gesture(void *userdata, SwitchGesture g, nsec_t at) {
+static void on_gesture(SwitchGesture g, nsec_t at, void *userdata) {
 }
 
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
-int main(void) {
+static void test_unreadable_line_given_up(void) {
         GpioBackend backend = { .ops = &ops };
         GpioLineSpec spec = { .chip = "x", .name = "SW", .active_low = true };
         SwitchGestureParams params = SWITCH_GESTURE_PARAMS_DEFAULT;
-        sd_event *e = NULL;
-        Footswitch *f = NULL;
-        int fail = 0;
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(footswitch_freep) Footswitch *f = NULL;
 
-        if (sd_event_new(&e) < 0 || footswitch_new(&f, e, &backend, &spec, 20, &params, on_gesture, NULL) < 0) {
-                printf("1..1\nnot ok 1 - setup\n");
-                return 1;
-        }
+        CHECK_OK(sd_event_new(&e));
+        CHECK_OK(footswitch_new(&f, e, &backend, &spec, 20, &params, on_gesture, NULL));
         footswitch_set_error_callback(f, on_error, NULL);
         /* Run the loop for 300 ms of wall time: long enough to spin millions of times. */
-        sd_event_add_time_relative(e, NULL, CLOCK_MONOTONIC, 300 * 1000, 1000, on_timeout, NULL);
-        sd_event_loop(e);
+        CHECK_OK(sd_event_add_time_relative(e, NULL, CLOCK_MONOTONIC, 300 * 1000, 1000, on_timeout, NULL));
+        CHECK_OK(sd_event_loop(e));
 
-        printf("1..1\n");
-        if (errors != 1 || last_error != -EIO || broken.reads > 32) {
-                fail = 1;
-                printf("# errors reported %u (last %d), reads %u\n", errors, last_error, broken.reads);
-        }
-        printf("%s 1 - an unreadable line is given up once, without spinning\n", fail ? "not ok" : "ok");
-        footswitch_free(f);
-        sd_event_unref(e);
-        return fail;
+        CHECK_EQ(errors, 1);
+        CHECK_EQ(last_error, -EIO);
+        CHECK(broken.reads <= 32);
 }
+
+static const TapCase cases[] = {
+        { "unreadable_line_given_up", test_unreadable_line_given_up },
+};
+
+TAP_MAIN(cases)

@@ -7,7 +7,9 @@
 
 #include "gpio/footswitch.h"
 #include "gpio/gpio-sim.h"
-#include "gpio-test-util.h"
+#include "shared/time-util.h"
+#include "tap.h"
+#include "loop-util.h"
 #include "shared/macro.h"
 
 #define DEBOUNCE_MS 10
@@ -42,7 +44,7 @@ static const GpioLineSpec foot = {
         .chip = "gpiochip0", .name = "FOOT", .active_low = true, .bias = GPIO_BIAS_PULL_UP,
 };
 
-static void on_gesture(void *userdata, SwitchGesture g, nsec_t at) {
+static void on_gesture(SwitchGesture g, nsec_t at, void *userdata) {
         Scenario *s = userdata;
 
         CHECK(s->n_seen < ELEMENTSOF(s->seen));
@@ -54,7 +56,7 @@ static int on_step(sd_event_source *src, uint64_t usec, void *userdata) {
         Scenario *s = userdata;
         const Step *st = &s->steps[s->next_step++];
 
-        CHECK_OK(gpio_sim_set_input(s->sim, "gpiochip0", "FOOT", st->level,
+        REQUIRE_OK(gpio_sim_set_input(s->sim, "gpiochip0", "FOOT", st->level,
                                     s->base + (nsec_t) st->at_us * 1000));
         s->last_injected = now_monotonic();
         return 0;
@@ -85,15 +87,15 @@ static void run(const char *name, bool initial_level, const Step *steps, unsigne
         /* Leave room to arm every step before the first one is due. */
         s.base = now_monotonic() + 100 * NSEC_PER_MSEC;
         for (unsigned i = 0; i < n_steps; i++)
-                test_at(e, s.base + (nsec_t) steps[i].at_us * 1000, on_step, &s);
+                loop_at(e, s.base + (nsec_t) steps[i].at_us * 1000, on_step, &s);
 
         /* Wait for the expected gestures (bounded), then long enough after the last edge
          * for its debounce to have run out: extra gestures would have shown up by then.
          * Measured from the real injection time, so a busy machine cannot cut it short. */
         s.n_expect = n_expect;
-        test_run_until(e, scenario_done, &s, s.base + nsec_from_ms(end_ms) + 5 * NSEC_PER_SEC);
+        loop_run_until(e, scenario_done, &s, s.base + nsec_from_ms(end_ms) + 5 * NSEC_PER_SEC);
         CHECK_EQ(s.next_step, n_steps);
-        test_run_until(e, NULL, NULL, MAX(s.base + nsec_from_ms(end_ms),
+        loop_run_until(e, NULL, NULL, MAX(s.base + nsec_from_ms(end_ms),
                                           s.last_injected + nsec_from_ms(5 * DEBOUNCE_MS)));
 
         for (unsigned i = 0; i < s.n_seen; i++)
@@ -183,7 +185,7 @@ static void test_very_long_fires_while_held(void) {
         CHECK_OK(gpio_sim_set_input(sim, "gpiochip0", "FOOT", 0, s.base));
 
         s.n_expect = 2;
-        CHECK(test_run_until(e, scenario_done, &s, s.base + 5 * NSEC_PER_SEC));
+        CHECK(loop_run_until(e, scenario_done, &s, s.base + 5 * NSEC_PER_SEC));
         CHECK_EQ(s.n_seen, 2);
         CHECK_EQ(s.seen[1].g, GESTURE_VERY_LONG);
         CHECK_EQ(s.seen[1].at_us, MS(params.very_long_ms));
@@ -218,12 +220,13 @@ static void test_bad_args(void) {
         sd_event_unref(e);
 }
 
-int main(void) {
-        test_bad_args();
-        test_bounce();
-        test_glitch();
-        test_held_at_start();
-        test_limits();
-        test_very_long_fires_while_held();
-        return 0;
-}
+static const TapCase cases[] = {
+        { "bad_args", test_bad_args },
+        { "bounce", test_bounce },
+        { "glitch", test_glitch },
+        { "held_at_start", test_held_at_start },
+        { "limits", test_limits },
+        { "very_long_fires_while_held", test_very_long_fires_while_held },
+};
+
+TAP_MAIN(cases)

@@ -19,7 +19,9 @@
 #include "gpio/cue-player.h"
 #include "gpio/footswitch.h"
 #include "gpio/gpio-chip.h"
-#include "gpio-test-util.h"
+#include "shared/time-util.h"
+#include "tap.h"
+#include "loop-util.h"
 #include "shared/macro.h"
 
 #define MS(x) nsec_from_ms(x)
@@ -44,10 +46,10 @@ static int sim_value(unsigned offset) {
 
         snprintf(path, sizeof(path), "%s/sim_gpio%u/value", sysfs, offset);
         fd = open(path, O_RDONLY | O_CLOEXEC);
-        CHECK(fd >= 0);
-        CHECK(read(fd, buf, sizeof(buf) - 1) > 0);
+        REQUIRE(fd >= 0);
+        REQUIRE(read(fd, buf, sizeof(buf) - 1) > 0);
         close(fd);
-        CHECK(buf[0] == '0' || buf[0] == '1');
+        REQUIRE(buf[0] == '0' || buf[0] == '1');
         return buf[0] - '0';
 }
 
@@ -88,7 +90,7 @@ typedef struct Ctx {
         bool sampled;
 } Ctx;
 
-static void on_gesture(void *userdata, SwitchGesture g, nsec_t at) {
+static void on_gesture(SwitchGesture g, nsec_t at, void *userdata) {
         Ctx *c = userdata;
 
         fprintf(stderr, "gesture %s\n", switch_gesture_to_string(g));
@@ -184,7 +186,7 @@ static void test_open_variants(GpioBackend *b, const char *chip_name) {
 static int read_after(GpioLine *l, GpioEdge *ev, size_t n, int timeout_ms) {
         struct pollfd p = { .fd = gpio_line_event_fd(l), .events = POLLIN };
 
-        CHECK(p.fd >= 0);
+        REQUIRE(p.fd >= 0);
         if (poll(&p, 1, timeout_ms) <= 0)
                 return 0;
         return gpio_line_read_events(l, ev, n);
@@ -236,25 +238,31 @@ static void test_input_events(GpioBackend *b) {
         l = gpio_line_free(l);
 }
 
-int main(void) {
+static char chip_name[64];
+
+static void test_open_variants_case(void) {
+        _cleanup_(gpio_backend_freep) GpioBackend *b = NULL;
+
+        CHECK_OK(gpio_chip_backend_new(&b));
+        test_open_variants(b, chip_name);
+}
+
+static void test_input_events_case(void) {
+        _cleanup_(gpio_backend_freep) GpioBackend *b = NULL;
+
+        CHECK_OK(gpio_chip_backend_new(&b));
+        test_input_events(b);
+}
+
+static void test_footswitch_and_cues(void) {
         _cleanup_(gpio_backend_freep) GpioBackend *b = NULL;
         _cleanup_(footswitch_freep) Footswitch *fs = NULL;
-        char chip_name[64];
-        sd_event *e = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         Ctx c = {};
-
-        label = getenv("TPHUB_GPIO_SIM_LABEL") ?: "tphub-sim";
-        if (!find_chip(chip_name, sizeof(chip_name))) {
-                fprintf(stderr, "no gpio-sim chip labelled \"%s\": skipping\n", label);
-                return 77;
-        }
-        fprintf(stderr, "chip %s (%s) at %s\n", chip_name, label, sysfs);
 
         CHECK_OK(sd_event_new(&e));
         c.event = e;
         CHECK_OK(gpio_chip_backend_new(&b));
-        test_open_variants(b, chip_name);
-        test_input_events(b);
 
         const GpioLineSpec foot = {
                 .chip = label, .name = "foot", .active_low = true, .bias = GPIO_BIAS_PULL_UP,
@@ -278,11 +286,11 @@ int main(void) {
 
         /* Press with bounce, release with bounce 150 ms later: exactly one tap. */
         nsec_t base = now_monotonic() + MS(50);
-        test_at(e, base, on_press, &c);
-        test_at(e, base + MS(150), on_release, &c);
-        CHECK(test_run_until(e, tapped, &c, base + 5 * NSEC_PER_SEC));
+        loop_at(e, base, on_press, &c);
+        loop_at(e, base + MS(150), on_release, &c);
+        CHECK(loop_run_until(e, tapped, &c, base + 5 * NSEC_PER_SEC));
         /* Nothing more may follow once the release has been debounced. */
-        test_run_until(e, NULL, NULL, now_monotonic() + MS(100));
+        loop_run_until(e, NULL, NULL, now_monotonic() + MS(100));
         CHECK_EQ(c.n_seen, 3);
         CHECK_EQ(c.seen[0], GESTURE_PRESS);
         CHECK_EQ(c.seen[1], GESTURE_RELEASE);
@@ -303,9 +311,9 @@ int main(void) {
         CHECK_EQ(sim_value(2), 1);
         CHECK_EQ(sim_value(3), 0);
         CHECK_EQ(sim_value(4), 1);
-        test_at(e, c.shown + MS(400), on_sample_during, &c);
-        test_at(e, c.shown + MS(1000), on_sample_after, &c);
-        CHECK(test_run_until(e, sampled, &c, c.shown + 5 * NSEC_PER_SEC));
+        loop_at(e, c.shown + MS(400), on_sample_during, &c);
+        loop_at(e, c.shown + MS(1000), on_sample_after, &c);
+        CHECK(loop_run_until(e, sampled, &c, c.shown + 5 * NSEC_PER_SEC));
         CHECK_EQ(c.buzzer_during, 1);
         CHECK_EQ(c.buzzer_after, 0);
         CHECK_EQ(c.green_after, 1);
@@ -316,10 +324,22 @@ int main(void) {
         c.player = cue_player_free(c.player);
         for (unsigned i = 1; i <= 4; i++)
                 CHECK_EQ(sim_value(i), 0);
+}
 
-        fs = footswitch_free(fs);
-        b = gpio_backend_free(b);
-        sd_event_unref(e);
-        fprintf(stderr, "gpio chip backend: OK\n");
-        return 0;
+static const TapCase cases[] = {
+        { "open_variants", test_open_variants_case },
+        { "input_events", test_input_events_case },
+        { "footswitch_and_cues", test_footswitch_and_cues },
+};
+
+/* Exit status as well as TAP: 77 (skipped) without a gpio-sim chip, which the VM's runner and
+ * the host's meson read. */
+int main(int argc, char **argv) {
+        label = getenv("TPHUB_GPIO_SIM_LABEL") ?: "tphub-sim";
+        if (!find_chip(chip_name, sizeof(chip_name))) {
+                fprintf(stderr, "no gpio-sim chip labelled \"%s\": skipping\n", label);
+                return 77;
+        }
+        fprintf(stderr, "chip %s (%s) at %s\n", chip_name, label, sysfs);
+        return tap_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
 }

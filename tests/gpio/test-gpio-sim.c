@@ -13,7 +13,9 @@
 #include "gpio/cue-player.h"
 #include "gpio/footswitch.h"
 #include "gpio/gpio-sim.h"
-#include "gpio-test-util.h"
+#include "shared/time-util.h"
+#include "tap.h"
+#include "loop-util.h"
 #include "shared/macro.h"
 
 #define MS(x) nsec_from_ms(x)
@@ -36,7 +38,7 @@ static bool got_msgs(void *userdata) {
         return c->n_msgs >= c->n_expect_msgs;
 }
 
-static void on_gesture(void *userdata, SwitchGesture g, nsec_t at) {
+static void on_gesture(SwitchGesture g, nsec_t at, void *userdata) {
         Ctx *c = userdata;
 
         CHECK(c->n_gestures < ELEMENTSOF(c->gestures));
@@ -53,9 +55,9 @@ static int on_client(sd_event_source *s, int fd, uint32_t revents, void *userdat
 
         if (k < 0 && errno == EAGAIN)
                 return 0;
-        CHECK(k > 0);
+        REQUIRE(k > 0);
         buf[k] = 0;
-        CHECK(c->n_msgs < ELEMENTSOF(c->msgs));
+        REQUIRE(c->n_msgs < ELEMENTSOF(c->msgs));
         strcpy(c->msgs[c->n_msgs++], buf);
         return 0;
 }
@@ -67,7 +69,7 @@ static int on_send(sd_event_source *s, uint64_t usec, void *userdata) {
         if (c->next++ == 0)
                 c->pressed_at = now_monotonic();
         /* The NUL-containing command is sent with its terminator on purpose. */
-        CHECK(send(c->client, cmd, strlen(cmd) + (strcmp(cmd, "in\t") == 0), 0) >= 0);
+        REQUIRE(send(c->client, cmd, strlen(cmd) + (strcmp(cmd, "in\t") == 0), 0) >= 0);
         return 0;
 }
 
@@ -104,13 +106,16 @@ static int connect_to(const char *path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 
-        CHECK(fd >= 0);
+        REQUIRE(fd >= 0);
         strcpy(sa.sun_path, path);
-        CHECK(connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0);
+        REQUIRE(connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0);
         return fd;
 }
 
-static void test_press_and_cue(const char *dir) {
+/* The directory for this run's sockets (made by main). */
+static char dir[] = "/tmp/test-gpio-sim-XXXXXX";
+
+static void test_press_and_cue(void) {
         _cleanup_(gpio_backend_freep) GpioBackend *sim = NULL;
         _cleanup_(footswitch_freep) Footswitch *fs = NULL;
         _cleanup_(cue_player_freep) CuePlayer *p = NULL;
@@ -142,9 +147,9 @@ static void test_press_and_cue(const char *dir) {
 
         nsec_t base = now_monotonic() + MS(20);
         for (unsigned i = 0; i < ELEMENTSOF(script); i++)
-                test_at(e, base + MS(i == 0 ? 0 : 40 + 20 * i), on_send, &c);
+                loop_at(e, base + MS(i == 0 ? 0 : 40 + 20 * i), on_send, &c);
 
-        CHECK(test_run_until(e, all_in, &c, base + MS(2000)));
+        CHECK(loop_run_until(e, all_in, &c, base + MS(2000)));
 
         for (unsigned i = 0; i < c.n_msgs; i++)
                 fprintf(stderr, "  got: %s", c.msgs[i]);
@@ -179,18 +184,18 @@ static void test_press_and_cue(const char *dir) {
         unsigned before = c.n_msgs;
         CHECK(send(c.client, "state", 5, 0) == 5);
         c.n_expect_msgs = before + 3;
-        CHECK(test_run_until(e, got_msgs, &c, now_monotonic() + 2 * NSEC_PER_SEC));
+        CHECK(loop_run_until(e, got_msgs, &c, now_monotonic() + 2 * NSEC_PER_SEC));
         CHECK(strcmp(c.msgs[before], "out green 0 0\n") == 0);
         CHECK(strncmp(c.msgs[before + 1], "out amber 1 ", 12) == 0);
         CHECK(strcmp(c.msgs[before + 2], "ok\n") == 0);
         CHECK(send(c.client, "state now", 9, 0) == 9);
         c.n_expect_msgs = before + 4;
-        CHECK(test_run_until(e, got_msgs, &c, now_monotonic() + 2 * NSEC_PER_SEC));
+        CHECK(loop_run_until(e, got_msgs, &c, now_monotonic() + 2 * NSEC_PER_SEC));
         CHECK(strcmp(c.msgs[before + 3], "err usage: state\n") == 0);
 
         /* The safe state on exit reaches the client too. */
         p = cue_player_free(p);
-        CHECK(test_run_until(e, all_in, &c, 0) || true);
+        CHECK(loop_run_until(e, all_in, &c, 0) || true);
         char buf[128];
         ssize_t k = recv(c.client, buf, sizeof(buf) - 1, MSG_DONTWAIT);
         CHECK(k > 0);
@@ -206,7 +211,7 @@ static void test_press_and_cue(const char *dir) {
         sd_event_unref(e);
 }
 
-static void test_socket_path(const char *dir) {
+static void test_socket_path(void) {
         GpioBackend *sim = NULL;
         sd_event *e = NULL;
         char path[256];
@@ -363,7 +368,7 @@ static void test_record_bound(void) {
 
 /* Random and mutated commands: every message gets exactly one reply, in order, and the
  * sim survives (run it under ASan/valgrind to catch memory errors too). */
-static void test_fuzz_commands(const char *dir) {
+static void test_fuzz_commands(void) {
         _cleanup_(gpio_backend_freep) GpioBackend *sim = NULL;
         sd_event *e = NULL;
         char path[256];
@@ -426,15 +431,23 @@ static void test_fuzz_commands(const char *dir) {
         sd_event_unref(e);
 }
 
-int main(void) {
-        char dir[] = "/tmp/test-gpio-sim-XXXXXX";
+static const TapCase cases[] = {
+        { "api", test_api },
+        { "record_bound", test_record_bound },
+        { "socket_path", test_socket_path },
+        { "press_and_cue", test_press_and_cue },
+        { "fuzz_commands", test_fuzz_commands },
+};
 
-        CHECK(mkdtemp(dir));
-        test_api();
-        test_record_bound();
-        test_socket_path(dir);
-        test_press_and_cue(dir);
-        test_fuzz_commands(dir);
-        CHECK(rmdir(dir) == 0);
-        return 0;
+int main(int argc, char **argv) {
+        int r;
+
+        if (!mkdtemp(dir))
+                return 1;
+        r = tap_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
+        if (rmdir(dir) < 0) {
+                printf("# %s left behind\n", dir);
+                r = 1;
+        }
+        return r;
 }

@@ -8,18 +8,22 @@
 #include "shared/macro.h"
 #include "mqtt/mqtt-command.h"
 #include "mqtt/topics.h"
-#include "test-util.h"
+#include "mqtt-fixture.h"
 
 static const char *helper_path;
+/* The loop every case runs on. */
+static sd_event *loop;
 
 static char *uri_for(const Mosquitto *m, const char *scheme) {
         char *u;
-        CHECK(asprintf(&u, "%s://127.0.0.1:%d", scheme, m->port) > 0);
+        REQUIRE(asprintf(&u, "%s://127.0.0.1:%d", scheme, m->port) > 0);
         return u;
 }
 
 /* ---- online / last will, with a separate process we can SIGKILL ---- */
-static void test_online_and_last_will(sd_event *e) {
+static void test_online_and_last_will(void) {
+        sd_event *e = loop;
+
         char *dir = test_tmpdir("lwt");
         Mosquitto m;
         Recorder sub, late;
@@ -34,7 +38,7 @@ static void test_online_and_last_will(sd_event *e) {
         CHECK(helper_wait_line(&h, "connected", 20) == 0);
 
         RUN_UNTIL(e, recorder_count(&sub, "tphub/hub1/status") >= 1, 20);
-        CHECK_EQ_STR(recorder_last(&sub, "tphub/hub1/status")->payload,
+        CHECK_STR(recorder_last(&sub, "tphub/hub1/status")->payload,
                      "{\"state\":\"online\",\"version\":\"9.9.9\",\"started_at\":\"2026-01-01T00:00:00.000Z\","
                      "\"stations\":[\"a\"]}");
 
@@ -49,12 +53,12 @@ static void test_online_and_last_will(sd_event *e) {
          * the will. */
         helper_kill(&h);
         RUN_UNTIL(e, recorder_count(&sub, "tphub/hub1/status") >= 2, 20);
-        CHECK_EQ_STR(recorder_last(&sub, "tphub/hub1/status")->payload, "{\"state\":\"offline\"}");
+        CHECK_STR(recorder_last(&sub, "tphub/hub1/status")->payload, "{\"state\":\"offline\"}");
 
         CHECK(recorder_start(&late, e, uri, "sub-late2", "tphub/hub1/status", false) == 0);
         RUN_UNTIL(e, recorder_count(&late, "tphub/hub1/status") >= 1, 20);
         CHECK(recorder_last(&late, "tphub/hub1/status")->retained);
-        CHECK_EQ_STR(recorder_last(&late, "tphub/hub1/status")->payload, "{\"state\":\"offline\"}");
+        CHECK_STR(recorder_last(&late, "tphub/hub1/status")->payload, "{\"state\":\"offline\"}");
         recorder_done(&late);
 
         recorder_done(&sub);
@@ -115,11 +119,11 @@ static void publish_and_check(sd_event *e, Hub *hub, Recorder *sub, const char *
         CHECK(mqtt_client_publish(hub->client, topic, payload, strlen(payload), qos, retain, hub_delivered, hub) == 0);
         RUN_UNTIL(e, hub->delivered > delivered, 20);
         RUN_UNTIL(e, recorder_count(sub, topic) > before, 20);
-        CHECK_EQ_STR(recorder_last(sub, topic)->payload, payload);
-        CHECK_EQ_INT(recorder_last(sub, topic)->len, strlen(payload));
+        CHECK_STR(recorder_last(sub, topic)->payload, payload);
+        CHECK_EQ(recorder_last(sub, topic)->len, strlen(payload));
 }
 
-static void test_topics_roundtrip(sd_event *e, unsigned version) {
+static void topics_roundtrip(sd_event *e, unsigned version) {
         char *dir = test_tmpdir("topics");
         Mosquitto m;
         Recorder sub, late;
@@ -140,8 +144,8 @@ static void test_topics_roundtrip(sd_event *e, unsigned version) {
         CHECK(topic_station(NULL, "hub1", "left", TOPIC_STATION_CMD_REPLY, &reply) == 0);
         CHECK(topic_tool(NULL, "hub1", "AA:BB:CC:DD:EE:FF", &tool) == 0);
         CHECK(topic_cmd_filter(NULL, "hub1", &filter) == 0);
-        CHECK_EQ_STR(reply, "tphub/hub1/left/cmd/reply");
-        CHECK_EQ_STR(filter, "tphub/hub1/+/cmd");
+        CHECK_STR(reply, "tphub/hub1/left/cmd/reply");
+        CHECK_STR(filter, "tphub/hub1/+/cmd");
 
         CHECK(recorder_start(&sub, e, uri, "sub-topics", "tphub/#", false) == 0);
 
@@ -150,14 +154,14 @@ static void test_topics_roundtrip(sd_event *e, unsigned version) {
                 .software_version = "0.1.0", .started_at = "2026-11-21T10:00:00.000Z",
         };
         CHECK(mqtt_client_new(&hub.client, e, &o, &cb, &hub) == 0);
-        CHECK_EQ_STR(mqtt_client_get_id(hub.client), "hub1");
+        CHECK_STR(mqtt_client_get_id(hub.client), "hub1");
         CHECK(mqtt_client_subscribe(hub.client, filter, 1) == 0);
         CHECK(mqtt_client_subscribe(hub.client, filter, 1) == -EEXIST);
         CHECK(!mqtt_client_is_connected(hub.client));
         CHECK(mqtt_client_connect(hub.client) == 0);
         RUN_UNTIL(e, mqtt_client_is_connected(hub.client), 20);
         RUN_UNTIL(e, recorder_count(&sub, status) >= 1, 20);
-        CHECK_EQ_STR(recorder_last(&sub, status)->payload,
+        CHECK_STR(recorder_last(&sub, status)->payload,
                      "{\"state\":\"online\",\"version\":\"0.1.0\",\"started_at\":\"2026-11-21T10:00:00.000Z\"}");
 
         publish_and_check(e, &hub, &sub, state, "{\"state\":\"idle\",\"athlete\":null,\"force_kg\":0.0}", 0, true);
@@ -167,28 +171,28 @@ static void test_topics_roundtrip(sd_event *e, unsigned version) {
         publish_and_check(e, &hub, &sub, tool,
                           "{\"type\":\"progressor\",\"name\":\"P1\",\"connected\":true,\"battery\":87,"
                           "\"last_seen\":\"2026-11-21T10:00:00.000Z\"}", 1, true);
-        CHECK_EQ_INT(hub.delivery_errors, 0);
+        CHECK_EQ(hub.delivery_errors, 0);
 
         /* Retained topics reach a newcomer. */
         CHECK(recorder_start(&late, e, uri, "sub-topics-late", "tphub/hub1/#", false) == 0);
         RUN_UNTIL(e, recorder_count(&late, state) >= 1 && recorder_count(&late, tool) >= 1, 20);
         CHECK(recorder_last(&late, state)->retained);
-        CHECK_EQ_STR(recorder_last(&late, state)->payload, "{\"state\":\"idle\",\"athlete\":null,\"force_kg\":0.0}");
+        CHECK_STR(recorder_last(&late, state)->payload, "{\"state\":\"idle\",\"athlete\":null,\"force_kg\":0.0}");
         CHECK(recorder_last(&late, tool)->retained);
-        CHECK_EQ_INT(recorder_count(&late, session), 0);
+        CHECK_EQ(recorder_count(&late, session), 0);
         recorder_done(&late);
 
         /* A command in, a reply out, with the id echoed; then a malformed one. */
         const char *good = "{\"cmd\":\"start\",\"athlete\":\"anna\",\"protocol\":\"back-12\",\"id\":\"r1\"}";
         CHECK(mqtt_client_publish(sub.client, cmd, good, strlen(good), 1, false, NULL, NULL) == 0);
         RUN_UNTIL(e, recorder_count(&sub, reply) >= 1, 20);
-        CHECK_EQ_STR(recorder_last(&sub, reply)->payload, "{\"id\":\"r1\",\"ok\":true}");
+        CHECK_STR(recorder_last(&sub, reply)->payload, "{\"id\":\"r1\",\"ok\":true}");
 
         const char *bad = "{\"cmd\":\"launch\",\"id\":\"r2\"}";
         CHECK(mqtt_client_publish(sub.client, cmd, bad, strlen(bad), 1, false, NULL, NULL) == 0);
         RUN_UNTIL(e, recorder_count(&sub, reply) >= 2, 20);
-        CHECK_EQ_STR(recorder_last(&sub, reply)->payload, "{\"id\":\"r2\",\"ok\":false,\"error\":\"unknown command\"}");
-        CHECK_EQ_INT(hub.commands, 2);
+        CHECK_STR(recorder_last(&sub, reply)->payload, "{\"id\":\"r2\",\"ok\":false,\"error\":\"unknown command\"}");
+        CHECK_EQ(hub.commands, 2);
 
         /* Clean shutdown: offline published by us (no will on a clean disconnect), then the
          * done callback on the loop, then free. */
@@ -198,7 +202,7 @@ static void test_topics_roundtrip(sd_event *e, unsigned version) {
         RUN_UNTIL(e, hub.shutdown_done == 1, 10);
         CHECK(!mqtt_client_is_connected(hub.client));
         RUN_UNTIL(e, recorder_count(&sub, status) > n_status, 20);
-        CHECK_EQ_STR(recorder_last(&sub, status)->payload, "{\"state\":\"offline\"}");
+        CHECK_STR(recorder_last(&sub, status)->payload, "{\"state\":\"offline\"}");
         CHECK(mqtt_client_connect(hub.client) == -ESHUTDOWN);
         hub.client = mqtt_client_free(hub.client);
 
@@ -229,7 +233,9 @@ static void capture_log(MqttClient *c, MqttLogLevel level, const char *message, 
         l->last = strdup(message);
 }
 
-static void test_credentials(sd_event *e) {
+static void test_credentials(void) {
+        sd_event *e = loop;
+
         char *dir = test_tmpdir("creds");
         char *path, *pwfile, *conf, *uri, *cmd;
         MqttClient *c = NULL;
@@ -242,7 +248,7 @@ static void test_credentials(sd_event *e) {
         CHECK(test_write_file(path, "hubuser\nsecret-pw\n", 0644) == 0);
 
         MqttClientOptions o = { .uri = "tcp://127.0.0.1:1", .client_id = "c", .credentials_file = path };
-        CHECK_EQ_INT(mqtt_client_new(&c, e, &o, &cb, &lc), -EPERM);
+        CHECK_EQ(mqtt_client_new(&c, e, &o, &cb, &lc), -EPERM);
         CHECK(!c);
         CHECK(lc.last && strstr(lc.last, "accessible by other users (mode 0644)"));
 
@@ -275,7 +281,7 @@ static void test_credentials(sd_event *e) {
 
         /* A file without the password line is refused. */
         CHECK(test_write_file(path, "justuser", 0600) == 0);
-        CHECK_EQ_INT(mqtt_client_new(&c, e, &o, &cb, &lc), -EINVAL);
+        CHECK_EQ(mqtt_client_new(&c, e, &o, &cb, &lc), -EINVAL);
         CHECK(strstr(lc.last, "must hold"));
 
         free(lc.last);
@@ -336,11 +342,13 @@ static void tls_expect_ok(sd_event *e, MqttClientOptions *o, const char *client_
         /* and data flows over it */
         CHECK(mqtt_client_publish(r.client, "tls/test", "hello", 5, 1, false, NULL, NULL) == 0);
         RUN_UNTIL(e, recorder_count(&r, "tls/test") == 1, 20);
-        CHECK_EQ_STR(recorder_last(&r, "tls/test")->payload, "hello");
+        CHECK_STR(recorder_last(&r, "tls/test")->payload, "hello");
         recorder_done(&r);
 }
 
-static void test_tls(sd_event *e) {
+static void test_tls(void) {
+        sd_event *e = loop;
+
         char *dir = test_tmpdir("tls");
         char *conf, *uri, *uri_mutual, *uri_badname, *ca, *wrong_ca, *client_crt, *client_key;
         int port_mutual = test_free_port(), port_badname = test_free_port();
@@ -402,14 +410,16 @@ static void test_tls(sd_event *e) {
         free(dir);
 }
 
-static void test_bad_options(sd_event *e) {
+static void test_bad_options(void) {
+        sd_event *e = loop;
+
         MqttClient *c = NULL;
         MqttClientOptions o = { .uri = "tcp://127.0.0.1:1", .version = 4 };
 
-        CHECK_EQ_INT(mqtt_client_new(&c, e, &o, NULL, NULL), -EINVAL);
+        CHECK_EQ(mqtt_client_new(&c, e, &o, NULL, NULL), -EINVAL);
         o.version = 3;
         o.uri = NULL;
-        CHECK_EQ_INT(mqtt_client_new(&c, e, &o, NULL, NULL), -EINVAL);
+        CHECK_EQ(mqtt_client_new(&c, e, &o, NULL, NULL), -EINVAL);
         CHECK(!c);
 
         /* Host name as client id by default; freeing a never-connected client is fine. */
@@ -417,31 +427,41 @@ static void test_bad_options(sd_event *e) {
         CHECK(mqtt_client_new(&c, e, &o, NULL, NULL) == 0);
         char host[256] = {};
         CHECK(gethostname(host, sizeof(host) - 1) == 0);
-        CHECK_EQ_STR(mqtt_client_get_id(c), host);
-        CHECK_EQ_INT(mqtt_client_publish(c, "a/+", "x", 1, 0, false, NULL, NULL), -EINVAL);
-        CHECK_EQ_INT(mqtt_client_publish(c, "a", "x", 1, 3, false, NULL, NULL), -EINVAL);
-        CHECK_EQ_INT(mqtt_client_subscribe(c, "", 0), -EINVAL);
+        CHECK_STR(mqtt_client_get_id(c), host);
+        CHECK_EQ(mqtt_client_publish(c, "a/+", "x", 1, 0, false, NULL, NULL), -EINVAL);
+        CHECK_EQ(mqtt_client_publish(c, "a", "x", 1, 3, false, NULL, NULL), -EINVAL);
+        CHECK_EQ(mqtt_client_subscribe(c, "", 0), -EINVAL);
         c = mqtt_client_free(c);
 }
 
-int main(int argc, char *argv[]) {
-        sd_event *e = NULL;
+static void test_topics_roundtrip_v3(void) {
+        topics_roundtrip(loop, 3);
+}
 
-        CHECK(argc == 2);
+static void test_topics_roundtrip_v5(void) {
+        topics_roundtrip(loop, 5);
+}
+
+static const TapCase cases[] = {
+        { "bad_options", test_bad_options },
+        { "online_and_last_will", test_online_and_last_will },
+        { "topics_roundtrip_v3", test_topics_roundtrip_v3 },
+        { "topics_roundtrip_v5", test_topics_roundtrip_v5 },
+        { "credentials", test_credentials },
+        { "tls", test_tls },
+};
+
+int main(int argc, char *argv[]) {
+        int r;
+
+        REQUIRE(argc >= 2);
         helper_path = argv[1];
         test_require_program("mosquitto");
         test_require_program("mosquitto_passwd");
         test_require_program("openssl");
 
-        CHECK(sd_event_new(&e) >= 0);
-
-        test_bad_options(e);
-        test_online_and_last_will(e);
-        test_topics_roundtrip(e, 3);
-        test_topics_roundtrip(e, 5);
-        test_credentials(e);
-        test_tls(e);
-
-        sd_event_unref(e);
-        return 0;
+        REQUIRE(sd_event_new(&loop) >= 0);
+        r = tap_run(cases, sizeof(cases) / sizeof(cases[0]), argc - 1, argv + 1);
+        sd_event_unref(loop);
+        return r;
 }

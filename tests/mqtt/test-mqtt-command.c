@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Command parsing: valid commands and every refusal, with its exact message. */
+#include <errno.h>
 #include <string.h>
 
 #include "mqtt/mqtt-command.h"
-#include "test-util.h"
+#include "tap.h"
 
 static void ok(const char *payload, MqttCommandVerb verb, const char *id, const char *athlete, const char *protocol) {
         MqttCommand c;
@@ -13,27 +14,27 @@ static void ok(const char *payload, MqttCommandVerb verb, const char *id, const 
                 fprintf(stderr, "refused %s: %s\n", payload, err);
                 abort();
         }
-        CHECK_EQ_INT(c.verb, verb);
-        CHECK_EQ_STR(c.id, id);
-        CHECK_EQ_STR(c.athlete, athlete);
-        CHECK_EQ_STR(c.protocol, protocol);
+        CHECK_EQ(c.verb, verb);
+        CHECK_STR(c.id, id);
+        CHECK_STR(c.athlete, athlete);
+        CHECK_STR(c.protocol, protocol);
 }
 
 static void bad_len(const char *payload, size_t len, const char *error, const char *id) {
         MqttCommand c;
         const char *err = NULL;
 
-        CHECK_EQ_INT(mqtt_command_parse(payload, len, &c, &err), -EINVAL);
-        CHECK_EQ_STR(err, error);
-        CHECK_EQ_STR(c.id, id);
-        CHECK_EQ_INT(c.verb, _MQTT_COMMAND_INVALID);
+        CHECK_EQ(mqtt_command_parse(payload, len, &c, &err), -EINVAL);
+        CHECK_STR(err, error);
+        CHECK_STR(c.id, id);
+        CHECK_EQ(c.verb, _MQTT_COMMAND_INVALID);
 }
 
 static void bad(const char *payload, const char *error, const char *id) {
         bad_len(payload, strlen(payload), error, id);
 }
 
-int main(void) {
+static void test_commands(void) {
         char *reply = NULL;
 
         ok("{\"cmd\":\"start\",\"athlete\":\"anna\",\"protocol\":\"back-12\",\"id\":\"r1\"}",
@@ -44,8 +45,8 @@ int main(void) {
         ok("{\"id\":\"t\",\"cmd\":\"tare\"}", MQTT_COMMAND_TARE, "t", "", "");
         ok("{\"cmd\":\"start\",\"athlete\":\"A.b_c-9\"}", MQTT_COMMAND_START, "", "A.b_c-9", "");
         ok("{\"cmd\":\"select\",\"protocol\":\"ppt\",\"id\":\"s2\"}", MQTT_COMMAND_SELECT, "s2", "", "ppt");
-        CHECK_EQ_STR(mqtt_command_verb_to_string(MQTT_COMMAND_SELECT), "select");
-        CHECK_EQ_STR(mqtt_command_verb_to_string(MQTT_COMMAND_TARE), "tare");
+        CHECK_STR(mqtt_command_verb_to_string(MQTT_COMMAND_SELECT), "select");
+        CHECK_STR(mqtt_command_verb_to_string(MQTT_COMMAND_TARE), "tare");
         CHECK(!mqtt_command_verb_to_string(_MQTT_COMMAND_MAX));
 
         bad("", "empty payload", "");
@@ -90,16 +91,16 @@ int main(void) {
                 const char *err = NULL;
                 const char *p = "{\"cmd\":\"sessions_since\",\"since\":\"2026-11-18T11:06:40.250Z\","
                                 "\"after\":\"3f0c2b5e9a1d4c7e8b6a5f4e3d2c1b0a\",\"id\":\"q1\"}";
-                CHECK_EQ_INT(mqtt_command_parse(p, strlen(p), &c, &err), 0);
-                CHECK_EQ_INT(c.verb, MQTT_COMMAND_SESSIONS_SINCE);
+                CHECK_EQ(mqtt_command_parse(p, strlen(p), &c, &err), 0);
+                CHECK_EQ(c.verb, MQTT_COMMAND_SESSIONS_SINCE);
                 /* 2026-11-18T11:06:40.250Z = 20775 days + 11:06:40.250 after the epoch */
-                CHECK_EQ_INT(c.since_ms, (20775LL * 86400 + 11 * 3600 + 6 * 60 + 40) * 1000 + 250);
-                CHECK_EQ_STR(c.after, "3f0c2b5e9a1d4c7e8b6a5f4e3d2c1b0a");
+                CHECK_EQ(c.since_ms, (20775LL * 86400 + 11 * 3600 + 6 * 60 + 40) * 1000 + 250);
+                CHECK_STR(c.after, "3f0c2b5e9a1d4c7e8b6a5f4e3d2c1b0a");
                 p = "{\"cmd\":\"resend\",\"session\":\"3f0c2b5e9a1d4c7e8b6a5f4e3d2c1b0a\"}";
-                CHECK_EQ_INT(mqtt_command_parse(p, strlen(p), &c, &err), 0);
-                CHECK_EQ_INT(c.verb, MQTT_COMMAND_RESEND);
-                CHECK_EQ_STR(c.session, "3f0c2b5e9a1d4c7e8b6a5f4e3d2c1b0a");
-                CHECK_EQ_STR(mqtt_command_verb_to_string(MQTT_COMMAND_SESSIONS_SINCE), "sessions_since");
+                CHECK_EQ(mqtt_command_parse(p, strlen(p), &c, &err), 0);
+                CHECK_EQ(c.verb, MQTT_COMMAND_RESEND);
+                CHECK_STR(c.session, "3f0c2b5e9a1d4c7e8b6a5f4e3d2c1b0a");
+                CHECK_STR(mqtt_command_verb_to_string(MQTT_COMMAND_SESSIONS_SINCE), "sessions_since");
         }
         bad("{\"cmd\":\"sessions_since\",\"id\":\"q\"}", "\"sessions_since\" needs \"since\"", "q");
         bad("{\"cmd\":\"sessions_since\",\"since\":1}", "\"since\" must be a string", "");
@@ -139,13 +140,18 @@ int main(void) {
         bad(deep, "JSON nested too deeply", "");
 
         CHECK(mqtt_command_reply_json("r1", true, NULL, &reply) == 0);
-        CHECK_EQ_STR(reply, "{\"id\":\"r1\",\"ok\":true}");
+        CHECK_STR(reply, "{\"id\":\"r1\",\"ok\":true}");
         free(reply);
         CHECK(mqtt_command_reply_json("r2", false, "unknown command", &reply) == 0);
-        CHECK_EQ_STR(reply, "{\"id\":\"r2\",\"ok\":false,\"error\":\"unknown command\"}");
+        CHECK_STR(reply, "{\"id\":\"r2\",\"ok\":false,\"error\":\"unknown command\"}");
         free(reply);
         CHECK(mqtt_command_reply_json(NULL, false, "say \"hi\"/", &reply) == 0);
-        CHECK_EQ_STR(reply, "{\"ok\":false,\"error\":\"say \\\"hi\\\"/\"}");
+        CHECK_STR(reply, "{\"ok\":false,\"error\":\"say \\\"hi\\\"/\"}");
         free(reply);
-        return 0;
 }
+
+static const TapCase cases[] = {
+        { "commands", test_commands },
+};
+
+TAP_MAIN(cases)

@@ -10,9 +10,11 @@
 #include "shared/macro.h"
 #include "store/checkpoint.h"
 #include "store/outbox.h"
-#include "test-util.h"
+#include "mqtt-fixture.h"
 
 static const char *helper_path;
+/* The loop every case runs on. */
+static sd_event *loop;
 
 typedef struct Hub {
         MqttClient *client;
@@ -87,7 +89,7 @@ static void hub_stop(Hub *h) {
 
 static char *uri_for(const Mosquitto *m) {
         char *u;
-        CHECK(asprintf(&u, "tcp://127.0.0.1:%d", m->port) > 0);
+        REQUIRE(asprintf(&u, "tcp://127.0.0.1:%d", m->port) > 0);
         return u;
 }
 
@@ -96,15 +98,17 @@ static size_t spool_entries(const char *spool) {
         OutboxList l = {};
         size_t n;
 
-        CHECK(outbox_open(&o, spool, 0) == 0);
-        CHECK(outbox_list(o, &l) == 0);
+        REQUIRE(outbox_open(&o, spool, 0) == 0);
+        REQUIRE(outbox_list(o, &l) == 0);
         n = l.n_items;
         outbox_list_done(&l);
         outbox_free(o);
         return n;
 }
 
-static void test_broker_outage(sd_event *e) {
+static void test_broker_outage(void) {
+        sd_event *e = loop;
+
         char *dir = test_tmpdir("outage"), *spool, *conf, *uri;
         Mosquitto m;
         Recorder sub;
@@ -130,9 +134,9 @@ static void test_broker_outage(sd_event *e) {
                 snprintf(json, sizeof(json), "{\"id\":\"%s\",\"seq\":%d,\"status\":\"completed\"}", id, i);
                 CHECK(publisher_push(hub.pub, "tphub/hub1/left/session", id, json) == 0);
         }
-        CHECK_EQ_INT(publisher_backlog(hub.pub), 20);
-        CHECK_EQ_INT(outbox_count(hub.outbox), 20);
-        CHECK_EQ_INT(hub.delivered, 0);
+        CHECK_EQ(publisher_backlog(hub.pub), 20);
+        CHECK_EQ(outbox_count(hub.outbox), 20);
+        CHECK_EQ(hub.delivered, 0);
 
         CHECK(mosquitto_restart(&m) == 0);
         RUN_UNTIL(e, recorder_count(&sub, "tphub/hub1/left/session") >= 20 && hub.delivered == 20, 90);
@@ -145,12 +149,12 @@ static void test_broker_outage(sd_event *e) {
                 if (strcmp(sub.msgs[i].topic, "tphub/hub1/left/session") != 0)
                         continue;
                 snprintf(json, sizeof(json), "{\"id\":\"s-%02d\",\"seq\":%d,\"status\":\"completed\"}", expect, expect);
-                CHECK_EQ_STR(sub.msgs[i].payload, json);
+                CHECK_STR(sub.msgs[i].payload, json);
                 expect++;
         }
-        CHECK_EQ_INT(expect, 21);
-        CHECK_EQ_INT(spool_entries(spool), 0);
-        CHECK_EQ_INT(hub.reports[PUBLISHER_SPOOL_ERROR] + hub.reports[PUBLISHER_SPOOL_FULL], 0);
+        CHECK_EQ(expect, 21);
+        CHECK_EQ(spool_entries(spool), 0);
+        CHECK_EQ(hub.reports[PUBLISHER_SPOOL_ERROR] + hub.reports[PUBLISHER_SPOOL_FULL], 0);
 
         /* The hub's session is clean, so the broker forgot its subscription with the restart:
          * a command reaching it proves the client subscribed again on reconnect. */
@@ -169,7 +173,9 @@ static void test_broker_outage(sd_event *e) {
         free(dir);
 }
 
-static void test_killed_before_puback(sd_event *e) {
+static void test_killed_before_puback(void) {
+        sd_event *e = loop;
+
         char *dir = test_tmpdir("kill"), *spool, *uri, *dead_uri;
         const char *json = "{\"id\":\"s-kill\",\"status\":\"completed\",\"athlete\":\"anna\"}";
         Mosquitto m;
@@ -188,15 +194,15 @@ static void test_killed_before_puback(sd_event *e) {
         CHECK(helper_spawn(&h, argv) == 0);
         CHECK(helper_wait_line(&h, "spooled", 20) == 0);
         helper_kill(&h);
-        CHECK_EQ_INT(spool_entries(spool), 1);
+        CHECK_EQ(spool_entries(spool), 1);
 
         CHECK(recorder_start(&sub, e, uri, "sub-kill", "tphub/hub1/+/session", false) == 0);
         hub_start(&hub, e, uri, spool);
-        CHECK_EQ_INT(publisher_backlog(hub.pub), 1);
+        CHECK_EQ(publisher_backlog(hub.pub), 1);
         RUN_UNTIL(e, recorder_count(&sub, "tphub/hub1/left/session") == 1, 20);
-        CHECK_EQ_STR(recorder_last(&sub, "tphub/hub1/left/session")->payload, json);
+        CHECK_STR(recorder_last(&sub, "tphub/hub1/left/session")->payload, json);
         RUN_UNTIL(e, hub.delivered == 1, 20);
-        CHECK_EQ_INT(spool_entries(spool), 0);
+        CHECK_EQ(spool_entries(spool), 0);
 
         hub_stop(&hub);
         recorder_done(&sub);
@@ -208,7 +214,9 @@ static void test_killed_before_puback(sd_event *e) {
         free(dir);
 }
 
-static void test_checkpoint_recovered(sd_event *e) {
+static void test_checkpoint_recovered(void) {
+        sd_event *e = loop;
+
         char *dir = test_tmpdir("ckpt"), *spool, *state, *uri;
         const char *running = "{\"id\":\"s-run\",\"station\":\"left\",\"status\":\"running\","
                               "\"started_at\":\"2026-11-21T10:00:00.000Z\",\"steps\":[{\"n\":1}]}";
@@ -228,10 +236,10 @@ static void test_checkpoint_recovered(sd_event *e) {
         helper_kill(&h);
 
         /* Next start: recover, mark interrupted, push, and only then clear. */
-        CHECK_EQ_INT(checkpoint_recover(state, "left", &recovered), 1);
-        CHECK_EQ_STR(recovered, running);
+        CHECK_EQ(checkpoint_recover(state, "left", &recovered), 1);
+        CHECK_STR(recovered, running);
         CHECK(session_json_mark_interrupted(recovered, "2026-11-21T10:05:00.000Z", &interrupted) == 0);
-        CHECK_EQ_STR(interrupted,
+        CHECK_STR(interrupted,
                      "{\"id\":\"s-run\",\"station\":\"left\",\"status\":\"interrupted\","
                      "\"started_at\":\"2026-11-21T10:00:00.000Z\",\"steps\":[{\"n\":1}],"
                      "\"ended_at\":\"2026-11-21T10:05:00.000Z\"}");
@@ -242,11 +250,11 @@ static void test_checkpoint_recovered(sd_event *e) {
         hub_start(&hub, e, uri, spool);
         CHECK(publisher_push(hub.pub, "tphub/hub1/left/session", "s-run", interrupted) == 0);
         CHECK(checkpoint_clear(state, "left") == 0);
-        CHECK_EQ_INT(checkpoint_recover(state, "left", &again), 0);
+        CHECK_EQ(checkpoint_recover(state, "left", &again), 0);
         CHECK(!again);
 
         RUN_UNTIL(e, recorder_count(&sub, "tphub/hub1/left/session") == 1, 20);
-        CHECK_EQ_STR(recorder_last(&sub, "tphub/hub1/left/session")->payload, interrupted);
+        CHECK_STR(recorder_last(&sub, "tphub/hub1/left/session")->payload, interrupted);
         RUN_UNTIL(e, hub.delivered == 1, 20);
 
         hub_stop(&hub);
@@ -260,7 +268,9 @@ static void test_checkpoint_recovered(sd_event *e) {
 }
 
 /* A corrupt file and a foreign file in the spool are reported, skipped and left in place. */
-static void test_bad_spool_entries(sd_event *e) {
+static void test_bad_spool_entries(void) {
+        sd_event *e = loop;
+
         char *dir = test_tmpdir("badspool"), *spool, *p1, *p2, *uri;
         Mosquitto m;
         Recorder sub;
@@ -277,11 +287,11 @@ static void test_bad_spool_entries(sd_event *e) {
         uri = uri_for(&m);
         CHECK(recorder_start(&sub, e, uri, "sub-bad", "tphub/hub1/+/session", false) == 0);
         hub_start(&hub, e, uri, spool);
-        CHECK_EQ_INT(hub.reports[PUBLISHER_UNKNOWN_FILE], 1);
+        CHECK_EQ(hub.reports[PUBLISHER_UNKNOWN_FILE], 1);
         CHECK(publisher_push(hub.pub, "tphub/hub1/left/session", "s-good", "{\"id\":\"s-good\"}") == 0);
         RUN_UNTIL(e, recorder_count(&sub, "tphub/hub1/left/session") == 1, 20);
-        CHECK_EQ_STR(recorder_last(&sub, "tphub/hub1/left/session")->payload, "{\"id\":\"s-good\"}");
-        CHECK_EQ_INT(hub.reports[PUBLISHER_BAD_ENTRY], 1);
+        CHECK_STR(recorder_last(&sub, "tphub/hub1/left/session")->payload, "{\"id\":\"s-good\"}");
+        CHECK_EQ(hub.reports[PUBLISHER_BAD_ENTRY], 1);
         CHECK(access(p1, F_OK) == 0);
         CHECK(access(p2, F_OK) == 0);
 
@@ -296,20 +306,22 @@ static void test_bad_spool_entries(sd_event *e) {
         free(dir);
 }
 
-int main(int argc, char *argv[]) {
-        sd_event *e = NULL;
+static const TapCase cases[] = {
+        { "killed_before_puback", test_killed_before_puback },
+        { "checkpoint_recovered", test_checkpoint_recovered },
+        { "bad_spool_entries", test_bad_spool_entries },
+        { "broker_outage", test_broker_outage },
+};
 
-        CHECK(argc == 2);
+int main(int argc, char *argv[]) {
+        int r;
+
+        REQUIRE(argc >= 2);
         helper_path = argv[1];
         test_require_program("mosquitto");
 
-        CHECK(sd_event_new(&e) >= 0);
-
-        test_killed_before_puback(e);
-        test_checkpoint_recovered(e);
-        test_bad_spool_entries(e);
-        test_broker_outage(e);
-
-        sd_event_unref(e);
-        return 0;
+        REQUIRE(sd_event_new(&loop) >= 0);
+        r = tap_run(cases, sizeof(cases) / sizeof(cases[0]), argc - 1, argv + 1);
+        sd_event_unref(loop);
+        return r;
 }

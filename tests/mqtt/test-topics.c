@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
 #include <string.h>
 
 #include "mqtt/topics.h"
-#include "test-util.h"
+#include "tap.h"
 
 static void expect(int r, char **s, const char *want) {
-        CHECK_EQ_INT(r, 0);
-        CHECK_EQ_STR(*s, want);
+        CHECK_EQ(r, 0);
+        CHECK_STR(*s, want);
         free(*s);
         *s = NULL;
 }
 
-int main(void) {
+static void test_topics(void) {
         char *s = NULL;
 
         expect(topic_status(NULL, "hub1", &s), &s, "tphub/hub1/status");
@@ -26,26 +27,26 @@ int main(void) {
         expect(topic_cmd_filter(NULL, "hub1", &s), &s, "tphub/hub1/+/cmd");
 
         s = NULL;
-        CHECK_EQ_INT(topic_station(NULL, "hub1", "le/ft", TOPIC_STATION_STATE, &s), -EINVAL);
-        CHECK_EQ_INT(topic_station(NULL, "hub1", "+", TOPIC_STATION_STATE, &s), -EINVAL);
-        CHECK_EQ_INT(topic_station(NULL, "hub1", "tools", TOPIC_STATION_STATE, &s), -EINVAL);
-        CHECK_EQ_INT(topic_station(NULL, "hub1", "", TOPIC_STATION_STATE, &s), -EINVAL);
-        CHECK_EQ_INT(topic_station(NULL, "hub1", "x", _TOPIC_STATION_MAX, &s), -EINVAL);
-        CHECK_EQ_INT(topic_status(NULL, "h#", &s), -EINVAL);
-        CHECK_EQ_INT(topic_status("a//b", "h", &s), -EINVAL);
-        CHECK_EQ_INT(topic_status("/a", "h", &s), -EINVAL);
-        CHECK_EQ_INT(topic_status("$SYS", "h", &s), -EINVAL);
-        CHECK_EQ_INT(topic_tool(NULL, "hub1", "a/b", &s), -EINVAL);
+        CHECK_EQ(topic_station(NULL, "hub1", "le/ft", TOPIC_STATION_STATE, &s), -EINVAL);
+        CHECK_EQ(topic_station(NULL, "hub1", "+", TOPIC_STATION_STATE, &s), -EINVAL);
+        CHECK_EQ(topic_station(NULL, "hub1", "tools", TOPIC_STATION_STATE, &s), -EINVAL);
+        CHECK_EQ(topic_station(NULL, "hub1", "", TOPIC_STATION_STATE, &s), -EINVAL);
+        CHECK_EQ(topic_station(NULL, "hub1", "x", _TOPIC_STATION_MAX, &s), -EINVAL);
+        CHECK_EQ(topic_status(NULL, "h#", &s), -EINVAL);
+        CHECK_EQ(topic_status("a//b", "h", &s), -EINVAL);
+        CHECK_EQ(topic_status("/a", "h", &s), -EINVAL);
+        CHECK_EQ(topic_status("$SYS", "h", &s), -EINVAL);
+        CHECK_EQ(topic_tool(NULL, "hub1", "a/b", &s), -EINVAL);
         CHECK(!s);
 
         expect(topic_parse_cmd(NULL, "hub1", "tphub/hub1/left/cmd", &s), &s, "left");
         expect(topic_parse_cmd("site/a", "hub1", "site/a/hub1/right/cmd", &s), &s, "right");
-        CHECK_EQ_INT(topic_parse_cmd(NULL, "hub1", "tphub/hub1/left/cmd/reply", &s), -EINVAL);
-        CHECK_EQ_INT(topic_parse_cmd(NULL, "hub1", "tphub/hub2/left/cmd", &s), -EINVAL);
-        CHECK_EQ_INT(topic_parse_cmd(NULL, "hub1", "tphub/hub1//cmd", &s), -EINVAL);
-        CHECK_EQ_INT(topic_parse_cmd(NULL, "hub1", "tphub/hub1/tools/cmd", &s), -EINVAL);
-        CHECK_EQ_INT(topic_parse_cmd(NULL, "hub1", "tphub/hub1/cmd", &s), -EINVAL);
-        CHECK_EQ_INT(topic_parse_cmd(NULL, "hub", "tphub/hub1/left/cmd", &s), -EINVAL);
+        CHECK_EQ(topic_parse_cmd(NULL, "hub1", "tphub/hub1/left/cmd/reply", &s), -EINVAL);
+        CHECK_EQ(topic_parse_cmd(NULL, "hub1", "tphub/hub2/left/cmd", &s), -EINVAL);
+        CHECK_EQ(topic_parse_cmd(NULL, "hub1", "tphub/hub1//cmd", &s), -EINVAL);
+        CHECK_EQ(topic_parse_cmd(NULL, "hub1", "tphub/hub1/tools/cmd", &s), -EINVAL);
+        CHECK_EQ(topic_parse_cmd(NULL, "hub1", "tphub/hub1/cmd", &s), -EINVAL);
+        CHECK_EQ(topic_parse_cmd(NULL, "hub", "tphub/hub1/left/cmd", &s), -EINVAL);
         CHECK(!s);
 
         expect(topic_hub(NULL, "hub1", TOPIC_HUB_AVAILABILITY, &s), &s, "tphub/hub1/availability");
@@ -53,15 +54,20 @@ int main(void) {
         expect(topic_hub(NULL, "hub1", TOPIC_HUB_SYSINFO, &s), &s, "tphub/hub1/sysinfo");
         expect(topic_station(NULL, "hub1", "left", TOPIC_STATION_LAST_SESSION, &s), &s, "tphub/hub1/left/last_session");
         expect(topic_station(NULL, "hub1", "left", TOPIC_STATION_TAG, &s), &s, "tphub/hub1/left/tag");
-        CHECK_EQ_INT(topic_hub(NULL, "hub1", _TOPIC_HUB_MAX, &s), -EINVAL);
+        CHECK_EQ(topic_hub(NULL, "hub1", _TOPIC_HUB_MAX, &s), -EINVAL);
         /* Every hub-level name is reserved, so no station topic can shadow one. */
         const char *reserved[] = { "tools", "status", "availability", "meta", "sysinfo" };
         for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
                 CHECK(topic_station_name_reserved(reserved[i]));
-                CHECK_EQ_INT(topic_station(NULL, "hub1", reserved[i], TOPIC_STATION_STATE, &s), -EINVAL);
+                CHECK_EQ(topic_station(NULL, "hub1", reserved[i], TOPIC_STATION_STATE, &s), -EINVAL);
         }
         CHECK(!topic_station_name_reserved("bench-1"));
         CHECK(!topic_station_name_reserved("Status"));
         CHECK(!s);
-        return 0;
 }
+
+static const TapCase cases[] = {
+        { "topics", test_topics },
+};
+
+TAP_MAIN(cases)
