@@ -38,8 +38,9 @@ typedef struct ConfigCues {
 
 /* A station's speaker (ALSA); the buzzer line stays for stations without one. */
 typedef struct ConfigStationAudio {
-        char *device;        /* ALSA PCM name, default "default" */
-        double volume;       /* 0..1, default 0.8 */
+        bool enabled;        /* the group's "enabled"; has_audio says whether it is in use */
+        char *device;        /* ALSA PCM name, default AUDIO_PLAYER_DEFAULT_DEVICE */
+        double volume;       /* 0..1, default AUDIO_PLAYER_DEFAULT_VOLUME */
 } ConfigStationAudio;
 
 typedef struct ConfigTool {
