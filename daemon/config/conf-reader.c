@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -324,6 +325,8 @@ static bool item_has_string(const ConfItem *it) {
 
 int conf_items_defaults(const ConfItem *items, void *section) {
         for (const ConfItem *it = items; it->key; it++) {
+                /* The parser of an OTHER item knows its type, so it cannot have a default here. */
+                assert(it->kind != CONF_KIND_OTHER || it->def.u == 0);
                 if (it->module)
                         continue;
                 switch (it->kind) {
@@ -365,6 +368,38 @@ void conf_items_free(const ConfItem *items, void *section) {
                 }
 }
 
+bool conf_items_equal(const ConfItem *items, const void *a, const void *b) {
+        for (const ConfItem *it = items; it->key; it++) {
+                void *x = (void *) a, *y = (void *) b;
+                bool same;
+
+                switch (it->kind) {
+                case CONF_KIND_BOOL:
+                        same = *CONF_FIELD(x, it, bool) == *CONF_FIELD(y, it, bool);
+                        break;
+                case CONF_KIND_UINT:
+                        same = *CONF_FIELD(x, it, uint32_t) == *CONF_FIELD(y, it, uint32_t);
+                        break;
+                case CONF_KIND_INT:
+                        same = *CONF_FIELD(x, it, int) == *CONF_FIELD(y, it, int);
+                        break;
+                case CONF_KIND_DOUBLE:
+                        same = *CONF_FIELD(x, it, double) == *CONF_FIELD(y, it, double);
+                        break;
+                case CONF_KIND_STRING: {
+                        const char *p = *CONF_FIELD(x, it, char *), *q = *CONF_FIELD(y, it, char *);
+                        same = p == q || (p && q && strcmp(p, q) == 0);
+                        break;
+                }
+                default:
+                        same = true;
+                }
+                if (!same)
+                        return false;
+        }
+        return true;
+}
+
 const ConfItem *conf_items_find(const ConfItem *items, const char *key) {
         for (const ConfItem *it = items; key && it->key; it++)
                 if (strcmp(it->key, key) == 0)
@@ -404,6 +439,7 @@ int conf_items_read(ConfReader *R, const config_setting_t *g, const ConfItem *it
                 const config_setting_t *s = config_setting_get_member(g, it->key);
                 int r;
 
+                assert(it->parse);
                 if (!s)
                         r = it->required ? conf_error_missing(R, g, it->key) : 0;
                 else

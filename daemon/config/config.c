@@ -382,13 +382,13 @@ static const ConfItem gpio_items[] = {
 static const ConfItem ble_items[] = {
         /* tags: a list, read by read_ble() */
         BOOL("enabled", ConfigBle, enabled, .def.b = true),
-        STRING("adapter", conf_parse_string, ConfigBle, adapter),
-        UINT("max_links", ConfigBle, max_links, 1, 10, .def.u = BLE_MANAGER_DEFAULT_MAX_LINKS),
-        MS("connect_timeout_s", ConfigBle, connect_timeout_ms, 1, 300, .def.u = BLE_MANAGER_DEFAULT_CONNECT_TIMEOUT_MS),
-        INT("tag_rssi_dbm", ConfigBle, tag_rssi_dbm, -120, 0, .def.i = BLE_MANAGER_DEFAULT_TAG_RSSI_DBM),
-        UINT("tag_hold_ms", ConfigBle, tag_hold_ms, 0, 10000, .def.u = BLE_MANAGER_DEFAULT_TAG_HOLD_MS),
-        UINT("backoff_initial_ms", ConfigBle, backoff_initial_ms, 10, 60000, .def.u = BLE_MANAGER_DEFAULT_BACKOFF_INITIAL_MS),
-        UINT("backoff_max_ms", ConfigBle, backoff_max_ms, 10, 600000, .def.u = BLE_MANAGER_DEFAULT_BACKOFF_MAX_MS),
+        STRING("adapter", conf_parse_string, ConfigBle, manager.adapter),
+        UINT("max_links", ConfigBle, manager.max_links, 1, 10, .def.u = BLE_MANAGER_DEFAULT_MAX_LINKS),
+        MS("connect_timeout_s", ConfigBle, manager.connect_timeout_ms, 1, 300, .def.u = BLE_MANAGER_DEFAULT_CONNECT_TIMEOUT_MS),
+        INT("tag_rssi_dbm", ConfigBle, manager.tag_rssi_dbm, -120, -1, .def.i = BLE_MANAGER_DEFAULT_TAG_RSSI_DBM),
+        UINT("tag_hold_ms", ConfigBle, manager.tag_hold_ms, 0, 10000, .def.u = BLE_MANAGER_DEFAULT_TAG_HOLD_MS),
+        UINT("backoff_initial_ms", ConfigBle, manager.backoff_initial_ms, 10, 60000, .def.u = BLE_MANAGER_DEFAULT_BACKOFF_INITIAL_MS),
+        UINT("backoff_max_ms", ConfigBle, manager.backoff_max_ms, 10, 600000, .def.u = BLE_MANAGER_DEFAULT_BACKOFF_MAX_MS),
         CONF_ITEMS_END,
 };
 
@@ -402,15 +402,15 @@ static const ConfItem tag_items[] = {
 
 static const ConfItem mqtt_items[] = {
         BOOL("enabled", ConfigMqtt, enabled, .def.b = true),
-        STRING("uri", parse_mqtt_uri, ConfigMqtt, uri, .def.s = "tcp://127.0.0.1:1883"),
-        ITEM("version", parse_mqtt_version, UINT, ConfigMqtt, version, 3, 5, .def.u = MQTT_CLIENT_DEFAULT_VERSION),
-        STRING("client_id", parse_client_id, ConfigMqtt, client_id),
+        STRING("uri", parse_mqtt_uri, ConfigMqtt, client.uri, .def.s = "tcp://127.0.0.1:1883"),
+        ITEM("version", parse_mqtt_version, UINT, ConfigMqtt, client.version, 3, 5, .def.u = MQTT_CLIENT_DEFAULT_VERSION),
+        STRING("client_id", parse_client_id, ConfigMqtt, client.client_id),
         STRING("prefix", parse_topic_prefix, ConfigMqtt, prefix, .def.s = TOPIC_DEFAULT_PREFIX),
-        STRING("credentials_file", conf_parse_path, ConfigMqtt, credentials_file),
-        STRING("ca_file", conf_parse_path, ConfigMqtt, ca_file),
-        STRING("cert_file", conf_parse_path, ConfigMqtt, cert_file),
-        STRING("key_file", conf_parse_path, ConfigMqtt, key_file),
-        UINT("keepalive_s", ConfigMqtt, keepalive_s, 5, 3600, .def.u = MQTT_CLIENT_DEFAULT_KEEPALIVE_S),
+        STRING("credentials_file", conf_parse_path, ConfigMqtt, client.credentials_file),
+        STRING("ca_file", conf_parse_path, ConfigMqtt, client.ca_file),
+        STRING("cert_file", conf_parse_path, ConfigMqtt, client.cert_file),
+        STRING("key_file", conf_parse_path, ConfigMqtt, client.key_file),
+        UINT("keepalive_s", ConfigMqtt, client.keepalive_s, 5, 3600, .def.u = MQTT_CLIENT_DEFAULT_KEEPALIVE_S),
         DOUBLE("force_rate_hz", ConfigMqtt, force_rate_hz, 0, 100, .def.d = 10.0),
         UINT("spool_max_sessions", ConfigMqtt, spool_max_sessions, 1, 1000000, .def.u = 1000),
         UINT("archive_max_sessions", ConfigMqtt, archive_max_sessions, 0, 1000000, .def.u = 1000),
@@ -571,9 +571,9 @@ static int read_ble(ConfReader *R, const config_setting_t *root, Config *c) {
         if (conf_group(R, root, "ble", &g) <= 0)
                 return 0;
         (void) conf_items_read(R, g, ble_items, (const char *const[]) { "tags", NULL }, b, NULL);
-        if (b->backoff_max_ms < b->backoff_initial_ms)
+        if (b->manager.backoff_max_ms < b->manager.backoff_initial_ms)
                 conf_error(R, g, "ble.backoff_max_ms (%u) must not be below ble.backoff_initial_ms (%u)",
-                           b->backoff_max_ms, b->backoff_initial_ms);
+                           b->manager.backoff_max_ms, b->manager.backoff_initial_ms);
 
         if (conf_list(R, g, "tags", &tags) > 0) {
                 int n = config_setting_length(tags);
@@ -607,10 +607,10 @@ static int read_mqtt(ConfReader *R, const config_setting_t *root, Config *c) {
                 size_t offset;
                 bool secret;
         } files[] = {
-                { "credentials_file", offsetof(ConfigMqtt, credentials_file), true },
-                { "ca_file", offsetof(ConfigMqtt, ca_file), false },
-                { "cert_file", offsetof(ConfigMqtt, cert_file), false },
-                { "key_file", offsetof(ConfigMqtt, key_file), true },
+                { "credentials_file", offsetof(ConfigMqtt, client.credentials_file), true },
+                { "ca_file", offsetof(ConfigMqtt, client.ca_file), false },
+                { "cert_file", offsetof(ConfigMqtt, client.cert_file), false },
+                { "key_file", offsetof(ConfigMqtt, client.key_file), true },
         };
         ConfigMqtt *m = &c->mqtt;
         config_setting_t *g = NULL;
@@ -622,13 +622,13 @@ static int read_mqtt(ConfReader *R, const config_setting_t *root, Config *c) {
                 return 0;
         (void) conf_items_read(R, g, mqtt_items, NULL, m, NULL);
 
-        (void) mqtt_uri_valid(m->uri, &tls);
-        if (!m->cert_file != !m->key_file)
-                conf_error(R, conf_member(g, m->cert_file ? "cert_file" : "key_file"),
+        (void) mqtt_uri_valid(m->client.uri, &tls);
+        if (!m->client.cert_file != !m->client.key_file)
+                conf_error(R, conf_member(g, m->client.cert_file ? "cert_file" : "key_file"),
                            "mqtt.cert_file and mqtt.key_file must be given together");
-        if ((m->ca_file || m->cert_file) && !tls)
-                conf_error(R, conf_member(g, m->ca_file ? "ca_file" : "cert_file"),
-                           "mqtt TLS files need a TLS uri (ssl://, mqtts:// or wss://), not \"%s\"", m->uri);
+        if ((m->client.ca_file || m->client.cert_file) && !tls)
+                conf_error(R, conf_member(g, m->client.ca_file ? "ca_file" : "cert_file"),
+                           "mqtt TLS files need a TLS uri (ssl://, mqtts:// or wss://), not \"%s\"", m->client.uri);
 
         /* Files are only looked at when they will be used: a disabled MQTT block may keep
          * paths that do not exist on this machine. */
@@ -1024,8 +1024,9 @@ int config_load(const char *path, Config **ret, ConfigErrors *errs) {
         ConfReader R = { .file = path, .errs = errs, .base = base };
         int r;
 
-        if (!path || !ret)
-                return -EINVAL;
+        /* Programming errors, not bad input. */
+        assert(path);
+        assert(ret);
 
         config_init(&L.lc);
         L.lc_init = true;
@@ -1114,13 +1115,14 @@ static bool line_eq(const ConfigLine *a, const ConfigLine *b) {
 
 bool config_mqtt_equal(const Config *a, const Config *b) {
         const ConfigMqtt *x = &a->mqtt, *y = &b->mqtt;
+        const MqttClientOptions *p = &x->client, *q = &y->client;
 
         return str_eq(a->hub, b->hub) && str_eq(a->spool_dir, b->spool_dir) && str_eq(a->state_dir, b->state_dir) &&
-               x->enabled == y->enabled && str_eq(x->uri, y->uri) && x->version == y->version &&
-               str_eq(x->client_id, y->client_id) && str_eq(x->prefix, y->prefix) &&
-               str_eq(x->credentials_file, y->credentials_file) && str_eq(x->ca_file, y->ca_file) &&
-               str_eq(x->cert_file, y->cert_file) && str_eq(x->key_file, y->key_file) &&
-               x->keepalive_s == y->keepalive_s && x->spool_max_sessions == y->spool_max_sessions &&
+               x->enabled == y->enabled && str_eq(p->uri, q->uri) && p->version == q->version &&
+               str_eq(p->client_id, q->client_id) && str_eq(x->prefix, y->prefix) &&
+               str_eq(p->credentials_file, q->credentials_file) && str_eq(p->ca_file, q->ca_file) &&
+               str_eq(p->cert_file, q->cert_file) && str_eq(p->key_file, q->key_file) &&
+               p->keepalive_s == q->keepalive_s && x->spool_max_sessions == y->spool_max_sessions &&
                /* what the hub subscribes to for Home Assistant */
                x->homeassistant == y->homeassistant && str_eq(x->discovery_prefix, y->discovery_prefix);
 }
@@ -1128,10 +1130,7 @@ bool config_mqtt_equal(const Config *a, const Config *b) {
 bool config_ble_equal(const Config *a, const Config *b) {
         const ConfigBle *x = &a->ble, *y = &b->ble;
 
-        if (x->enabled != y->enabled || !str_eq(x->adapter, y->adapter) || x->max_links != y->max_links ||
-            x->connect_timeout_ms != y->connect_timeout_ms || x->tag_rssi_dbm != y->tag_rssi_dbm ||
-            x->backoff_initial_ms != y->backoff_initial_ms || x->backoff_max_ms != y->backoff_max_ms ||
-            x->tag_hold_ms != y->tag_hold_ms || x->n_tags != y->n_tags)
+        if (x->enabled != y->enabled || !conf_items_equal(ble_items, x, y) || x->n_tags != y->n_tags)
                 return false;
         for (size_t i = 0; i < x->n_tags; i++)
                 if (!str_eq(x->tags[i].athlete, y->tags[i].athlete) || !str_eq(x->tags[i].address, y->tags[i].address) ||

@@ -651,16 +651,16 @@ static int load_defaults(Options *o, bool config_given, Config **keep) {
         }
         /* the options point into the configuration, which the caller keeps */
 #define TAKE(field, value) if (!o->field && (value)) o->field = (value)
-        TAKE(uri, c->mqtt.uri);
+        TAKE(uri, c->mqtt.client.uri);
         TAKE(hub, c->hub);
         TAKE(prefix, c->mqtt.prefix);
-        TAKE(credentials_file, c->mqtt.credentials_file);
-        TAKE(ca_file, c->mqtt.ca_file);
-        TAKE(cert_file, c->mqtt.cert_file);
-        TAKE(key_file, c->mqtt.key_file);
+        TAKE(credentials_file, c->mqtt.client.credentials_file);
+        TAKE(ca_file, c->mqtt.client.ca_file);
+        TAKE(cert_file, c->mqtt.client.cert_file);
+        TAKE(key_file, c->mqtt.client.key_file);
 #undef TAKE
         o->prefix = o->prefix ?: TOPIC_DEFAULT_PREFIX;
-        o->version = o->version ?: c->mqtt.version;
+        o->version = o->version ?: c->mqtt.client.version;
         *keep = TAKE_PTR(c);
         return 0;
 }

@@ -240,18 +240,18 @@ static void test_every_key(void) {
 /* The check itself must be able to fail: a key the docs do not have, a wrong default. */
 static void test_check_fails(void) {
         static const ConfItem fake[] = {
-                { .key = "keepalive_s", .kind = CONF_KIND_UINT, .offset = offsetof(ConfigMqtt, keepalive_s) },
+                { .key = "keepalive_s", .kind = CONF_KIND_UINT, .offset = offsetof(ConfigMqtt, client.keepalive_s) },
                 CONF_ITEMS_END,
         };
         _cleanup_free_ char *text = region_text(region_of("mqtt")), *cell = NULL;
-        ConfigMqtt m = { .keepalive_s = 31 };
+        ConfigMqtt m = { .client.keepalive_s = 31 };
 
         CHECK(text);
         CHECK(!strstr(text, "`no_such_key`"));
         cell = row_cell(text, "keepalive_s", 2);
         CHECK_STR(cell, "30");
         CHECK(!default_matches(&fake[0], &m, cell));
-        m.keepalive_s = 30;
+        m.client.keepalive_s = 30;
         CHECK(default_matches(&fake[0], &m, cell));
 }
 

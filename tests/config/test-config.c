@@ -57,11 +57,11 @@ static void test_example(void) {
         CHECK_STR(c->gpio.sim_socket, "/tmp/tphub-demo/gpio-sim.sock");
 
         CHECK(c->ble.enabled);
-        CHECK(c->ble.adapter == NULL);
-        CHECK_EQ(c->ble.max_links, 5);
-        CHECK_EQ(c->ble.connect_timeout_ms, 20000);
-        CHECK_EQ(c->ble.tag_rssi_dbm, -45);
-        CHECK_EQ(c->ble.tag_hold_ms, 800);
+        CHECK(c->ble.manager.adapter == NULL);
+        CHECK_EQ(c->ble.manager.max_links, 5);
+        CHECK_EQ(c->ble.manager.connect_timeout_ms, 20000);
+        CHECK_EQ(c->ble.manager.tag_rssi_dbm, -45);
+        CHECK_EQ(c->ble.manager.tag_hold_ms, 800);
         CHECK_EQ(c->ble.n_tags, 3);
         CHECK_STR(c->ble.tags[0].athlete, "anna");
         CHECK_STR(c->ble.tags[0].address, "C0:11:22:33:44:55");
@@ -72,12 +72,12 @@ static void test_example(void) {
         CHECK_STR(c->ble.tags[2].eddystone, "00112233445566778899:aabbccddeeff");
 
         CHECK(c->mqtt.enabled);
-        CHECK_STR(c->mqtt.uri, "tcp://127.0.0.1:1883");
-        CHECK_EQ(c->mqtt.version, 5);
-        CHECK(c->mqtt.client_id == NULL);
+        CHECK_STR(c->mqtt.client.uri, "tcp://127.0.0.1:1883");
+        CHECK_EQ(c->mqtt.client.version, 5);
+        CHECK(c->mqtt.client.client_id == NULL);
         CHECK_STR(c->mqtt.prefix, "tphub");
-        CHECK(!c->mqtt.credentials_file && !c->mqtt.ca_file && !c->mqtt.cert_file && !c->mqtt.key_file);
-        CHECK_EQ(c->mqtt.keepalive_s, 30);
+        CHECK(!c->mqtt.client.credentials_file && !c->mqtt.client.ca_file && !c->mqtt.client.cert_file && !c->mqtt.client.key_file);
+        CHECK_EQ(c->mqtt.client.keepalive_s, 30);
         CHECK_NEAR(c->mqtt.force_rate_hz, 10.0, 1e-9);
         CHECK_EQ(c->mqtt.spool_max_sessions, 1000);
         CHECK(!c->mqtt.homeassistant);
@@ -147,11 +147,11 @@ static void test_defaults(void) {
         CHECK_STR(c->gpio.backend, "chip");
         CHECK_STR(c->gpio.sim_socket, "/run/tphub/gpio-sim.sock");
         CHECK(c->ble.enabled);
-        CHECK_EQ(c->ble.max_links, 5);
+        CHECK_EQ(c->ble.manager.max_links, 5);
         CHECK_EQ(c->ble.n_tags, 0);
         CHECK(c->mqtt.enabled);
-        CHECK_STR(c->mqtt.uri, "tcp://127.0.0.1:1883");
-        CHECK_EQ(c->mqtt.version, 5);
+        CHECK_STR(c->mqtt.client.uri, "tcp://127.0.0.1:1883");
+        CHECK_EQ(c->mqtt.client.version, 5);
         CHECK_STR(c->mqtt.prefix, "tphub");
         CHECK(!c->mqtt.homeassistant && !c->mqtt.homeassistant_athlete && !c->mqtt.dashboard_url);
         CHECK(!c->stations[0].area);
@@ -210,12 +210,12 @@ static void test_layering(void) {
         CHECK_EQ(c->gesture.long_ms, 1000);
         CHECK_EQ(c->gesture.very_long_ms, 3000);
         CHECK(!c->ble.enabled);
-        CHECK(c->ble.adapter == NULL);
+        CHECK(c->ble.manager.adapter == NULL);
         CHECK(!c->mqtt.enabled);
-        CHECK_EQ(c->mqtt.version, 3);
-        CHECK_STR(c->mqtt.client_id, "hub-1");
+        CHECK_EQ(c->mqtt.client.version, 3);
+        CHECK_STR(c->mqtt.client.client_id, "hub-1");
         /* Not checked on disk while MQTT is disabled. */
-        CHECK_STR(c->mqtt.ca_file, "/nonexistent/ca.pem");
+        CHECK_STR(c->mqtt.client.ca_file, "/nonexistent/ca.pem");
 
         const ConfigStation *s1 = config_find_station(c, "s1"), *s2 = config_find_station(c, "s2");
         CHECK(s1 && s2);
@@ -342,7 +342,7 @@ static void test_bad(void) {
                    "@4: switch.tap_max_ms (1600) must be below switch.long_ms (1500)",
                    "@5: gpio.backend must be \"chip\" or \"sim\", not \"mmap\"",
                    "@6: ble.max_links must be between 1 and 10, not 0",
-                   "@6: ble.tag_rssi_dbm must be between -120 and 0, not 10",
+                   "@6: ble.tag_rssi_dbm must be between -120 and -1, not 10",
                    "@8: tag C0:11:22:33:44:55 is already used by athlete \"anna\"",
                    "@9: ble.tags[2] must have exactly one of address, ibeacon, eddystone",
                    "@10: ibeacon \"e2c56db5-dffb-48d2-b060-d0f5a71096e0:1:70000\" must be \"UUID:major:minor\" (major and minor 0 to 65535)",
@@ -415,7 +415,7 @@ static void test_bad_files(void) {
         {
                 char expect[PATH_MAX + 32];
                 snprintf(expect, sizeof expect, "%s/creds/mqtt.cred", real_dir);
-                CHECK_STR(c->mqtt.credentials_file, expect);
+                CHECK_STR(c->mqtt.client.credentials_file, expect);
         }
         config_free(c);
         c = NULL;
