@@ -53,7 +53,7 @@ typedef struct StationCtx {
 
 /* ---- format parsers: each reads a string and asks the owning module's validator ---- */
 
-/* A string key that must not be "" and then passes check (NULL = any). */
+/* A string key that must not be "": *ret points at the stored value, for the caller's check. */
 static int read_nonempty_string(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section,
                                 char **ret) {
         int r = conf_parse_nonempty(R, s, item, section, NULL);
