@@ -373,6 +373,8 @@ bool conf_items_equal(const ConfItem *items, const void *a, const void *b) {
                 void *x = (void *) a, *y = (void *) b;
                 bool same;
 
+                if (it->live)
+                        continue;
                 switch (it->kind) {
                 case CONF_KIND_BOOL:
                         same = *CONF_FIELD(x, it, bool) == *CONF_FIELD(y, it, bool);

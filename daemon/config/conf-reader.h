@@ -105,6 +105,8 @@ struct ConfItem {
         ConfValue def;
         bool required;      /* absent: "X is required" */
         bool module;        /* the default comes from the module's initializer, not def */
+        bool live;          /* read where it is used, so a change needs no restart: conf_items_equal()
+                             * does not compare it */
         const char *what;   /* for the format parsers' messages ("tool address"), else NULL */
 };
 
@@ -118,8 +120,8 @@ void conf_items_free(const ConfItem *items, void *section);
  * item present. g may be NULL (nothing to read). Returns the first error, or 0. */
 int conf_items_read(ConfReader *R, const config_setting_t *g, const ConfItem *items, const char *const *extra_keys,
                     void *section, void *ctx);
-/* Whether two sections hold the same values for every item (CONF_KIND_OTHER items are not
- * compared: the caller knows their type). */
+/* Whether two sections hold the same values for every item that needs a restart when it
+ * changes (not .live ones; nor CONF_KIND_OTHER ones: the caller knows their type). */
 bool conf_items_equal(const ConfItem *items, const void *a, const void *b);
 /* The item named key, or NULL. */
 const ConfItem *conf_items_find(const ConfItem *items, const char *key);

@@ -411,14 +411,14 @@ static const ConfItem mqtt_items[] = {
         STRING("cert_file", conf_parse_path, ConfigMqtt, client.cert_file),
         STRING("key_file", conf_parse_path, ConfigMqtt, client.key_file),
         UINT("keepalive_s", ConfigMqtt, client.keepalive_s, 5, 3600, .def.u = MQTT_CLIENT_DEFAULT_KEEPALIVE_S),
-        DOUBLE("force_rate_hz", ConfigMqtt, force_rate_hz, 0, 100, .def.d = 10.0),
+        DOUBLE("force_rate_hz", ConfigMqtt, force_rate_hz, 0, 100, .def.d = 10.0, .live = true),
         UINT("spool_max_sessions", ConfigMqtt, spool_max_sessions, 1, 1000000, .def.u = 1000),
-        UINT("archive_max_sessions", ConfigMqtt, archive_max_sessions, 0, 1000000, .def.u = 1000),
-        UINT("archive_days", ConfigMqtt, archive_days, 0, 3650, .def.u = 30),
+        UINT("archive_max_sessions", ConfigMqtt, archive_max_sessions, 0, 1000000, .def.u = 1000, .live = true),
+        UINT("archive_days", ConfigMqtt, archive_days, 0, 3650, .def.u = 30, .live = true),
         BOOL("homeassistant", ConfigMqtt, homeassistant),
         STRING("discovery_prefix", parse_topic_prefix, ConfigMqtt, discovery_prefix, .def.s = TOPIC_DEFAULT_DISCOVERY_PREFIX),
-        BOOL("homeassistant_athlete", ConfigMqtt, homeassistant_athlete),
-        STRING("dashboard_url", parse_dashboard_url, ConfigMqtt, dashboard_url),
+        BOOL("homeassistant_athlete", ConfigMqtt, homeassistant_athlete, .live = true),
+        STRING("dashboard_url", parse_dashboard_url, ConfigMqtt, dashboard_url, .live = true),
         CONF_ITEMS_END,
 };
 
@@ -1114,17 +1114,9 @@ static bool line_eq(const ConfigLine *a, const ConfigLine *b) {
 }
 
 bool config_mqtt_equal(const Config *a, const Config *b) {
-        const ConfigMqtt *x = &a->mqtt, *y = &b->mqtt;
-        const MqttClientOptions *p = &x->client, *q = &y->client;
-
-        return str_eq(a->hub, b->hub) && str_eq(a->spool_dir, b->spool_dir) && str_eq(a->state_dir, b->state_dir) &&
-               x->enabled == y->enabled && str_eq(p->uri, q->uri) && p->version == q->version &&
-               str_eq(p->client_id, q->client_id) && str_eq(x->prefix, y->prefix) &&
-               str_eq(p->credentials_file, q->credentials_file) && str_eq(p->ca_file, q->ca_file) &&
-               str_eq(p->cert_file, q->cert_file) && str_eq(p->key_file, q->key_file) &&
-               p->keepalive_s == q->keepalive_s && x->spool_max_sessions == y->spool_max_sessions &&
-               /* what the hub subscribes to for Home Assistant */
-               x->homeassistant == y->homeassistant && str_eq(x->discovery_prefix, y->discovery_prefix);
+        /* The hub name and the spool and state directories are the MQTT adapter's too. */
+        return conf_items_equal(hub_items, a, b) && conf_items_equal(paths_items, a, b) &&
+               conf_items_equal(mqtt_items, &a->mqtt, &b->mqtt);
 }
 
 bool config_ble_equal(const Config *a, const Config *b) {
@@ -1156,17 +1148,17 @@ bool config_auto_adopt(const Config *c) {
         return false;
 }
 
+/* The GPIO and switch comparisons go through the tables, so a key added there is compared
+ * on reload too; the lines (CONF_KIND_OTHER) are compared here. */
 bool config_gpio_equal(const Config *a, const Config *b) {
-        return str_eq(a->gpio.backend, b->gpio.backend) && str_eq(a->gpio.sim_socket, b->gpio.sim_socket) &&
-               a->debounce_ms == b->debounce_ms && a->gesture.tap_max_ms == b->gesture.tap_max_ms &&
-               a->gesture.long_ms == b->gesture.long_ms && a->gesture.very_long_ms == b->gesture.very_long_ms;
+        return conf_items_equal(gpio_items, &a->gpio, &b->gpio) && conf_items_equal(switch_items, a, b);
 }
 
 bool config_switch_equal(const ConfigStation *a, const ConfigStation *b) {
         if (a->has_switch != b->has_switch)
                 return false;
-        return !a->has_switch || (str_eq(a->sw.chip, b->sw.chip) && line_eq(&a->sw.line, &b->sw.line) &&
-                                  a->sw.active_low == b->sw.active_low && str_eq(a->sw.bias, b->sw.bias));
+        return !a->has_switch ||
+               (conf_items_equal(station_switch_items, &a->sw, &b->sw) && line_eq(&a->sw.line, &b->sw.line));
 }
 
 bool config_cues_equal(const ConfigStation *a, const ConfigStation *b) {
@@ -1174,7 +1166,7 @@ bool config_cues_equal(const ConfigStation *a, const ConfigStation *b) {
 
         if (a->has_cues != b->has_cues)
                 return false;
-        return !a->has_cues || (str_eq(x->chip, y->chip) && line_eq(&x->green, &y->green) &&
+        return !a->has_cues || (conf_items_equal(cues_items, x, y) && line_eq(&x->green, &y->green) &&
                                 line_eq(&x->amber, &y->amber) && line_eq(&x->red, &y->red) &&
-                                line_eq(&x->buzzer, &y->buzzer) && x->active_low == y->active_low);
+                                line_eq(&x->buzzer, &y->buzzer));
 }

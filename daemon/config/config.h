@@ -150,8 +150,9 @@ const Protocol *config_find_protocol(const Config *c, const char *name);
 const ConfigStation *config_find_station(const Config *c, const char *name);
 
 /* What a reload changed (each adapter compares its own part of the old and new file). The
- * MQTT part includes the hub name and the spool and state directories; force_rate_hz and
- * Home Assistant discovery are read where they are used and need no restart. */
+ * MQTT part includes the hub name and the spool and state directories; the keys the
+ * settings tables mark live (force_rate_hz, the archive limits, homeassistant_athlete,
+ * dashboard_url) are read where they are used and need no restart. */
 bool config_mqtt_equal(const Config *a, const Config *b);
 bool config_ble_equal(const Config *a, const Config *b);        /* adapter, limits, tags */
 bool config_has_tool(const Config *c, const char *address, const char *driver);

@@ -22,10 +22,13 @@ static Config *load_ok(const char *path) {
         Config *c = NULL;
 
         int r = config_load(path, &c, &e);
+        size_t n = e.n;
+
         for (size_t i = 0; i < e.n; i++)
-                fprintf(stderr, "%s\n", e.msgs[i]);
+                printf("# %s\n", e.msgs[i]);
+        config_errors_clear(&e);
         REQUIRE_EQ(r, 0);
-        REQUIRE_EQ(e.n, 0);
+        REQUIRE_EQ(n, 0);
         REQUIRE(c);
         return c;
 }
@@ -479,6 +482,65 @@ static void test_bad_protocols(void) {
         free(path);
 }
 
+/* What a reload compares: one key changed at a time, and which adapter sees a change. */
+static void test_reload_compare(void) {
+        static const struct {
+                const char *mqtt, *ble, *gpio, *station;
+                bool mqtt_same, ble_same, gpio_same, switch_same, cues_same;
+        } cases[] = {
+                { "", "", "", "line = 4;", true, true, true, true, true },
+                { "force_rate_hz = 2; archive_days = 3; dashboard_url = \"http://x/\";", "", "", "line = 4;", true, true, true, true, true },
+                { "keepalive_s = 60;", "", "", "line = 4;", false, true, true, true, true },
+                { "prefix = \"site/tphub\";", "", "", "line = 4;", false, true, true, true, true },
+                { "homeassistant = true;", "", "", "line = 4;", false, true, true, true, true },
+                { "", "max_links = 3;", "", "line = 4;", true, false, true, true, true },
+                { "", "adapter = \"hci1\";", "", "line = 4;", true, false, true, true, true },
+                { "", "", "debounce_ms = 10;", "line = 4;", true, true, false, true, true },
+                { "", "", "long_ms = 2000;", "line = 4;", true, true, false, true, true },
+                { "", "", "", "line = 4; bias = \"disable\";", true, true, true, false, true },
+                { "", "", "", "line = 5;", true, true, true, false, true },
+        };
+        Config *base = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *text, name[32], *path;
+                Config *c;
+
+                free(test_write("rc/protos/p.conf", simple_protocol));
+                CHECK(asprintf(&text,
+                               "hub = { name = \"h\"; };\npaths = { protocols = [ \"protos\" ]; };\n"
+                               "mqtt = { enabled = false; %s };\nble = { %s };\nswitch = { %s };\n"
+                               "stations = ( { name = \"s\"; protocol = \"p\";\n"
+                               "  switch = { chip = \"gpiochip0\"; %s };\n"
+                               "  cues = { chip = \"gpiochip0\"; red = 6; }; } );\n",
+                               cases[i].mqtt, cases[i].ble, cases[i].gpio, cases[i].station) > 0);
+                snprintf(name, sizeof name, "rc/%zu.conf", i);
+                path = test_write(name, text);
+                free(text);
+                c = load_ok(path);
+                free(path);
+                if (!c) {
+                        config_free(base);
+                        TAP_FAIL("case %zu does not load", i);
+                }
+                if (!base) {
+                        base = c;
+                        continue;
+                }
+                if (config_mqtt_equal(base, c) != cases[i].mqtt_same || config_ble_equal(base, c) != cases[i].ble_same ||
+                    config_gpio_equal(base, c) != cases[i].gpio_same ||
+                    config_switch_equal(&base->stations[0], &c->stations[0]) != cases[i].switch_same ||
+                    config_cues_equal(&base->stations[0], &c->stations[0]) != cases[i].cues_same) {
+                        config_free(c);
+                        config_free(base);
+                        TAP_FAIL("case %zu (%s%s%s%s): the comparison differs", i, cases[i].mqtt, cases[i].ble,
+                                 cases[i].gpio, cases[i].station);
+                }
+                config_free(c);
+        }
+        config_free(base);
+}
+
 static const TapCase cases[] = {
         { "example", test_example },
         { "defaults", test_defaults },
@@ -486,6 +548,7 @@ static const TapCase cases[] = {
         { "bad", test_bad },
         { "bad-files", test_bad_files },
         { "bad-protocols", test_bad_protocols },
+        { "reload-compare", test_reload_compare },
 };
 
 int main(int argc, char **argv) {
