@@ -33,9 +33,14 @@ typedef struct AudioPlayerParams {
         unsigned retry_ms;     /* reopen a missing device this often */
 } AudioPlayerParams;
 
+/* The defaults a station's speaker settings start from (docs/config.md, stations[].audio). */
+#define AUDIO_PLAYER_DEFAULT_DEVICE "default"
+#define AUDIO_PLAYER_DEFAULT_VOLUME 0.8
+
 #define AUDIO_PLAYER_PARAMS_DEFAULT                                                     \
         (AudioPlayerParams) {                                                           \
-                .device = "default", .volume = 0.8f, .rate = 22050, .period_ms = 10,    \
+                .device = AUDIO_PLAYER_DEFAULT_DEVICE, .volume = (float) AUDIO_PLAYER_DEFAULT_VOLUME, \
+                .rate = 22050, .period_ms = 10,                                         \
                 .buffer_ms = 80, .retry_ms = 2000,                                      \
         }
 

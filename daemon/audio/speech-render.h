@@ -9,6 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The program run when the configuration names none (docs/config.md, audio.espeak). */
+#define SPEECH_RENDER_DEFAULT_ESPEAK "espeak-ng"
+
 /* 0, or -errno; errbuf says why (espeak-ng's exit status, a signal, ...). */
 int speech_render(const char *espeak, const char *voice, const char *text, const char *dir,
                   const char *key, char *errbuf, size_t errlen);

@@ -22,7 +22,7 @@ int main(int argc, char **argv) {
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        const char *espeak = "espeak-ng", *out = NULL;
+        const char *espeak = SPEECH_RENDER_DEFAULT_ESPEAK, *out = NULL;
         unsigned rendered = 0, kept = 0;
         int c;
 

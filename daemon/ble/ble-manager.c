@@ -691,13 +691,13 @@ int ble_manager_new(BleManager **ret, sd_bus *bus, sd_event *event, const BleMan
                 }
         }
 #define DEFAULT(field, value) if (m->cfg.field == 0) m->cfg.field = (value)
-        DEFAULT(max_links, 5);
-        DEFAULT(connect_timeout_ms, 10000);
+        DEFAULT(max_links, BLE_MANAGER_DEFAULT_MAX_LINKS);
+        DEFAULT(connect_timeout_ms, BLE_MANAGER_DEFAULT_CONNECT_TIMEOUT_MS);
         DEFAULT(resolve_timeout_ms, 10000);
         DEFAULT(stall_timeout_ms, 5000);
         DEFAULT(advert_timeout_ms, 10000);
-        DEFAULT(tag_rssi_dbm, -60);
-        DEFAULT(tag_hold_ms, 1500);
+        DEFAULT(tag_rssi_dbm, BLE_MANAGER_DEFAULT_TAG_RSSI_DBM);
+        DEFAULT(tag_hold_ms, BLE_MANAGER_DEFAULT_TAG_HOLD_MS);
 #undef DEFAULT
         if (m->cfg.no_jitter)
                 m->cfg.jitter_percent = 0;

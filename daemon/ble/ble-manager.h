@@ -12,6 +12,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "ble/ble-recovery.h"
 #include "ble/ble-zero.h"
 #include "shared/time-util.h"
 
@@ -30,24 +31,33 @@ typedef struct BleCallbacks {
         void (*tool_zero)(void *userdata, const char *address, double zero_n, BleZeroState state);
 } BleCallbacks;
 
+/* The defaults of the settings the configuration exposes (docs/config.md, ble): the
+ * configuration starts from these, and a zero field here means the same. */
+#define BLE_MANAGER_DEFAULT_MAX_LINKS 5U
+#define BLE_MANAGER_DEFAULT_CONNECT_TIMEOUT_MS 20000U
+#define BLE_MANAGER_DEFAULT_TAG_RSSI_DBM (-45)
+#define BLE_MANAGER_DEFAULT_TAG_HOLD_MS 800U
+#define BLE_MANAGER_DEFAULT_BACKOFF_INITIAL_MS BLE_RECOVERY_DEFAULT_BACKOFF_INITIAL_MS
+#define BLE_MANAGER_DEFAULT_BACKOFF_MAX_MS BLE_RECOVERY_DEFAULT_BACKOFF_MAX_MS
+
 /* Zero means "default" for every field. */
 typedef struct BleManagerConfig {
         const char *adapter;                    /* "hci0"; NULL or "": the first powered adapter */
-        unsigned max_links;                     /* simultaneous GATT links, default 5 */
-        uint32_t connect_timeout_ms;            /* Connect() reply, default 10000 */
+        unsigned max_links;                     /* simultaneous GATT links */
+        uint32_t connect_timeout_ms;            /* Connect() reply */
         uint32_t resolve_timeout_ms;            /* ServicesResolved + characteristics, default 10000 */
         uint32_t stall_timeout_ms;              /* silent connected stream, default 5000 */
         uint32_t advert_timeout_ms;             /* advert-only tool silent -> disconnected, default 10000 */
-        int tag_rssi_dbm;                       /* tap level, default -60 (0 means default) */
-        uint32_t tag_hold_ms;                   /* RSSI at or above the level this long, default 1500 */
+        int tag_rssi_dbm;                       /* tap level (0 means default) */
+        uint32_t tag_hold_ms;                   /* RSSI at or above the level this long */
         /* zero (ble-zero.h): steady this long within band; drift margin; loaded above */
         uint32_t zero_window_ms;                /* default 500 */
         double zero_band_n;                     /* default 1.0 */
         double zero_margin_n;                   /* default 3.0 */
         double zero_load_n;                     /* default 10.0 */
         /* recovery ladder (see ble-recovery.h) */
-        uint32_t backoff_initial_ms;            /* default 1000 */
-        uint32_t backoff_max_ms;                /* default 30000 */
+        uint32_t backoff_initial_ms;
+        uint32_t backoff_max_ms;
         unsigned jitter_percent;                /* default 20; 100 or more = default */
         bool no_jitter;                         /* exact backoff (tests) */
         unsigned retries_before_remove;         /* default 3 */

@@ -27,9 +27,9 @@ int ble_recovery_new(BleRecovery **ret, const BleRecoveryConfig *cfg, uint64_t s
         if (cfg)
                 r->cfg = *cfg;
         if (r->cfg.backoff_initial_ms == 0)
-                r->cfg.backoff_initial_ms = 1000;
+                r->cfg.backoff_initial_ms = BLE_RECOVERY_DEFAULT_BACKOFF_INITIAL_MS;
         if (r->cfg.backoff_max_ms == 0)
-                r->cfg.backoff_max_ms = 30000;
+                r->cfg.backoff_max_ms = BLE_RECOVERY_DEFAULT_BACKOFF_MAX_MS;
         r->cfg.backoff_max_ms = MAX(r->cfg.backoff_max_ms, r->cfg.backoff_initial_ms);
         if (r->cfg.jitter_percent >= 100)
                 r->cfg.jitter_percent = 20;

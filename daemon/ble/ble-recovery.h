@@ -19,9 +19,12 @@ typedef enum BleRecoveryAction {
         BLE_RECOVERY_POWER_CYCLE,
 } BleRecoveryAction;
 
+#define BLE_RECOVERY_DEFAULT_BACKOFF_INITIAL_MS 1000U
+#define BLE_RECOVERY_DEFAULT_BACKOFF_MAX_MS 30000U
+
 typedef struct BleRecoveryConfig {
-        uint32_t backoff_initial_ms;            /* 0: 1000 */
-        uint32_t backoff_max_ms;                /* 0: 30000 */
+        uint32_t backoff_initial_ms;            /* 0: BLE_RECOVERY_DEFAULT_BACKOFF_INITIAL_MS */
+        uint32_t backoff_max_ms;                /* 0: BLE_RECOVERY_DEFAULT_BACKOFF_MAX_MS */
         unsigned jitter_percent;                /* delay x [1 - j, 1 + j]; >= 100: 20 */
         unsigned retries_before_remove;         /* R, 0: 3 */
         unsigned retries_before_power_cycle;    /* P, 0: 6; counted from the first failure */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ble/ble-id.h"
 #include "ble/ble-tag.h"
 #include "shared/macro.h"
 
@@ -40,77 +41,6 @@ struct BleTagWatch {
         Tracker *trackers[TRACKERS_MAX];
         size_t n_trackers;
 };
-
-static int unhex(const char *s, size_t n_bytes, uint8_t *out, bool dashes) {
-        size_t i = 0;
-
-        for (; *s && i < n_bytes * 2; s++) {
-                if (dashes && *s == '-')
-                        continue;
-                if (!isxdigit((unsigned char) *s))
-                        return -EINVAL;
-                int v = isdigit((unsigned char) *s) ? *s - '0' : tolower((unsigned char) *s) - 'a' + 10;
-                if (i % 2 == 0)
-                        out[i / 2] = (uint8_t) (v << 4);
-                else
-                        out[i / 2] |= (uint8_t) v;
-                i++;
-        }
-        return i == n_bytes * 2 && *s == '\0' ? 0 : -EINVAL;
-}
-
-static int parse_u16(const char *s, uint16_t *ret) {
-        char *end;
-        unsigned long v;
-
-        if (!s || !isdigit((unsigned char) *s))
-                return -EINVAL;
-        errno = 0;
-        v = strtoul(s, &end, 10);
-        if (errno != 0 || *end != '\0' || v > 0xFFFF)
-                return -EINVAL;
-        *ret = (uint16_t) v;
-        return 0;
-}
-
-static int parse_ibeacon(const char *s, uint8_t out[20]) {
-        char buf[64];
-        char *major, *minor;
-        uint16_t a, b;
-
-        if (strlen(s) >= sizeof(buf))
-                return -EINVAL;
-        strcpy(buf, s);
-        major = strchr(buf, ':');
-        if (!major)
-                return -EINVAL;
-        *major++ = '\0';
-        minor = strchr(major, ':');
-        if (!minor)
-                return -EINVAL;
-        *minor++ = '\0';
-        if (strlen(buf) != 36 || unhex(buf, 16, out, true) < 0 || parse_u16(major, &a) < 0 ||
-            parse_u16(minor, &b) < 0)
-                return -EINVAL;
-        out[16] = (uint8_t) (a >> 8);
-        out[17] = (uint8_t) a;
-        out[18] = (uint8_t) (b >> 8);
-        out[19] = (uint8_t) b;
-        return 0;
-}
-
-static int parse_eddystone(const char *s, uint8_t out[16]) {
-        const char *colon = strchr(s, ':');
-        char ns[21];
-
-        if (!colon || colon - s != 20)
-                return -EINVAL;
-        memcpy(ns, s, 20);
-        ns[20] = '\0';
-        if (unhex(ns, 10, out, false) < 0 || unhex(colon + 1, 6, out + 10, false) < 0)
-                return -EINVAL;
-        return 0;
-}
 
 int ble_tag_watch_new(BleTagWatch **ret, sd_event *event, int rssi_dbm, nsec_t hold, ble_tag_tap_t tap,
                       void *userdata) {
@@ -174,12 +104,12 @@ int ble_tag_watch_add(BleTagWatch *w, const char *athlete, const char *address, 
                 t.has_address = true;
         }
         if (ibeacon) {
-                if (parse_ibeacon(ibeacon, t.ibeacon) < 0)
+                if (ble_ibeacon_parse(ibeacon, t.ibeacon) < 0)
                         return -EINVAL;
                 t.has_ibeacon = true;
         }
         if (eddystone) {
-                if (parse_eddystone(eddystone, t.eddystone) < 0)
+                if (ble_eddystone_parse(eddystone, t.eddystone) < 0)
                         return -EINVAL;
                 t.has_eddystone = true;
         }

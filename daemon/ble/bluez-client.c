@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ble/ble-id.h"
 #include "ble/bluez-client.h"
 #include "shared/macro.h"
 
@@ -46,22 +47,7 @@ static void lowercase(char *s) {
 }
 
 int bluez_address_normalize(const char *in, char out[static 18]) {
-        if (!in || strlen(in) != 17)
-                return -EINVAL;
-        for (size_t i = 0; i < 17; i++) {
-                char ch = in[i];
-                if (i % 3 == 2) {
-                        if (ch != ':')
-                                return -EINVAL;
-                        out[i] = ':';
-                } else {
-                        if (!isxdigit((unsigned char) ch))
-                                return -EINVAL;
-                        out[i] = (char) toupper((unsigned char) ch);
-                }
-        }
-        out[17] = '\0';
-        return 0;
+        return ble_address_normalize(in, out);
 }
 
 /* --- object lifetimes --- */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -314,4 +315,212 @@ int conf_double(ConfReader *R, const config_setting_t *g, const char *key, doubl
 }
 int conf_ms(ConfReader *R, const config_setting_t *g, const char *key, double min_s, double max_s, uint32_t *ret_ms) {
         return KEYED(conf_get_ms(R, _s, min_s, max_s, ret_ms));
+}
+
+/* ---- tables ---- */
+
+static bool item_has_string(const ConfItem *it) {
+        return it->kind == CONF_KIND_STRING;
+}
+
+int conf_items_defaults(const ConfItem *items, void *section) {
+        for (const ConfItem *it = items; it->key; it++) {
+                /* The parser of an OTHER item knows its type, so it cannot have a default here. */
+                assert(it->kind != CONF_KIND_OTHER || it->def.u == 0);
+                if (it->module)
+                        continue;
+                switch (it->kind) {
+                case CONF_KIND_BOOL:
+                        *CONF_FIELD(section, it, bool) = it->def.b;
+                        break;
+                case CONF_KIND_UINT:
+                        *CONF_FIELD(section, it, uint32_t) = it->def.u;
+                        break;
+                case CONF_KIND_INT:
+                        *CONF_FIELD(section, it, int) = it->def.i;
+                        break;
+                case CONF_KIND_DOUBLE:
+                        *CONF_FIELD(section, it, double) = it->def.d;
+                        break;
+                case CONF_KIND_STRING: {
+                        char **p = CONF_FIELD(section, it, char *);
+                        char *copy = NULL;
+
+                        if (it->def.s && !(copy = strdup(it->def.s)))
+                                return -ENOMEM;
+                        free(*p);
+                        *p = copy;
+                        break;
+                }
+                case CONF_KIND_OTHER:
+                        break;
+                }
+        }
+        return 0;
+}
+
+void conf_items_free(const ConfItem *items, void *section) {
+        for (const ConfItem *it = items; it->key; it++)
+                if (item_has_string(it)) {
+                        char **p = CONF_FIELD(section, it, char *);
+                        free(*p);
+                        *p = NULL;
+                }
+}
+
+bool conf_items_equal(const ConfItem *items, const void *a, const void *b) {
+        for (const ConfItem *it = items; it->key; it++) {
+                void *x = (void *) a, *y = (void *) b;
+                bool same;
+
+                if (it->live)
+                        continue;
+                switch (it->kind) {
+                case CONF_KIND_BOOL:
+                        same = *CONF_FIELD(x, it, bool) == *CONF_FIELD(y, it, bool);
+                        break;
+                case CONF_KIND_UINT:
+                        same = *CONF_FIELD(x, it, uint32_t) == *CONF_FIELD(y, it, uint32_t);
+                        break;
+                case CONF_KIND_INT:
+                        same = *CONF_FIELD(x, it, int) == *CONF_FIELD(y, it, int);
+                        break;
+                case CONF_KIND_DOUBLE:
+                        same = *CONF_FIELD(x, it, double) == *CONF_FIELD(y, it, double);
+                        break;
+                case CONF_KIND_STRING: {
+                        const char *p = *CONF_FIELD(x, it, char *), *q = *CONF_FIELD(y, it, char *);
+                        same = p == q || (p && q && strcmp(p, q) == 0);
+                        break;
+                }
+                default:
+                        same = true;
+                }
+                if (!same)
+                        return false;
+        }
+        return true;
+}
+
+const ConfItem *conf_items_find(const ConfItem *items, const char *key) {
+        for (const ConfItem *it = items; key && it->key; it++)
+                if (strcmp(it->key, key) == 0)
+                        return it;
+        return NULL;
+}
+
+static bool key_known(const ConfItem *items, const char *const *extra, const char *name) {
+        if (conf_items_find(items, name))
+                return true;
+        for (const char *const *k = extra; k && *k; k++)
+                if (strcmp(*k, name) == 0)
+                        return true;
+        return false;
+}
+
+int conf_items_read(ConfReader *R, const config_setting_t *g, const ConfItem *items, const char *const *extra_keys,
+                    void *section, void *ctx) {
+        int first = 0;
+
+        if (!g)
+                return 0;
+        if (!config_setting_is_group(g))
+                return ERR_AT(R, g, "must be a group { ... }");
+
+        for (int i = 0; i < config_setting_length(g); i++) {
+                const config_setting_t *m = config_setting_get_elem(g, (unsigned) i);
+                const char *name = config_setting_name(m);
+
+                if (!name || !key_known(items, extra_keys, name)) {
+                        _cleanup_free_ char *p = conf_path(m);
+                        int r = p ? conf_error(R, m, "unknown key \"%s\"", p) : keep(R, -ENOMEM);
+                        first = first ?: r;
+                }
+        }
+        for (const ConfItem *it = items; it->key; it++) {
+                const config_setting_t *s = config_setting_get_member(g, it->key);
+                int r;
+
+                assert(it->parse);
+                if (!s)
+                        r = it->required ? conf_error_missing(R, g, it->key) : 0;
+                else
+                        r = it->parse(R, s, it, section, ctx);
+                if (r < 0)
+                        first = first ?: r;
+        }
+        return first;
+}
+
+int conf_parse_bool(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section, void *ctx) {
+        (void) ctx;
+        return conf_get_bool(R, s, CONF_FIELD(section, item, bool));
+}
+
+int conf_parse_uint(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section, void *ctx) {
+        (void) ctx;
+        return conf_get_uint(R, s, (uint32_t) item->min, (uint32_t) item->max, CONF_FIELD(section, item, uint32_t));
+}
+
+int conf_parse_int(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section, void *ctx) {
+        (void) ctx;
+        return conf_get_int(R, s, (int) item->min, (int) item->max, CONF_FIELD(section, item, int));
+}
+
+int conf_parse_double(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section, void *ctx) {
+        (void) ctx;
+        return conf_get_double(R, s, item->min, item->max, CONF_FIELD(section, item, double));
+}
+
+int conf_parse_ms(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section, void *ctx) {
+        (void) ctx;
+        return conf_get_ms(R, s, item->min, item->max, CONF_FIELD(section, item, uint32_t));
+}
+
+int conf_parse_string(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section, void *ctx) {
+        (void) ctx;
+        return conf_get_string(R, s, CONF_FIELD(section, item, char *));
+}
+
+int conf_parse_nonempty(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section, void *ctx) {
+        char **p = CONF_FIELD(section, item, char *);
+        int r = conf_parse_string(R, s, item, section, ctx);
+
+        if (r > 0 && !*p)
+                return ERR_AT(R, s, "must not be empty");
+        return r;
+}
+
+char *conf_path_join(const char *base, const char *p) {
+        char *s;
+
+        if (p[0] == '/' || !base)
+                return strdup(p);
+        if (asprintf(&s, "%s/%s", base, p) < 0)
+                return NULL;
+        return s;
+}
+
+int conf_parse_path(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section, void *ctx) {
+        char **p = CONF_FIELD(section, item, char *);
+        char *joined;
+        int r = conf_parse_string(R, s, item, section, ctx);
+
+        if (r <= 0 || !*p)
+                return r;    /* "" means unset */
+        joined = conf_path_join(R->base, *p);
+        if (!joined)
+                return keep(R, -ENOMEM);
+        free(*p);
+        *p = joined;
+        return 1;
+}
+
+int conf_parse_path_nonempty(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section,
+                             void *ctx) {
+        int r = conf_parse_path(R, s, item, section, ctx);
+
+        if (r > 0 && !*CONF_FIELD(section, item, char *))
+                return ERR_AT(R, s, "must not be empty");
+        return r;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include <ctype.h>
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
@@ -9,10 +9,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "audio/audio-player.h"
+#include "audio/speech-render.h"
+#include "ble/ble-id.h"
+#include "ble/ble-manager.h"
 #include "ble/drivers/driver.h"
 #include "config/conf-reader.h"
+#include "config/config-tables.h"
 #include "config/config.h"
 #include "config/protocol-load.h"
+#include "gpio/footswitch.h"
+#include "gpio/gpio-backend.h"
+#include "mqtt/mqtt-client.h"
+#include "mqtt/mqtt-uri.h"
 #include "mqtt/topics.h"
 #include "shared/macro.h"
 
@@ -22,208 +31,265 @@
 #ifndef TPHUB_DATA_PROTOCOLS_DIR
 #define TPHUB_DATA_PROTOCOLS_DIR "/usr/share/tphub/protocols"
 #endif
+#ifndef TPHUB_SPEECH_DIR
+#define TPHUB_SPEECH_DIR "/usr/share/tphub/speech"
+#endif
 
-
-#define MAX_NAME 32
 #define MAX_STATIONS 32
 #define MAX_TOOLS 8
 #define MAX_TAGS 1000
 #define MAX_LINE_OFFSET 65535
+#define MAX_AREA 64
+#define MAX_URL 256
 
 static const char *const top_keys[] = { "hub", "paths", "engine", "switch", "gpio", "ble", "mqtt", "audio", "stations", NULL };
-static const char *const hub_keys[] = { "name", NULL };
-static const char *const paths_keys[] = { "protocols", "spool", "state", NULL };
-static const char *const engine_keys[] = {
-        "idle_timeout_s", "tool_grace_s", "checkin_press_ms", "smoothing_ms",
-        "hysteresis_n", "hysteresis_frac", "descent_frac", NULL,
-};
-static const char *const switch_keys[] = { "debounce_ms", "tap_max_ms", "long_ms", "very_long_ms", NULL };
-static const char *const gpio_keys[] = { "backend", "sim_socket", NULL };
-static const char *const ble_keys[] = {
-        "enabled", "adapter", "max_links", "connect_timeout_s", "tag_rssi_dbm", "tag_hold_ms", "tags",
-        "backoff_initial_ms", "backoff_max_ms", NULL,
-};
-static const char *const tag_keys[] = { "athlete", "address", "ibeacon", "eddystone", NULL };
-static const char *const mqtt_keys[] = {
-        "enabled", "uri", "version", "client_id", "prefix", "credentials_file", "ca_file", "cert_file",
-        "archive_max_sessions", "archive_days",
-        "key_file", "keepalive_s", "force_rate_hz", "spool_max_sessions", "homeassistant",
-        "discovery_prefix", "homeassistant_athlete", "dashboard_url", NULL,
-};
-static const char *const station_keys[] = {
-        "name", "protocol", "area", "auto_adopt", "tools", "switch", "cues", "audio", "engine", NULL,
-};
-static const char *const audio_keys[] = { "speech", "speech_dir", "cache_dir", "espeak", NULL };
-static const char *const station_audio_keys[] = { "enabled", "device", "volume", NULL };
-static const char *const tool_keys[] = { "address", "driver", NULL };
-static const char *const station_switch_keys[] = { "chip", "line", "active_low", "bias", NULL };
-static const char *const cues_keys[] = { "chip", "green", "amber", "red", "buzzer", "active_low", NULL };
-static const char *const biases[] = { "pull-up", "pull-down", "disable", "as-is", NULL };
 
-static bool in_list(const char *const *list, const char *s) {
-        for (; *list; list++)
-                if (strcmp(*list, s) == 0)
-                        return true;
-        return false;
+/* What the station parsers need beyond the station itself. */
+typedef struct StationCtx {
+        Config *config;            /* the stations read so far: c->stations[0 .. n_stations) */
+        char *const *failed;       /* protocols whose files failed to load (explained already) */
+        size_t n_failed;
+} StationCtx;
+
+/* ---- format parsers: each reads a string and asks the owning module's validator ---- */
+
+/* A string key that must not be "": *ret points at the stored value, for the caller's check. */
+static int read_nonempty_string(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section,
+                                char **ret) {
+        int r = conf_parse_nonempty(R, s, item, section, NULL);
+
+        if (r > 0)
+                *ret = *CONF_FIELD(section, item, char *);
+        return r;
 }
 
-static bool name_valid(const char *s) {
-        size_t n = strlen(s);
-        return n >= 1 && n <= MAX_NAME &&
-               strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
-}
+/* "PATH message": the setting's path first, as the generic getters report. */
+#define ERR_PATH(R, s, fmt, ...)                                                        \
+        ({                                                                              \
+                _cleanup_free_ char *_p = conf_path(s);                                 \
+                conf_error(R, s, "%s " fmt, _p ?: config_setting_name(s), ##__VA_ARGS__); \
+        })
 
-static bool hex_run(const char *s, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                if (!isxdigit((unsigned char) s[i]))
-                        return false;
-        return true;
-}
-
-/* "AA:BB:CC:DD:EE:FF", any case; upper-cased in place. */
-static bool address_normalize(char *s) {
-        if (strlen(s) != 17)
-                return false;
-        for (size_t i = 0; i < 17; i++) {
-                if (i % 3 == 2) {
-                        if (s[i] != ':')
-                                return false;
-                } else if (!isxdigit((unsigned char) s[i]))
-                        return false;
-                s[i] = (char) toupper((unsigned char) s[i]);
-        }
-        return true;
-}
-
-static void lowercase(char *s) {
-        for (; *s; s++)
-                *s = (char) tolower((unsigned char) *s);
-}
-
-static bool parse_u16(const char *s, size_t n, unsigned *ret) {
-        unsigned v = 0;
-
-        if (n < 1 || n > 5)
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                if (!isdigit((unsigned char) s[i]))
-                        return false;
-                v = v * 10 + (unsigned) (s[i] - '0');
-        }
-        if (v > 65535)
-                return false;
-        *ret = v;
-        return true;
-}
-
-/* "uuid:major:minor" -> lower-case UUID, decimal major and minor. */
-static int ibeacon_normalize(char **s) {
-        const char *p = *s, *c1, *c2;
-        unsigned major, minor;
-        char *out;
-
-        c1 = strchr(p, ':');
-        if (!c1 || c1 - p != 36)
-                return -EINVAL;
-        for (int i = 0; i < 36; i++)
-                if ((i == 8 || i == 13 || i == 18 || i == 23) ? p[i] != '-' : !isxdigit((unsigned char) p[i]))
-                        return -EINVAL;
-        c2 = strchr(c1 + 1, ':');
-        if (!c2 || !parse_u16(c1 + 1, (size_t) (c2 - c1 - 1), &major) || !parse_u16(c2 + 1, strlen(c2 + 1), &minor))
-                return -EINVAL;
-        if (asprintf(&out, "%.36s:%u:%u", p, major, minor) < 0)
-                return -ENOMEM;
-        lowercase(out);
-        free(*s);
-        *s = out;
-        return 0;
-}
-
-/* "namespace(20 hex):instance(12 hex)", lower-cased in place. */
-static bool eddystone_normalize(char *s) {
-        if (strlen(s) != 33 || s[20] != ':' || !hex_run(s, 20) || !hex_run(s + 21, 12))
-                return false;
-        lowercase(s);
-        return true;
-}
-
-/* MQTT topic prefix: levels of [A-Za-z0-9_.-], no wildcards, no empty level. */
-static bool prefix_valid(const char *s) {
-        size_t n = strlen(s);
-
-        if (n < 1 || n > 64 || s[0] == '/' || s[n - 1] == '/' || strstr(s, "//"))
-                return false;
-        return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-/") == n;
-}
-
-static bool uri_valid(const char *s, bool *ret_tls) {
-        static const struct {
-                const char *scheme;
-                bool tls;
-        } schemes[] = {
-                { "tcp://", false }, { "mqtt://", false }, { "ws://", false },
-                { "ssl://", true },  { "mqtts://", true }, { "wss://", true },
-        };
-
-        for (size_t i = 0; i < ELEMENTSOF(schemes); i++) {
-                size_t l = strlen(schemes[i].scheme);
-                if (strncmp(s, schemes[i].scheme, l) == 0) {
-                        const char *host = s + l;
-                        if (!*host || *host == ':' || *host == '/' || strpbrk(host, " \t\r\n"))
-                                return false;
-                        *ret_tls = schemes[i].tls;
-                        return true;
-                }
-        }
-        return false;
-}
-
-static char *path_join(const char *base, const char *p) {
-        char *s;
-
-        if (p[0] == '/')
-                return strdup(p);
-        if (asprintf(&s, "%s/%s", base, p) < 0)
-                return NULL;
-        return s;
-}
-
-/* A path key: relative values resolve against the config file's directory. */
-static int read_path(ConfReader *R, const config_setting_t *g, const char *key, const char *base, char **ret) {
-        _cleanup_free_ char *v = NULL;
-        char *joined;
+/* hub.name, station names and athletes become topic levels: topic_name_valid(). */
+static int parse_name(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section, void *ctx) {
+        char *v;
         int r;
 
-        r = conf_string(R, g, key, &v);
+        (void) ctx;
+        r = read_nonempty_string(R, s, item, section, &v);
         if (r <= 0)
                 return r;
-        if (!v) {
-                /* "" means unset. */
-                free(*ret);
-                *ret = NULL;
-                return 1;
-        }
-        joined = path_join(base, v);
-        if (!joined)
-                return conf_error(R, NULL, "out of memory");
-        free(*ret);
-        *ret = joined;
+        if (!topic_name_valid(v))
+                return conf_error(R, s, "%s \"%s\" must be 1 to %d of A-Z a-z 0-9 _ - (it becomes an MQTT topic level)",
+                                  item->what, v, TOPIC_NAME_MAX);
         return 1;
 }
 
-/* A string key that must name something when given, e.g. chip = "". */
-static int read_nonempty(ConfReader *R, const config_setting_t *g, const char *key, bool required, char **ret) {
-        config_setting_t *s = conf_member(g, key);
+static int parse_station_name(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section,
+                              void *ctx) {
+        const StationCtx *x = ctx;
+        char *v;
         int r;
 
-        if (!s)
-                return required ? conf_error_missing(R, g, key) : 0;
-        r = conf_get_string(R, s, ret);
-        if (r > 0 && !*ret) {
-                _cleanup_free_ char *p = conf_path(s);
-                return conf_error(R, s, "%s must not be empty", p ?: key);
-        }
+        r = parse_name(R, s, item, section, NULL);
+        if (r <= 0)
+                return r;
+        v = *CONF_FIELD(section, item, char *);
+        if (topic_station_name_reserved(v))
+                return conf_error(R, s, "station name \"%s\" is reserved for the hub's own MQTT topics", v);
+        if (config_find_station(x->config, v))
+                return conf_error(R, s, "station name \"%s\" is used twice", v);
+        return 1;
+}
+
+/* Bluetooth addresses: ble_address_normalize(), stored upper-case. */
+static int parse_address(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section, void *ctx) {
+        char norm[BLE_ADDRESS_LEN + 1], *v;
+        int r;
+
+        (void) ctx;
+        r = read_nonempty_string(R, s, item, section, &v);
+        if (r <= 0)
+                return r;
+        if (ble_address_normalize(v, norm) < 0)
+                return conf_error(R, s, "%s \"%s\" is not a Bluetooth address like \"AA:BB:CC:DD:EE:FF\"", item->what, v);
+        memcpy(v, norm, sizeof(norm));   /* same length */
+        return 1;
+}
+
+/* Replaces the string at the item's destination by norm. */
+static int store_normalized(ConfReader *R, const ConfItem *item, void *section, const char *norm) {
+        char **p = CONF_FIELD(section, item, char *), *copy = strdup(norm);
+
+        if (!copy)
+                return conf_error(R, NULL, "out of memory");
+        free(*p);
+        *p = copy;
+        return 1;
+}
+
+static int parse_ibeacon(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section, void *ctx) {
+        char norm[BLE_IBEACON_STRING_MAX + 1], *v;
+        int r;
+
+        (void) ctx;
+        r = read_nonempty_string(R, s, item, section, &v);
+        if (r <= 0)
+                return r;
+        if (ble_ibeacon_normalize(v, norm) < 0)
+                return conf_error(R, s, "ibeacon \"%s\" must be \"UUID:major:minor\" (major and minor 0 to 65535)", v);
+        return store_normalized(R, item, section, norm);
+}
+
+static int parse_eddystone(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section, void *ctx) {
+        char norm[BLE_EDDYSTONE_STRING_LEN + 1], *v;
+        int r;
+
+        (void) ctx;
+        r = read_nonempty_string(R, s, item, section, &v);
+        if (r <= 0)
+                return r;
+        if (ble_eddystone_normalize(v, norm) < 0)
+                return conf_error(R, s, "eddystone \"%s\" must be \"namespace:instance\" (20 and 12 hex digits)", v);
+        return store_normalized(R, item, section, norm);
+}
+
+static int parse_driver(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section, void *ctx) {
+        char known[256] = "", *v;
+        int r;
+
+        (void) ctx;
+        r = read_nonempty_string(R, s, item, section, &v);
+        if (r <= 0 || driver_find(v))
+                return r;
+        for (const Driver *const *d = driver_table; *d; d++)
+                snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", d == driver_table ? "" : ", ",
+                         (*d)->name);
+        return conf_error(R, s, "unknown driver \"%s\" (known: %s)", v, known);
+}
+
+static int parse_mqtt_uri(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section, void *ctx) {
+        char *v;
+        int r;
+
+        (void) ctx;
+        r = read_nonempty_string(R, s, item, section, &v);
+        if (r > 0 && !mqtt_uri_valid(v, NULL))
+                return ERR_PATH(R, s, "\"%s\" must look like tcp://HOST:PORT (schemes: tcp, mqtt, ws, ssl, mqtts, wss)", v);
         return r;
+}
+
+static int parse_mqtt_version(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section,
+                              void *ctx) {
+        uint32_t v;
+        int r;
+
+        (void) ctx;
+        r = conf_get_uint(R, s, 0, UINT32_MAX, &v);
+        if (r <= 0)
+                return r;
+        if (v != 3 && v != 5)
+                return conf_error(R, s, "mqtt.version must be 3 (MQTT 3.1.1) or 5, not %u", v);
+        *CONF_FIELD(section, item, unsigned) = v;
+        return 1;
+}
+
+static int parse_client_id(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section, void *ctx) {
+        char **p = CONF_FIELD(section, item, char *);
+        int r = conf_parse_string(R, s, item, section, ctx);
+
+        if (r > 0 && *p && !mqtt_client_id_valid(*p))
+                return conf_error(R, s, "mqtt.client_id must be at most %d characters without spaces, '/', '+' or '#'",
+                                  MQTT_CLIENT_ID_MAX);
+        return r;
+}
+
+static int parse_topic_prefix(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section,
+                              void *ctx) {
+        char *v;
+        int r;
+
+        (void) ctx;
+        r = read_nonempty_string(R, s, item, section, &v);
+        if (r <= 0 || topic_prefix_valid(v))
+                return r;
+        return ERR_PATH(R, s, "\"%s\" must be topic levels of A-Z a-z 0-9 _ . - separated by single '/' (no "
+                        "wildcards, at most %d)", v, TOPIC_PREFIX_MAX);
+}
+
+static int parse_dashboard_url(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section,
+                               void *ctx) {
+        char *v;
+        int r;
+
+        (void) ctx;
+        r = read_nonempty_string(R, s, item, section, &v);
+        if (r <= 0)
+                return r;
+        if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) || strlen(v) > MAX_URL ||
+            strpbrk(v, " \t\r\n\"<>"))
+                return conf_error(R, s, "mqtt.dashboard_url \"%s\" must be an http:// or https:// URL of at most %d "
+                                  "characters without spaces", v, MAX_URL);
+        return 1;
+}
+
+static int parse_gpio_backend(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section,
+                              void *ctx) {
+        char *v;
+        int r;
+
+        (void) ctx;
+        r = read_nonempty_string(R, s, item, section, &v);
+        if (r > 0 && strcmp(v, "chip") != 0 && strcmp(v, "sim") != 0)
+                return conf_error(R, s, "gpio.backend must be \"chip\" or \"sim\", not \"%s\"", v);
+        return r;
+}
+
+/* GPIO bias names: gpio_bias_from_string(). */
+static int parse_bias(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section, void *ctx) {
+        char *v;
+        int r;
+
+        (void) ctx;
+        r = read_nonempty_string(R, s, item, section, &v);
+        if (r > 0 && gpio_bias_from_string(v) < 0)
+                return ERR_PATH(R, s, "must be \"pull-up\", \"pull-down\", \"disable\" or \"as-is\", not \"%s\"", v);
+        return r;
+}
+
+static int parse_area(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section, void *ctx) {
+        char *v;
+        int r;
+
+        (void) ctx;
+        r = read_nonempty_string(R, s, item, section, &v);
+        if (r > 0 && (strlen(v) > MAX_AREA || strpbrk(v, "\t\r\n")))
+                return conf_error(R, s, "area \"%s\" must be at most %d characters on one line", v, MAX_AREA);
+        return r;
+}
+
+static bool strv_contains(char *const *v, size_t n, const char *s) {
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(v[i], s) == 0)
+                        return true;
+        return false;
+}
+
+static int parse_station_protocol(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section,
+                                  void *ctx) {
+        const StationCtx *x = ctx;
+        ConfigStation *st = section;
+        char *v;
+        int r;
+
+        r = read_nonempty_string(R, s, item, section, &v);
+        if (r <= 0)
+                return r;
+        st->default_protocol = config_find_protocol(x->config, v);
+        /* A protocol whose file failed to load was explained by that file's errors. */
+        if (!st->default_protocol && !strv_contains(x->failed, x->n_failed, v))
+                return conf_error(R, s, "no protocol \"%s\" (looked for %s.conf in paths.protocols)", v, v);
+        return 1;
 }
 
 static void line_done(ConfigLine *l) {
@@ -231,20 +297,22 @@ static void line_done(ConfigLine *l) {
         *l = (ConfigLine) {};
 }
 
-static int read_line(ConfReader *R, const config_setting_t *g, const char *key, bool required, ConfigLine *ret) {
-        config_setting_t *s = conf_member(g, key);
+/* A GPIO line: an offset (integer) or a line name (string). */
+static int parse_line(ConfReader *R, const config_setting_t *s, const ConfItem *item, void *section, void *ctx) {
+        ConfigLine *l = CONF_FIELD(section, item, ConfigLine);
         int r;
 
-        if (!s)
-                return required ? conf_error_missing(R, g, key) : 0;
+        (void) ctx;
         if (config_setting_type(s) == CONFIG_TYPE_STRING) {
                 _cleanup_free_ char *name = NULL;
 
-                r = read_nonempty(R, g, key, true, &name);
+                r = conf_get_string(R, s, &name);
                 if (r <= 0)
                         return r;
-                line_done(ret);
-                *ret = (ConfigLine) { .set = true, .name = TAKE_PTR(name) };
+                if (!name)
+                        return ERR_PATH(R, s, "must not be empty");
+                line_done(l);
+                *l = (ConfigLine) { .set = true, .name = TAKE_PTR(name) };
                 return 1;
         }
         if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
@@ -253,41 +321,198 @@ static int read_line(ConfReader *R, const config_setting_t *g, const char *key, 
                 r = conf_get_uint(R, s, 0, MAX_LINE_OFFSET, &off);
                 if (r <= 0)
                         return r;
-                line_done(ret);
-                *ret = (ConfigLine) { .set = true, .offset = off };
+                line_done(l);
+                *l = (ConfigLine) { .set = true, .offset = off };
                 return 1;
         }
-        _cleanup_free_ char *p = conf_path(s);
-        return conf_error(R, s, "%s must be a line offset (integer) or a line name (string)", p ?: key);
+        return ERR_PATH(R, s, "must be a line offset (integer) or a line name (string)");
 }
 
-static void read_engine(ConfReader *R, const config_setting_t *parent, EngineParams *p) {
-        config_setting_t *g = NULL;
+/* ---- the tables: every key of tphub.conf, once (docs/config.md lists the same) ---- */
 
-        if (conf_group(R, parent, "engine", &g) <= 0)
-                return;
-        conf_check_keys(R, g, engine_keys);
-        conf_ms(R, g, "idle_timeout_s", 10, 86400, &p->idle_timeout_ms);
-        conf_ms(R, g, "tool_grace_s", 0, 3600, &p->tool_grace_ms);
-        conf_uint(R, g, "checkin_press_ms", 0, 10000, &p->checkin_press_ms);
-        conf_uint(R, g, "smoothing_ms", 0, 2000, &p->smoothing_ms);
-        conf_double(R, g, "hysteresis_n", 0, 50, &p->hysteresis_n);
-        conf_double(R, g, "hysteresis_frac", 0, 0.5, &p->hysteresis_frac);
-        conf_double(R, g, "descent_frac", 0.1, 1.0, &p->descent_frac);
+#define ITEM(k, parser, kind_, type, member, lo, hi, ...) \
+        { .key = k, .parse = parser, .kind = CONF_KIND_##kind_, .offset = offsetof(type, member), .min = lo, .max = hi, __VA_ARGS__ }
+#define BOOL(k, type, member, ...) ITEM(k, conf_parse_bool, BOOL, type, member, 0, 0, __VA_ARGS__)
+#define UINT(k, type, member, lo, hi, ...) ITEM(k, conf_parse_uint, UINT, type, member, lo, hi, __VA_ARGS__)
+#define MS(k, type, member, lo_s, hi_s, ...) ITEM(k, conf_parse_ms, UINT, type, member, lo_s, hi_s, __VA_ARGS__)
+#define INT(k, type, member, lo, hi, ...) ITEM(k, conf_parse_int, INT, type, member, lo, hi, __VA_ARGS__)
+#define DOUBLE(k, type, member, lo, hi, ...) ITEM(k, conf_parse_double, DOUBLE, type, member, lo, hi, __VA_ARGS__)
+#define STRING(k, parser, type, member, ...) ITEM(k, parser, STRING, type, member, 0, 0, __VA_ARGS__)
+#define OTHER(k, parser, type, member, ...) ITEM(k, parser, OTHER, type, member, 0, 0, __VA_ARGS__)
+
+static const ConfItem hub_items[] = {
+        STRING("name", parse_name, Config, hub, .required = true, .what = "hub name"),
+        CONF_ITEMS_END,
+};
+
+static const ConfItem paths_items[] = {
+        /* protocols: a list, read by read_paths() */
+        STRING("spool", conf_parse_path_nonempty, Config, spool_dir, .def.s = "/var/lib/tphub/spool"),
+        STRING("state", conf_parse_path_nonempty, Config, state_dir, .def.s = "/var/lib/tphub"),
+        CONF_ITEMS_END,
+};
+
+/* Defaults: ENGINE_PARAMS_DEFAULT (engine/engine.h); a station's group starts from the hub's. */
+static const ConfItem engine_items[] = {
+        MS("idle_timeout_s", EngineParams, idle_timeout_ms, 10, 86400, .module = true),
+        MS("tool_grace_s", EngineParams, tool_grace_ms, 0, 3600, .module = true),
+        UINT("checkin_press_ms", EngineParams, checkin_press_ms, 0, 10000, .module = true),
+        UINT("smoothing_ms", EngineParams, smoothing_ms, 0, 2000, .module = true),
+        DOUBLE("hysteresis_n", EngineParams, hysteresis_n, 0, 50, .module = true),
+        DOUBLE("hysteresis_frac", EngineParams, hysteresis_frac, 0, 0.5, .module = true),
+        DOUBLE("descent_frac", EngineParams, descent_frac, 0.1, 1.0, .module = true),
+        CONF_ITEMS_END,
+};
+
+/* Gestures: SWITCH_GESTURE_PARAMS_DEFAULT (engine/switch-gesture.h). */
+static const ConfItem switch_items[] = {
+        UINT("debounce_ms", Config, debounce_ms, 0, 500, .def.u = FOOTSWITCH_DEFAULT_DEBOUNCE_MS),
+        UINT("tap_max_ms", Config, gesture.tap_max_ms, 50, 5000, .module = true),
+        UINT("long_ms", Config, gesture.long_ms, 100, 30000, .module = true),
+        UINT("very_long_ms", Config, gesture.very_long_ms, 200, 60000, .module = true),
+        CONF_ITEMS_END,
+};
+
+static const ConfItem gpio_items[] = {
+        STRING("backend", parse_gpio_backend, ConfigGpio, backend, .def.s = "chip"),
+        STRING("sim_socket", conf_parse_path_nonempty, ConfigGpio, sim_socket, .def.s = "/run/tphub/gpio-sim.sock"),
+        CONF_ITEMS_END,
+};
+
+static const ConfItem ble_items[] = {
+        /* tags: a list, read by read_ble() */
+        BOOL("enabled", ConfigBle, enabled, .def.b = true),
+        STRING("adapter", conf_parse_string, ConfigBle, manager.adapter),
+        UINT("max_links", ConfigBle, manager.max_links, 1, 10, .def.u = BLE_MANAGER_DEFAULT_MAX_LINKS),
+        MS("connect_timeout_s", ConfigBle, manager.connect_timeout_ms, 1, 300, .def.u = BLE_MANAGER_DEFAULT_CONNECT_TIMEOUT_MS),
+        INT("tag_rssi_dbm", ConfigBle, manager.tag_rssi_dbm, -120, -1, .def.i = BLE_MANAGER_DEFAULT_TAG_RSSI_DBM),
+        UINT("tag_hold_ms", ConfigBle, manager.tag_hold_ms, 0, 10000, .def.u = BLE_MANAGER_DEFAULT_TAG_HOLD_MS),
+        UINT("backoff_initial_ms", ConfigBle, manager.backoff_initial_ms, 10, 60000, .def.u = BLE_MANAGER_DEFAULT_BACKOFF_INITIAL_MS),
+        UINT("backoff_max_ms", ConfigBle, manager.backoff_max_ms, 10, 600000, .def.u = BLE_MANAGER_DEFAULT_BACKOFF_MAX_MS),
+        CONF_ITEMS_END,
+};
+
+static const ConfItem tag_items[] = {
+        STRING("athlete", parse_name, ConfigTag, athlete, .required = true, .what = "athlete"),
+        STRING("address", parse_address, ConfigTag, address, .what = "tag address"),
+        STRING("ibeacon", parse_ibeacon, ConfigTag, ibeacon),
+        STRING("eddystone", parse_eddystone, ConfigTag, eddystone),
+        CONF_ITEMS_END,
+};
+
+static const ConfItem mqtt_items[] = {
+        BOOL("enabled", ConfigMqtt, enabled, .def.b = true),
+        STRING("uri", parse_mqtt_uri, ConfigMqtt, client.uri, .def.s = "tcp://127.0.0.1:1883"),
+        ITEM("version", parse_mqtt_version, UINT, ConfigMqtt, client.version, 3, 5, .def.u = MQTT_CLIENT_DEFAULT_VERSION),
+        STRING("client_id", parse_client_id, ConfigMqtt, client.client_id),
+        STRING("prefix", parse_topic_prefix, ConfigMqtt, prefix, .def.s = TOPIC_DEFAULT_PREFIX),
+        STRING("credentials_file", conf_parse_path, ConfigMqtt, client.credentials_file),
+        STRING("ca_file", conf_parse_path, ConfigMqtt, client.ca_file),
+        STRING("cert_file", conf_parse_path, ConfigMqtt, client.cert_file),
+        STRING("key_file", conf_parse_path, ConfigMqtt, client.key_file),
+        UINT("keepalive_s", ConfigMqtt, client.keepalive_s, 5, 3600, .def.u = MQTT_CLIENT_DEFAULT_KEEPALIVE_S),
+        DOUBLE("force_rate_hz", ConfigMqtt, force_rate_hz, 0, 100, .def.d = 10.0, .live = true),
+        UINT("spool_max_sessions", ConfigMqtt, spool_max_sessions, 1, 1000000, .def.u = 1000),
+        UINT("archive_max_sessions", ConfigMqtt, archive_max_sessions, 0, 1000000, .def.u = 1000, .live = true),
+        UINT("archive_days", ConfigMqtt, archive_days, 0, 3650, .def.u = 30, .live = true),
+        BOOL("homeassistant", ConfigMqtt, homeassistant),
+        STRING("discovery_prefix", parse_topic_prefix, ConfigMqtt, discovery_prefix, .def.s = TOPIC_DEFAULT_DISCOVERY_PREFIX),
+        BOOL("homeassistant_athlete", ConfigMqtt, homeassistant_athlete, .live = true),
+        STRING("dashboard_url", parse_dashboard_url, ConfigMqtt, dashboard_url, .live = true),
+        CONF_ITEMS_END,
+};
+
+static const ConfItem audio_items[] = {
+        BOOL("speech", ConfigAudio, speech, .def.b = true),
+        STRING("speech_dir", conf_parse_path, ConfigAudio, speech_dir, .def.s = TPHUB_SPEECH_DIR),
+        STRING("cache_dir", conf_parse_path, ConfigAudio, cache_dir),   /* unset: <paths.state>/speech */
+        STRING("espeak", conf_parse_nonempty, ConfigAudio, espeak, .def.s = SPEECH_RENDER_DEFAULT_ESPEAK),
+        CONF_ITEMS_END,
+};
+
+static const char *const station_groups[] = { "tools", "switch", "cues", "audio", "engine", NULL };
+
+static const ConfItem station_items[] = {
+        STRING("name", parse_station_name, ConfigStation, name, .required = true, .what = "station name"),
+        STRING("area", parse_area, ConfigStation, area),
+        STRING("protocol", parse_station_protocol, ConfigStation, protocol, .required = true),
+        BOOL("auto_adopt", ConfigStation, auto_adopt),
+        CONF_ITEMS_END,
+};
+
+static const ConfItem tool_items[] = {
+        STRING("address", parse_address, ConfigTool, address, .required = true, .what = "tool address"),
+        STRING("driver", parse_driver, ConfigTool, driver, .required = true),
+        CONF_ITEMS_END,
+};
+
+static const ConfItem station_switch_items[] = {
+        STRING("chip", conf_parse_nonempty, ConfigSwitch, chip, .required = true),
+        OTHER("line", parse_line, ConfigSwitch, line, .required = true),
+        BOOL("active_low", ConfigSwitch, active_low, .def.b = true),
+        STRING("bias", parse_bias, ConfigSwitch, bias, .def.s = "pull-up"),
+        CONF_ITEMS_END,
+};
+
+static const ConfItem cues_items[] = {
+        STRING("chip", conf_parse_nonempty, ConfigCues, chip, .required = true),
+        OTHER("green", parse_line, ConfigCues, green),
+        OTHER("amber", parse_line, ConfigCues, amber),
+        OTHER("red", parse_line, ConfigCues, red),
+        OTHER("buzzer", parse_line, ConfigCues, buzzer),
+        BOOL("active_low", ConfigCues, active_low),
+        CONF_ITEMS_END,
+};
+
+static const ConfItem station_audio_items[] = {
+        BOOL("enabled", ConfigStationAudio, enabled, .def.b = true),
+        STRING("device", conf_parse_nonempty, ConfigStationAudio, device, .def.s = AUDIO_PLAYER_DEFAULT_DEVICE),
+        DOUBLE("volume", ConfigStationAudio, volume, 0.0, 1.0, .def.d = AUDIO_PLAYER_DEFAULT_VOLUME),
+        CONF_ITEMS_END,
+};
+
+const ConfigSection config_sections[] = {
+        { "hub", hub_items },
+        { "paths", paths_items },
+        { "engine", engine_items },
+        { "switch", switch_items },
+        { "gpio", gpio_items },
+        { "ble", ble_items },
+        { "ble.tags[]", tag_items },
+        { "mqtt", mqtt_items },
+        { "audio", audio_items },
+        { "stations[]", station_items },
+        { "stations[].tools[]", tool_items },
+        { "stations[].switch", station_switch_items },
+        { "stations[].cues", cues_items },
+        { "stations[].audio", station_audio_items },
+        { "stations[].engine", engine_items },
+        {},
+};
+
+/* ---- sections ---- */
+
+/* Reads group key of parent into section (defaults already stored). 1 if the group is there,
+ * 0 if absent, negative after an error in it. */
+static int read_group(ConfReader *R, const config_setting_t *parent, const char *key, const ConfItem *items,
+                      const char *const *extra, void *section, void *ctx, config_setting_t **ret) {
+        config_setting_t *g = NULL;
+        unsigned before = R->n_errors;
+        int r;
+
+        r = conf_group(R, parent, key, &g);
+        if (ret)
+                *ret = g;
+        if (r <= 0)
+                return r;
+        (void) conf_items_read(R, g, items, extra, section, ctx);
+        return R->n_errors == before ? 1 : -EINVAL;
 }
 
 static void read_switch_params(ConfReader *R, const config_setting_t *root, Config *c) {
-        config_setting_t *g = NULL;
-        unsigned before = R->n_errors;
+        config_setting_t *g;
 
-        if (conf_group(R, root, "switch", &g) <= 0)
-                return;
-        conf_check_keys(R, g, switch_keys);
-        conf_uint(R, g, "debounce_ms", 0, 500, &c->debounce_ms);
-        conf_uint(R, g, "tap_max_ms", 50, 5000, &c->gesture.tap_max_ms);
-        conf_uint(R, g, "long_ms", 100, 30000, &c->gesture.long_ms);
-        conf_uint(R, g, "very_long_ms", 200, 60000, &c->gesture.very_long_ms);
-        if (R->n_errors != before)
+        if (read_group(R, root, "switch", switch_items, NULL, c, NULL, &g) <= 0)
                 return;
         /* The gestures are told apart by duration, so the bounds must be ordered. */
         if (c->gesture.tap_max_ms >= c->gesture.long_ms)
@@ -301,29 +526,8 @@ static void read_switch_params(ConfReader *R, const config_setting_t *root, Conf
                            c->debounce_ms, c->gesture.tap_max_ms);
 }
 
-static int read_gpio(ConfReader *R, const config_setting_t *root, const char *base, Config *c) {
-        config_setting_t *g = NULL, *s;
-
-        if (!(c->gpio.backend = strdup("chip")) || !(c->gpio.sim_socket = strdup("/run/tphub/gpio-sim.sock")))
-                return -ENOMEM;
-        if (conf_group(R, root, "gpio", &g) <= 0)
-                return 0;
-        conf_check_keys(R, g, gpio_keys);
-        if (read_nonempty(R, g, "backend", false, &c->gpio.backend) > 0 &&
-            !in_list((const char *const[]) { "chip", "sim", NULL }, c->gpio.backend)) {
-                s = conf_member(g, "backend");
-                conf_error(R, s, "gpio.backend must be \"chip\" or \"sim\", not \"%s\"", c->gpio.backend);
-        }
-        if (read_path(R, g, "sim_socket", base, &c->gpio.sim_socket) > 0 && !c->gpio.sim_socket)
-                conf_error(R, conf_member(g, "sim_socket"), "gpio.sim_socket must not be empty");
-        return 0;
-}
-
 static void tag_done(ConfigTag *t) {
-        free(t->athlete);
-        free(t->address);
-        free(t->ibeacon);
-        free(t->eddystone);
+        conf_items_free(tag_items, t);
 }
 
 static const char *tag_id(const ConfigTag *t) {
@@ -333,7 +537,6 @@ static const char *tag_id(const ConfigTag *t) {
 static void read_tag(ConfReader *R, const config_setting_t *g, ConfigBle *b) {
         ConfigTag *t = &b->tags[b->n_tags];
         unsigned before = R->n_errors;
-        int ids = 0;
 
         *t = (ConfigTag) {};
         if (!config_setting_is_group(g)) {
@@ -341,32 +544,8 @@ static void read_tag(ConfReader *R, const config_setting_t *g, ConfigBle *b) {
                 conf_error(R, g, "%s must be a group { ... }", p ?: "tag");
                 return;
         }
-        conf_check_keys(R, g, tag_keys);
-        if (read_nonempty(R, g, "athlete", true, &t->athlete) > 0 && !name_valid(t->athlete))
-                conf_error(R, conf_member(g, "athlete"), "athlete \"%s\" must be 1 to %d of A-Z a-z 0-9 _ -",
-                           t->athlete, MAX_NAME);
-        if (read_nonempty(R, g, "address", false, &t->address) > 0) {
-                ids++;
-                if (!address_normalize(t->address))
-                        conf_error(R, conf_member(g, "address"), "tag address \"%s\" is not a Bluetooth address "
-                                   "like \"AA:BB:CC:DD:EE:FF\"", t->address);
-        }
-        if (read_nonempty(R, g, "ibeacon", false, &t->ibeacon) > 0) {
-                ids++;
-                int r = ibeacon_normalize(&t->ibeacon);
-                if (r == -ENOMEM)
-                        conf_error(R, NULL, "out of memory");
-                else if (r < 0)
-                        conf_error(R, conf_member(g, "ibeacon"), "ibeacon \"%s\" must be \"UUID:major:minor\" "
-                                   "(major and minor 0 to 65535)", t->ibeacon);
-        }
-        if (read_nonempty(R, g, "eddystone", false, &t->eddystone) > 0) {
-                ids++;
-                if (!eddystone_normalize(t->eddystone))
-                        conf_error(R, conf_member(g, "eddystone"), "eddystone \"%s\" must be \"namespace:instance\" "
-                                   "(20 and 12 hex digits)", t->eddystone);
-        }
-        if (ids != 1) {
+        (void) conf_items_read(R, g, tag_items, NULL, t, NULL);
+        if (!!t->address + !!t->ibeacon + !!t->eddystone != 1) {
                 _cleanup_free_ char *p = conf_path(g);
                 conf_error(R, g, "%s must have exactly one of address, ibeacon, eddystone", p ?: "tag");
         }
@@ -387,28 +566,14 @@ static int read_ble(ConfReader *R, const config_setting_t *root, Config *c) {
         ConfigBle *b = &c->ble;
         config_setting_t *g = NULL, *tags = NULL;
 
-        b->enabled = true;
-        b->max_links = 5;
-        b->connect_timeout_ms = 20000;
-        b->tag_rssi_dbm = -45;
-        b->tag_hold_ms = 800;
-        b->backoff_initial_ms = 1000;
-        b->backoff_max_ms = 30000;
-
+        if (conf_items_defaults(ble_items, b) < 0)
+                return -ENOMEM;
         if (conf_group(R, root, "ble", &g) <= 0)
                 return 0;
-        conf_check_keys(R, g, ble_keys);
-        conf_bool(R, g, "enabled", &b->enabled);
-        conf_string(R, g, "adapter", &b->adapter);
-        conf_uint(R, g, "max_links", 1, 10, &b->max_links);
-        conf_ms(R, g, "connect_timeout_s", 1, 300, &b->connect_timeout_ms);
-        conf_int(R, g, "tag_rssi_dbm", -120, 0, &b->tag_rssi_dbm);
-        conf_uint(R, g, "tag_hold_ms", 0, 10000, &b->tag_hold_ms);
-        conf_uint(R, g, "backoff_initial_ms", 10, 60000, &b->backoff_initial_ms);
-        conf_uint(R, g, "backoff_max_ms", 10, 600000, &b->backoff_max_ms);
-        if (b->backoff_max_ms < b->backoff_initial_ms)
+        (void) conf_items_read(R, g, ble_items, (const char *const[]) { "tags", NULL }, b, NULL);
+        if (b->manager.backoff_max_ms < b->manager.backoff_initial_ms)
                 conf_error(R, g, "ble.backoff_max_ms (%u) must not be below ble.backoff_initial_ms (%u)",
-                           b->backoff_max_ms, b->backoff_initial_ms);
+                           b->manager.backoff_max_ms, b->manager.backoff_initial_ms);
 
         if (conf_list(R, g, "tags", &tags) > 0) {
                 int n = config_setting_length(tags);
@@ -436,112 +601,83 @@ static int check_file(ConfReader *R, const config_setting_t *at, const char *wha
         return 0;
 }
 
-static int read_mqtt(ConfReader *R, const config_setting_t *root, const char *base, Config *c) {
+static int read_mqtt(ConfReader *R, const config_setting_t *root, Config *c) {
+        static const struct {
+                const char *key;
+                size_t offset;
+                bool secret;
+        } files[] = {
+                { "credentials_file", offsetof(ConfigMqtt, client.credentials_file), true },
+                { "ca_file", offsetof(ConfigMqtt, client.ca_file), false },
+                { "cert_file", offsetof(ConfigMqtt, client.cert_file), false },
+                { "key_file", offsetof(ConfigMqtt, client.key_file), true },
+        };
         ConfigMqtt *m = &c->mqtt;
         config_setting_t *g = NULL;
         bool tls = false;
 
-        m->enabled = true;
-        m->version = 5;
-        m->keepalive_s = 30;
-        m->force_rate_hz = 10.0;
-        m->spool_max_sessions = 1000;
-        m->archive_max_sessions = 1000;
-        m->archive_days = 30;
-        if (!(m->uri = strdup("tcp://127.0.0.1:1883")) || !(m->prefix = strdup("tphub")) ||
-            !(m->discovery_prefix = strdup("homeassistant")))
+        if (conf_items_defaults(mqtt_items, m) < 0)
                 return -ENOMEM;
-
         if (conf_group(R, root, "mqtt", &g) <= 0)
                 return 0;
-        conf_check_keys(R, g, mqtt_keys);
-        conf_bool(R, g, "enabled", &m->enabled);
-        if (read_nonempty(R, g, "uri", false, &m->uri) > 0 && !uri_valid(m->uri, &tls))
-                conf_error(R, conf_member(g, "uri"), "mqtt.uri \"%s\" must look like tcp://HOST:PORT "
-                           "(schemes: tcp, mqtt, ws, ssl, mqtts, wss)", m->uri);
-        else
-                uri_valid(m->uri, &tls);
-        config_setting_t *v = conf_member(g, "version");
-        uint32_t version;
-        if (v && conf_get_uint(R, v, 0, UINT32_MAX, &version) > 0) {
-                if (version == 3 || version == 5)
-                        m->version = version;
-                else
-                        conf_error(R, v, "mqtt.version must be 3 (MQTT 3.1.1) or 5, not %u", version);
-        }
-        conf_string(R, g, "client_id", &m->client_id);
-        if (m->client_id && (strlen(m->client_id) > 64 || strpbrk(m->client_id, " \t\r\n/+#")))
-                conf_error(R, conf_member(g, "client_id"),
-                           "mqtt.client_id must be at most 64 characters without spaces, '/', '+' or '#'");
-        if (read_nonempty(R, g, "prefix", false, &m->prefix) > 0 && !prefix_valid(m->prefix))
-                conf_error(R, conf_member(g, "prefix"), "mqtt.prefix \"%s\" must be topic levels of "
-                           "A-Z a-z 0-9 _ . - separated by single '/' (no wildcards, at most 64)", m->prefix);
-        read_path(R, g, "credentials_file", base, &m->credentials_file);
-        read_path(R, g, "ca_file", base, &m->ca_file);
-        read_path(R, g, "cert_file", base, &m->cert_file);
-        read_path(R, g, "key_file", base, &m->key_file);
-        conf_uint(R, g, "keepalive_s", 5, 3600, &m->keepalive_s);
-        conf_double(R, g, "force_rate_hz", 0, 100, &m->force_rate_hz);
-        conf_uint(R, g, "spool_max_sessions", 1, 1000000, &m->spool_max_sessions);
-        conf_uint(R, g, "archive_max_sessions", 0, 1000000, &m->archive_max_sessions);
-        conf_uint(R, g, "archive_days", 0, 3650, &m->archive_days);
-        conf_bool(R, g, "homeassistant", &m->homeassistant);
-        if (read_nonempty(R, g, "discovery_prefix", false, &m->discovery_prefix) > 0 &&
-            !prefix_valid(m->discovery_prefix))
-                conf_error(R, conf_member(g, "discovery_prefix"), "mqtt.discovery_prefix \"%s\" must be topic "
-                           "levels of A-Z a-z 0-9 _ . - separated by single '/'", m->discovery_prefix);
-        conf_bool(R, g, "homeassistant_athlete", &m->homeassistant_athlete);
-        if (read_nonempty(R, g, "dashboard_url", false, &m->dashboard_url) > 0 &&
-            ((strncmp(m->dashboard_url, "http://", 7) != 0 && strncmp(m->dashboard_url, "https://", 8) != 0) ||
-             strlen(m->dashboard_url) > 256 || strpbrk(m->dashboard_url, " \t\r\n\"<>")))
-                conf_error(R, conf_member(g, "dashboard_url"), "mqtt.dashboard_url \"%s\" must be an http:// or "
-                           "https:// URL of at most 256 characters without spaces", m->dashboard_url);
+        (void) conf_items_read(R, g, mqtt_items, NULL, m, NULL);
 
-        if (!m->cert_file != !m->key_file)
-                conf_error(R, conf_member(g, m->cert_file ? "cert_file" : "key_file"),
+        (void) mqtt_uri_valid(m->client.uri, &tls);
+        if (!m->client.cert_file != !m->client.key_file)
+                conf_error(R, conf_member(g, m->client.cert_file ? "cert_file" : "key_file"),
                            "mqtt.cert_file and mqtt.key_file must be given together");
-        if ((m->ca_file || m->cert_file) && !tls)
-                conf_error(R, conf_member(g, m->ca_file ? "ca_file" : "cert_file"),
-                           "mqtt TLS files need a TLS uri (ssl://, mqtts:// or wss://), not \"%s\"", m->uri);
+        if ((m->client.ca_file || m->client.cert_file) && !tls)
+                conf_error(R, conf_member(g, m->client.ca_file ? "ca_file" : "cert_file"),
+                           "mqtt TLS files need a TLS uri (ssl://, mqtts:// or wss://), not \"%s\"", m->client.uri);
 
         /* Files are only looked at when they will be used: a disabled MQTT block may keep
          * paths that do not exist on this machine. */
-        if (m->enabled) {
-                if (m->credentials_file)
-                        check_file(R, conf_member(g, "credentials_file"), "mqtt.credentials_file",
-                                   m->credentials_file, true);
-                if (m->ca_file)
-                        check_file(R, conf_member(g, "ca_file"), "mqtt.ca_file", m->ca_file, false);
-                if (m->cert_file)
-                        check_file(R, conf_member(g, "cert_file"), "mqtt.cert_file", m->cert_file, false);
-                if (m->key_file)
-                        check_file(R, conf_member(g, "key_file"), "mqtt.key_file", m->key_file, true);
-        }
+        if (m->enabled)
+                for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                        const char *path = *(char **) ((char *) m + files[i].offset);
+                        char what[32];
+
+                        if (!path)
+                                continue;
+                        snprintf(what, sizeof(what), "mqtt.%s", files[i].key);
+                        check_file(R, conf_member(g, files[i].key), what, path, files[i].secret);
+                }
         return 0;
 }
 
+static void tool_done(ConfigTool *t) {
+        conf_items_free(tool_items, t);
+}
+
 static void station_done(ConfigStation *s) {
-        free(s->name);
-        free(s->protocol);
-        free(s->area);
-        for (size_t i = 0; i < s->n_tools; i++) {
-                free(s->tools[i].address);
-                free(s->tools[i].driver);
-        }
+        conf_items_free(station_items, s);
+        for (size_t i = 0; i < s->n_tools; i++)
+                tool_done(&s->tools[i]);
         free(s->tools);
-        free(s->sw.chip);
+        conf_items_free(station_switch_items, &s->sw);
         line_done(&s->sw.line);
-        free(s->sw.bias);
-        free(s->cues.chip);
+        conf_items_free(cues_items, &s->cues);
         line_done(&s->cues.green);
         line_done(&s->cues.amber);
         line_done(&s->cues.red);
         line_done(&s->cues.buzzer);
-        free(s->audio.device);
+        conf_items_free(station_audio_items, &s->audio);
+}
+
+/* The station (read so far, st included) whose tools include address, or NULL. */
+static const ConfigStation *tool_owner(const Config *c, const ConfigStation *st, const char *address) {
+        /* c->stations[c->n_stations] is st itself, not counted yet. */
+        assert(st == &c->stations[c->n_stations]);
+        for (size_t i = 0; i <= c->n_stations; i++)
+                for (size_t j = 0; j < c->stations[i].n_tools; j++)
+                        if (strcmp(c->stations[i].tools[j].address, address) == 0)
+                                return &c->stations[i];
+        return NULL;
 }
 
 static void read_tool(ConfReader *R, const config_setting_t *g, const Config *c, ConfigStation *st) {
         ConfigTool *t = &st->tools[st->n_tools];
+        const ConfigStation *owner;
         unsigned before = R->n_errors;
 
         *t = (ConfigTool) {};
@@ -550,119 +686,62 @@ static void read_tool(ConfReader *R, const config_setting_t *g, const Config *c,
                 conf_error(R, g, "%s must be a group { ... }", p ?: "tool");
                 return;
         }
-        conf_check_keys(R, g, tool_keys);
-        if (read_nonempty(R, g, "address", true, &t->address) > 0 && !address_normalize(t->address))
-                conf_error(R, conf_member(g, "address"), "tool address \"%s\" is not a Bluetooth address "
-                           "like \"AA:BB:CC:DD:EE:FF\"", t->address);
-        if (read_nonempty(R, g, "driver", true, &t->driver) > 0 && !driver_find(t->driver)) {
-                char known[256] = "";
-                for (const Driver *const *d = driver_table; *d; d++)
-                        snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
-                                 d == driver_table ? "" : ", ", (*d)->name);
-                conf_error(R, conf_member(g, "driver"), "unknown driver \"%s\" (known: %s)", t->driver, known);
-        }
-
-        if (R->n_errors == before) {
-                /* A tool can only feed one engine. */
-                for (size_t i = 0; i <= c->n_stations; i++) {
-                        /* c->stations[c->n_stations] is st itself, not counted yet. */
-                        const ConfigStation *o = &c->stations[i];
-                        for (size_t j = 0; j < o->n_tools; j++)
-                                if (strcmp(o->tools[j].address, t->address) == 0) {
-                                        conf_error(R, conf_member(g, "address"),
-                                                   "tool %s is already used by station \"%s\"", t->address,
-                                                   o->name ?: "?");
-                                        goto fail;
-                                }
-                }
-                st->n_tools++;
+        (void) conf_items_read(R, g, tool_items, NULL, t, NULL);
+        if (R->n_errors != before) {
+                tool_done(t);
                 return;
         }
-fail:
-        free(t->address);
-        free(t->driver);
-        *t = (ConfigTool) {};
+        /* A tool can only feed one engine. */
+        owner = tool_owner(c, st, t->address);
+        if (owner) {
+                conf_error(R, conf_member(g, "address"), "tool %s is already used by station \"%s\"", t->address,
+                           owner->name ?: "?");
+                tool_done(t);
+                return;
+        }
+        st->n_tools++;
 }
 
 static void read_station_switch(ConfReader *R, const config_setting_t *st_group, ConfigStation *st) {
-        config_setting_t *g = NULL;
-        unsigned before = R->n_errors;
-
-        if (conf_group(R, st_group, "switch", &g) <= 0)
+        if (!conf_member(st_group, "switch"))
                 return;
-        conf_check_keys(R, g, station_switch_keys);
-        st->sw.active_low = true;
-        if (!(st->sw.bias = strdup("pull-up"))) {
+        if (conf_items_defaults(station_switch_items, &st->sw) < 0) {
                 conf_error(R, NULL, "out of memory");
                 return;
         }
-        read_nonempty(R, g, "chip", true, &st->sw.chip);
-        read_line(R, g, "line", true, &st->sw.line);
-        conf_bool(R, g, "active_low", &st->sw.active_low);
-        if (read_nonempty(R, g, "bias", false, &st->sw.bias) > 0 && !in_list(biases, st->sw.bias)) {
-                _cleanup_free_ char *p = conf_path(conf_member(g, "bias"));
-                conf_error(R, conf_member(g, "bias"), "%s must be \"pull-up\", \"pull-down\", \"disable\" or "
-                           "\"as-is\", not \"%s\"", p ?: "bias", st->sw.bias);
-        }
-        st->has_switch = R->n_errors == before;
+        st->has_switch = read_group(R, st_group, "switch", station_switch_items, NULL, &st->sw, NULL, NULL) > 0;
 }
 
 static void read_station_cues(ConfReader *R, const config_setting_t *st_group, ConfigStation *st) {
-        config_setting_t *g = NULL;
-        unsigned before = R->n_errors;
-        int n = 0;
+        config_setting_t *g;
+        const ConfigCues *q = &st->cues;
 
-        if (conf_group(R, st_group, "cues", &g) <= 0)
+        if (read_group(R, st_group, "cues", cues_items, NULL, &st->cues, NULL, &g) <= 0)
                 return;
-        conf_check_keys(R, g, cues_keys);
-        read_nonempty(R, g, "chip", true, &st->cues.chip);
-        n += read_line(R, g, "green", false, &st->cues.green) > 0;
-        n += read_line(R, g, "amber", false, &st->cues.amber) > 0;
-        n += read_line(R, g, "red", false, &st->cues.red) > 0;
-        n += read_line(R, g, "buzzer", false, &st->cues.buzzer) > 0;
-        conf_bool(R, g, "active_low", &st->cues.active_low);
-        if (R->n_errors == before && n == 0) {
+        if (!q->green.set && !q->amber.set && !q->red.set && !q->buzzer.set) {
                 _cleanup_free_ char *p = conf_path(g);
                 conf_error(R, g, "%s must set at least one of green, amber, red, buzzer", p ?: "cues");
+                return;
         }
-        st->has_cues = R->n_errors == before;
+        st->has_cues = true;
 }
 
 static void read_station_audio(ConfReader *R, const config_setting_t *st_group, ConfigStation *st) {
-        config_setting_t *g = NULL;
-        unsigned before = R->n_errors;
-        bool enabled = true;
-
-        if (conf_group(R, st_group, "audio", &g) <= 0)
+        if (!conf_member(st_group, "audio"))
                 return;
-        conf_check_keys(R, g, station_audio_keys);
-        st->audio.volume = 0.8;
-        if (!(st->audio.device = strdup("default"))) {
+        if (conf_items_defaults(station_audio_items, &st->audio) < 0) {
                 conf_error(R, NULL, "out of memory");
                 return;
         }
-        conf_bool(R, g, "enabled", &enabled);
-        read_nonempty(R, g, "device", false, &st->audio.device);
-        conf_double(R, g, "volume", 0.0, 1.0, &st->audio.volume);
-        st->has_audio = enabled && R->n_errors == before;
+        st->has_audio = read_group(R, st_group, "audio", station_audio_items, NULL, &st->audio, NULL, NULL) > 0 &&
+                        st->audio.enabled;
 }
 
-static int read_audio(ConfReader *R, const config_setting_t *root, const char *base, Config *c) {
-        config_setting_t *g = NULL;
-        _cleanup_free_ char *cache = NULL;
-
-        c->audio.speech = true;
-        if (!(c->audio.speech_dir = strdup(TPHUB_SPEECH_DIR)) || !(c->audio.espeak = strdup("espeak-ng")))
+static int read_audio(ConfReader *R, const config_setting_t *root, Config *c) {
+        if (conf_items_defaults(audio_items, &c->audio) < 0)
                 return -ENOMEM;
-        if (conf_group(R, root, "audio", &g) > 0) {
-                conf_check_keys(R, g, audio_keys);
-                conf_bool(R, g, "speech", &c->audio.speech);
-                read_path(R, g, "speech_dir", base, &c->audio.speech_dir);
-                read_path(R, g, "cache_dir", base, &c->audio.cache_dir);
-                read_nonempty(R, g, "espeak", false, &c->audio.espeak);
-        }
-        if (!c->audio.cache_dir && c->state_dir &&
-            asprintf(&c->audio.cache_dir, "%s/speech", c->state_dir) < 0) {
+        (void) read_group(R, root, "audio", audio_items, NULL, &c->audio, NULL, NULL);
+        if (!c->audio.cache_dir && c->state_dir && asprintf(&c->audio.cache_dir, "%s/speech", c->state_dir) < 0) {
                 c->audio.cache_dir = NULL;
                 return -ENOMEM;
         }
@@ -715,16 +794,10 @@ static void check_lines(ConfReader *R, const config_setting_t *st_group, const C
         }
 }
 
-static bool strv_contains(char *const *v, size_t n, const char *s) {
-        for (size_t i = 0; i < n; i++)
-                if (strcmp(v[i], s) == 0)
-                        return true;
-        return false;
-}
-
 static void read_station(ConfReader *R, const config_setting_t *g, Config *c, const EngineParams *hub_engine,
                          char *const *failed, size_t n_failed) {
         ConfigStation *st = &c->stations[c->n_stations];
+        StationCtx ctx = { .config = c, .failed = failed, .n_failed = n_failed };
         config_setting_t *tools = NULL;
         unsigned before = R->n_errors;
 
@@ -734,29 +807,7 @@ static void read_station(ConfReader *R, const config_setting_t *g, Config *c, co
                 conf_error(R, g, "%s must be a group { ... }", p ?: "station");
                 return;
         }
-        conf_check_keys(R, g, station_keys);
-        if (read_nonempty(R, g, "name", true, &st->name) > 0) {
-                if (!name_valid(st->name))
-                        conf_error(R, conf_member(g, "name"), "station name \"%s\" must be 1 to %d of "
-                                   "A-Z a-z 0-9 _ - (it becomes an MQTT topic level)", st->name, MAX_NAME);
-                else if (topic_station_name_reserved(st->name))
-                        conf_error(R, conf_member(g, "name"), "station name \"%s\" is reserved for the hub's own "
-                                   "MQTT topics", st->name);
-                else if (config_find_station(c, st->name))
-                        conf_error(R, conf_member(g, "name"), "station name \"%s\" is used twice", st->name);
-        }
-        if (read_nonempty(R, g, "area", false, &st->area) > 0 &&
-            (strlen(st->area) > 64 || strpbrk(st->area, "\t\r\n")))
-                conf_error(R, conf_member(g, "area"), "area \"%s\" must be at most 64 characters on one line",
-                           st->area);
-        if (read_nonempty(R, g, "protocol", true, &st->protocol) > 0) {
-                st->default_protocol = config_find_protocol(c, st->protocol);
-                /* A protocol whose file failed to load was explained by that file's errors. */
-                if (!st->default_protocol && !strv_contains(failed, n_failed, st->protocol))
-                        conf_error(R, conf_member(g, "protocol"), "no protocol \"%s\" (looked for %s.conf in "
-                                   "paths.protocols)", st->protocol, st->protocol);
-        }
-        conf_bool(R, g, "auto_adopt", &st->auto_adopt);
+        (void) conf_items_read(R, g, station_items, station_groups, st, &ctx);
 
         if (conf_list(R, g, "tools", &tools) > 0) {
                 int n = config_setting_length(tools);
@@ -774,7 +825,7 @@ static void read_station(ConfReader *R, const config_setting_t *g, Config *c, co
         read_station_switch(R, g, st);
         read_station_cues(R, g, st);
         read_station_audio(R, g, st);
-        read_engine(R, g, &st->engine);
+        (void) read_group(R, g, "engine", engine_items, NULL, &st->engine, NULL, NULL);
         if (R->n_errors == before)
                 check_lines(R, g, c, st);
 
@@ -843,19 +894,12 @@ static int load_protocol_dir(ConfReader *R, Config *c, const config_setting_t *a
         return 0;
 }
 
-static int read_paths(ConfReader *R, const config_setting_t *root, const char *base, Config *c,
-                      config_setting_t **ret_at) {
+static int read_paths(ConfReader *R, const config_setting_t *root, Config *c, config_setting_t **ret_at) {
         config_setting_t *g = NULL, *list = NULL;
 
-        if (!(c->spool_dir = strdup("/var/lib/tphub/spool")) || !(c->state_dir = strdup("/var/lib/tphub")))
+        if (conf_items_defaults(paths_items, c) < 0)
                 return -ENOMEM;
-        if (conf_group(R, root, "paths", &g) > 0) {
-                conf_check_keys(R, g, paths_keys);
-                if (read_path(R, g, "spool", base, &c->spool_dir) > 0 && !c->spool_dir)
-                        conf_error(R, conf_member(g, "spool"), "paths.spool must not be empty");
-                if (read_path(R, g, "state", base, &c->state_dir) > 0 && !c->state_dir)
-                        conf_error(R, conf_member(g, "state"), "paths.state must not be empty");
-        }
+        (void) read_group(R, root, "paths", paths_items, (const char *const[]) { "protocols", NULL }, c, NULL, &g);
         *ret_at = g;
 
         if (conf_list(R, g, "protocols", &list) > 0) {
@@ -876,7 +920,7 @@ static int read_paths(ConfReader *R, const config_setting_t *root, const char *b
                                 conf_error(R, e, "paths.protocols[%d] must not be empty", i);
                                 continue;
                         }
-                        if (!(c->protocol_dirs[c->n_protocol_dirs] = path_join(base, v)))
+                        if (!(c->protocol_dirs[c->n_protocol_dirs] = conf_path_join(R->base, v)))
                                 return -ENOMEM;
                         c->n_protocol_dirs++;
                 }
@@ -911,93 +955,99 @@ static void strv_free(char **v, size_t n) {
         free(v);
 }
 
-int config_load(const char *path, Config **ret, ConfigErrors *errs) {
-        _cleanup_(config_freep) Config *c = NULL;
-        _cleanup_free_ char *dircopy = NULL;
-        char base[PATH_MAX];
-        ConfReader R = { .file = path, .errs = errs };
+typedef struct LoadState {
+        config_t lc;
+        bool lc_init;
+        char **failed;             /* protocols whose files failed to load */
+        size_t n_failed;
+} LoadState;
+
+static void load_state_done(LoadState *s) {
+        if (s->lc_init)
+                config_destroy(&s->lc);
+        strv_free(s->failed, s->n_failed);
+}
+
+/* Reads everything into c; returns -ENOMEM, else 0 (problems are in R). */
+static int load_all(ConfReader *R, LoadState *L, Config *c) {
         config_setting_t *root, *stations = NULL, *hub = NULL, *protocols_at = NULL;
         EngineParams hub_engine = ENGINE_PARAMS_DEFAULT;
-        char **failed = NULL;
-        size_t n_failed = 0;
-        config_t lc;
         int r;
 
-        if (!path || !ret)
-                return -EINVAL;
-
-        config_init(&lc);
-        r = conf_read_file(&R, &lc, path);
-        if (r < 0) {
-                config_destroy(&lc);
-                return r;
-        }
-
-        dircopy = strdup(path);
-        c = calloc(1, sizeof *c);
-        if (!dircopy || !c || !(c->path = strdup(path))) {
-                config_destroy(&lc);
-                return -ENOMEM;
-        }
-        /* Absolute, so that paths stay valid whatever the daemon's working directory. */
-        if (!realpath(dirname(dircopy), base)) {
-                r = -errno;
-                config_errors_add(errs, path, 0, "cannot resolve the directory: %s", strerror(-r));
-                config_destroy(&lc);
-                return r;
-        }
-
         c->gesture = SWITCH_GESTURE_PARAMS_DEFAULT;
-        c->debounce_ms = 20;
+        if (conf_items_defaults(switch_items, c) < 0 || conf_items_defaults(gpio_items, &c->gpio) < 0)
+                return -ENOMEM;
 
-        root = config_root_setting(&lc);
-        conf_check_keys(&R, root, top_keys);
+        root = config_root_setting(&L->lc);
+        conf_check_keys(R, root, top_keys);
 
-        if (conf_group(&R, root, "hub", &hub) > 0) {
-                conf_check_keys(&R, hub, hub_keys);
-                if (read_nonempty(&R, hub, "name", true, &c->hub) > 0 && !name_valid(c->hub))
-                        conf_error(&R, conf_member(hub, "name"), "hub name \"%s\" must be 1 to %d of "
-                                   "A-Z a-z 0-9 _ - (it becomes an MQTT topic level)", c->hub, MAX_NAME);
-        } else if (!conf_member(root, "hub"))
-                conf_error_missing(&R, root, "hub");
+        if (!conf_member(root, "hub"))
+                conf_error_missing(R, root, "hub");
+        else
+                (void) read_group(R, root, "hub", hub_items, NULL, c, NULL, &hub);
 
         /* In the order of the example file, so that messages come out roughly by line. */
-        if (read_paths(&R, root, base, c, &protocols_at) == -ENOMEM) {
-                config_destroy(&lc);
+        if (read_paths(R, root, c, &protocols_at) == -ENOMEM)
                 return -ENOMEM;
-        }
-        read_engine(&R, root, &hub_engine);
-        read_switch_params(&R, root, c);
-        if (read_gpio(&R, root, base, c) == -ENOMEM || read_ble(&R, root, c) == -ENOMEM ||
-            read_mqtt(&R, root, base, c) == -ENOMEM || read_audio(&R, root, base, c) == -ENOMEM) {
-                config_destroy(&lc);
+        (void) read_group(R, root, "engine", engine_items, NULL, &hub_engine, NULL, NULL);
+        read_switch_params(R, root, c);
+        (void) read_group(R, root, "gpio", gpio_items, NULL, &c->gpio, NULL, NULL);
+        if (read_ble(R, root, c) == -ENOMEM || read_mqtt(R, root, c) == -ENOMEM || read_audio(R, root, c) == -ENOMEM)
                 return -ENOMEM;
-        }
-        load_protocols(&R, protocols_at, c, &failed, &n_failed);
+        load_protocols(R, protocols_at, c, &L->failed, &L->n_failed);
 
-        r = conf_list(&R, root, "stations", &stations);
+        r = conf_list(R, root, "stations", &stations);
         if (r == 0)
-                conf_error_missing(&R, root, "stations");
+                conf_error_missing(R, root, "stations");
         else if (r > 0) {
                 int n = config_setting_length(stations);
 
                 if (n == 0)
-                        conf_error(&R, stations, "stations must list at least one station");
+                        conf_error(R, stations, "stations must list at least one station");
                 else if (n > MAX_STATIONS)
-                        conf_error(&R, stations, "at most %d stations, not %d", MAX_STATIONS, n);
-                else if (!(c->stations = calloc((size_t) n, sizeof(ConfigStation)))) {
-                        strv_free(failed, n_failed);
-                        config_destroy(&lc);
+                        conf_error(R, stations, "at most %d stations, not %d", MAX_STATIONS, n);
+                else if (!(c->stations = calloc((size_t) n, sizeof(ConfigStation))))
                         return -ENOMEM;
-                } else
+                else
                         for (int i = 0; i < n; i++)
-                                read_station(&R, config_setting_get_elem(stations, (unsigned) i), c, &hub_engine,
-                                             failed, n_failed);
+                                read_station(R, config_setting_get_elem(stations, (unsigned) i), c, &hub_engine,
+                                             L->failed, L->n_failed);
+        }
+        return 0;
+}
+
+int config_load(const char *path, Config **ret, ConfigErrors *errs) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *dircopy = NULL;
+        _cleanup_(load_state_done) LoadState L = {};
+        char base[PATH_MAX];
+        ConfReader R = { .file = path, .errs = errs, .base = base };
+        int r;
+
+        /* Programming errors, not bad input. */
+        assert(path);
+        assert(ret);
+
+        config_init(&L.lc);
+        L.lc_init = true;
+        r = conf_read_file(&R, &L.lc, path);
+        if (r < 0)
+                return r;
+
+        dircopy = strdup(path);
+        c = calloc(1, sizeof *c);
+        if (!dircopy || !c || !(c->path = strdup(path)))
+                return -ENOMEM;
+        /* Absolute, so that paths stay valid whatever the daemon's working directory. */
+        if (!realpath(dirname(dircopy), base)) {
+                r = -errno;
+                config_errors_add(errs, path, 0, "cannot resolve the directory: %s", strerror(-r));
+                return r;
         }
 
-        strv_free(failed, n_failed);
-        config_destroy(&lc);
-
+        r = load_all(&R, &L, c);
+        if (r < 0)
+                return r;
         if (R.n_errors > 0)
                 return R.r < 0 ? R.r : -EINVAL;
 
@@ -1013,30 +1063,18 @@ Config *config_free(Config *c) {
         if (!c)
                 return NULL;
         free(c->path);
-        free(c->hub);
+        conf_items_free(hub_items, c);
         for (size_t i = 0; i < c->n_protocol_dirs; i++)
                 free(c->protocol_dirs[i]);
         free(c->protocol_dirs);
-        free(c->spool_dir);
-        free(c->state_dir);
-        free(c->gpio.backend);
-        free(c->gpio.sim_socket);
-        free(c->ble.adapter);
+        conf_items_free(paths_items, c);
+        conf_items_free(gpio_items, &c->gpio);
+        conf_items_free(ble_items, &c->ble);
         for (size_t i = 0; i < c->ble.n_tags; i++)
                 tag_done(&c->ble.tags[i]);
         free(c->ble.tags);
-        free(c->mqtt.uri);
-        free(c->mqtt.client_id);
-        free(c->mqtt.prefix);
-        free(c->mqtt.credentials_file);
-        free(c->mqtt.ca_file);
-        free(c->mqtt.cert_file);
-        free(c->mqtt.key_file);
-        free(c->mqtt.discovery_prefix);
-        free(c->mqtt.dashboard_url);
-        free(c->audio.speech_dir);
-        free(c->audio.cache_dir);
-        free(c->audio.espeak);
+        conf_items_free(mqtt_items, &c->mqtt);
+        conf_items_free(audio_items, &c->audio);
         for (size_t i = 0; i < c->n_stations; i++)
                 station_done(&c->stations[i]);
         free(c->stations);
@@ -1076,25 +1114,15 @@ static bool line_eq(const ConfigLine *a, const ConfigLine *b) {
 }
 
 bool config_mqtt_equal(const Config *a, const Config *b) {
-        const ConfigMqtt *x = &a->mqtt, *y = &b->mqtt;
-
-        return str_eq(a->hub, b->hub) && str_eq(a->spool_dir, b->spool_dir) && str_eq(a->state_dir, b->state_dir) &&
-               x->enabled == y->enabled && str_eq(x->uri, y->uri) && x->version == y->version &&
-               str_eq(x->client_id, y->client_id) && str_eq(x->prefix, y->prefix) &&
-               str_eq(x->credentials_file, y->credentials_file) && str_eq(x->ca_file, y->ca_file) &&
-               str_eq(x->cert_file, y->cert_file) && str_eq(x->key_file, y->key_file) &&
-               x->keepalive_s == y->keepalive_s && x->spool_max_sessions == y->spool_max_sessions &&
-               /* what the hub subscribes to for Home Assistant */
-               x->homeassistant == y->homeassistant && str_eq(x->discovery_prefix, y->discovery_prefix);
+        /* The hub name and the spool and state directories are the MQTT adapter's too. */
+        return conf_items_equal(hub_items, a, b) && conf_items_equal(paths_items, a, b) &&
+               conf_items_equal(mqtt_items, &a->mqtt, &b->mqtt);
 }
 
 bool config_ble_equal(const Config *a, const Config *b) {
         const ConfigBle *x = &a->ble, *y = &b->ble;
 
-        if (x->enabled != y->enabled || !str_eq(x->adapter, y->adapter) || x->max_links != y->max_links ||
-            x->connect_timeout_ms != y->connect_timeout_ms || x->tag_rssi_dbm != y->tag_rssi_dbm ||
-            x->backoff_initial_ms != y->backoff_initial_ms || x->backoff_max_ms != y->backoff_max_ms ||
-            x->tag_hold_ms != y->tag_hold_ms || x->n_tags != y->n_tags)
+        if (x->enabled != y->enabled || !conf_items_equal(ble_items, x, y) || x->n_tags != y->n_tags)
                 return false;
         for (size_t i = 0; i < x->n_tags; i++)
                 if (!str_eq(x->tags[i].athlete, y->tags[i].athlete) || !str_eq(x->tags[i].address, y->tags[i].address) ||
@@ -1120,17 +1148,17 @@ bool config_auto_adopt(const Config *c) {
         return false;
 }
 
+/* The GPIO and switch comparisons go through the tables, so a key added there is compared
+ * on reload too; the lines (CONF_KIND_OTHER) are compared here. */
 bool config_gpio_equal(const Config *a, const Config *b) {
-        return str_eq(a->gpio.backend, b->gpio.backend) && str_eq(a->gpio.sim_socket, b->gpio.sim_socket) &&
-               a->debounce_ms == b->debounce_ms && a->gesture.tap_max_ms == b->gesture.tap_max_ms &&
-               a->gesture.long_ms == b->gesture.long_ms && a->gesture.very_long_ms == b->gesture.very_long_ms;
+        return conf_items_equal(gpio_items, &a->gpio, &b->gpio) && conf_items_equal(switch_items, a, b);
 }
 
 bool config_switch_equal(const ConfigStation *a, const ConfigStation *b) {
         if (a->has_switch != b->has_switch)
                 return false;
-        return !a->has_switch || (str_eq(a->sw.chip, b->sw.chip) && line_eq(&a->sw.line, &b->sw.line) &&
-                                  a->sw.active_low == b->sw.active_low && str_eq(a->sw.bias, b->sw.bias));
+        return !a->has_switch ||
+               (conf_items_equal(station_switch_items, &a->sw, &b->sw) && line_eq(&a->sw.line, &b->sw.line));
 }
 
 bool config_cues_equal(const ConfigStation *a, const ConfigStation *b) {
@@ -1138,7 +1166,7 @@ bool config_cues_equal(const ConfigStation *a, const ConfigStation *b) {
 
         if (a->has_cues != b->has_cues)
                 return false;
-        return !a->has_cues || (str_eq(x->chip, y->chip) && line_eq(&x->green, &y->green) &&
+        return !a->has_cues || (conf_items_equal(cues_items, x, y) && line_eq(&x->green, &y->green) &&
                                 line_eq(&x->amber, &y->amber) && line_eq(&x->red, &y->red) &&
-                                line_eq(&x->buzzer, &y->buzzer) && x->active_low == y->active_low);
+                                line_eq(&x->buzzer, &y->buzzer));
 }

@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ble/ble-manager.h"
 #include "engine/engine.h"
+#include "mqtt/mqtt-client.h"
 #include "engine/protocol.h"
 #include "engine/switch-gesture.h"
 #include "config/config-errors.h"
@@ -38,8 +40,9 @@ typedef struct ConfigCues {
 
 /* A station's speaker (ALSA); the buzzer line stays for stations without one. */
 typedef struct ConfigStationAudio {
-        char *device;        /* ALSA PCM name, default "default" */
-        double volume;       /* 0..1, default 0.8 */
+        bool enabled;        /* the group's "enabled"; has_audio says whether it is in use */
+        char *device;        /* ALSA PCM name, default AUDIO_PLAYER_DEFAULT_DEVICE */
+        double volume;       /* 0..1, default AUDIO_PLAYER_DEFAULT_VOLUME */
 } ConfigStationAudio;
 
 typedef struct ConfigTool {
@@ -73,26 +76,25 @@ typedef struct ConfigTag {
 
 typedef struct ConfigBle {
         bool enabled;
-        char *adapter;             /* "hci0", or NULL = first powered */
-        unsigned max_links;
-        uint32_t connect_timeout_ms;
-        uint32_t backoff_initial_ms;    /* reconnect backoff: first wait, doubling ... */
-        uint32_t backoff_max_ms;        /* ... up to this */
+        /* The BLE manager's own options (ble/ble-manager.h), handed to it as they are: the
+         * adapter ("hci0", or NULL = first powered), max_links, connect_timeout_ms, the
+         * reconnect backoff (backoff_initial_ms doubling up to backoff_max_ms), and the tag
+         * level (a tag counts as tapped above tag_rssi_dbm for tag_hold_ms). The keys the
+         * file does not set keep the manager's defaults. The strings are owned here. */
+        BleManagerConfig manager;
         ConfigTag *tags;
         size_t n_tags;
-        int tag_rssi_dbm;          /* a tag counts as tapped above this RSSI ... */
-        uint32_t tag_hold_ms;      /* ... for this long */
 } ConfigBle;
 
 typedef struct ConfigMqtt {
         bool enabled;
-        char *uri;                 /* tcp://host:port, ssl://host:port */
-        unsigned version;          /* 3 (3.1.1) or 5 */
-        char *client_id;           /* NULL = hostname */
+        /* The MQTT client's own options (mqtt/mqtt-client.h), handed to it as they are: uri,
+         * version, client_id (NULL = host name), credentials_file ("user\npassword\n", not
+         * accessible to others), the TLS ca_file, cert_file, key_file, keepalive_s. What the
+         * file does not set stays zero (the client's defaults); the hub adds its status
+         * topic. The strings are owned here. */
+        MqttClientOptions client;
         char *prefix;              /* topic prefix, default "tphub" */
-        char *credentials_file;    /* "user\npassword\n", must not be world-readable */
-        char *ca_file, *cert_file, *key_file;
-        unsigned keepalive_s;
         double force_rate_hz;      /* force topic decimation */
         unsigned spool_max_sessions;
         unsigned archive_max_sessions; /* sent sessions kept for sessions_since/resend; 0 = no archive */
@@ -148,8 +150,9 @@ const Protocol *config_find_protocol(const Config *c, const char *name);
 const ConfigStation *config_find_station(const Config *c, const char *name);
 
 /* What a reload changed (each adapter compares its own part of the old and new file). The
- * MQTT part includes the hub name and the spool and state directories; force_rate_hz and
- * Home Assistant discovery are read where they are used and need no restart. */
+ * MQTT part includes the hub name and the spool and state directories; the keys the
+ * settings tables mark live (force_rate_hz, the archive limits, homeassistant_athlete,
+ * dashboard_url) are read where they are used and need no restart. */
 bool config_mqtt_equal(const Config *a, const Config *b);
 bool config_ble_equal(const Config *a, const Config *b);        /* adapter, limits, tags */
 bool config_has_tool(const Config *c, const char *address, const char *driver);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -187,6 +188,7 @@ static int read_field(ConfReader *R, const config_setting_t *v, const StepField 
         case F_BOOL:
                 return conf_get_bool(R, v, FIELD_PTR(s, f, bool));
         }
+        assert(!"a step field type without a reader");
         return -EINVAL;
 }
 
@@ -238,6 +240,7 @@ static int copy_field(const StepField *f, ProtocolStep *dst, const ProtocolStep 
                 *FIELD_PTR(dst, f, bool) = *FIELD_PTR(src, f, bool);
                 return 0;
         }
+        assert(!"a step field type without a copy");
         return -EINVAL;
 }
 
@@ -361,8 +364,9 @@ int protocol_load(const char *path, Protocol **ret, ConfigErrors *errs) {
         config_t c;
         int r;
 
-        if (!path || !ret)
-                return -EINVAL;
+        /* Programming errors, not bad input. */
+        assert(path);
+        assert(ret);
 
         p = calloc(1, sizeof *p);
         if (!p)

@@ -17,6 +17,9 @@
 
 #include "config/config.h"
 #include "ctl/ctl-conversation.h"
+#include "mqtt/mqtt-client.h"
+#include "mqtt/mqtt-command.h"
+#include "mqtt/topics.h"
 #include "shared/macro.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
@@ -620,14 +623,6 @@ static const char *command_help(const char *cmd) {
         return NULL;
 }
 
-/* The rule the hub applies to athlete and protocol names (docs/mqtt.md), checked here so
- * that a typo is named before anything is sent. */
-static bool name_valid(const char *s) {
-        size_t n = strlen(s);
-
-        return n >= 1 && n <= 64 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
-}
-
 static int load_defaults(Options *o, bool config_given, Config **keep) {
         _cleanup_(config_freep) Config *c = NULL;
         ConfigErrors errs = {};
@@ -635,8 +630,8 @@ static int load_defaults(Options *o, bool config_given, Config **keep) {
 
         /* Broker and hub given: the configuration is not needed (e.g. from another machine). */
         if (o->uri && o->hub && !config_given) {
-                o->prefix = o->prefix ?: "tphub";
-                o->version = o->version ?: 5;
+                o->prefix = o->prefix ?: TOPIC_DEFAULT_PREFIX;
+                o->version = o->version ?: MQTT_CLIENT_DEFAULT_VERSION;
                 return 0;
         }
         r = config_load(o->config_path, &c, &errs);
@@ -656,16 +651,16 @@ static int load_defaults(Options *o, bool config_given, Config **keep) {
         }
         /* the options point into the configuration, which the caller keeps */
 #define TAKE(field, value) if (!o->field && (value)) o->field = (value)
-        TAKE(uri, c->mqtt.uri);
+        TAKE(uri, c->mqtt.client.uri);
         TAKE(hub, c->hub);
         TAKE(prefix, c->mqtt.prefix);
-        TAKE(credentials_file, c->mqtt.credentials_file);
-        TAKE(ca_file, c->mqtt.ca_file);
-        TAKE(cert_file, c->mqtt.cert_file);
-        TAKE(key_file, c->mqtt.key_file);
+        TAKE(credentials_file, c->mqtt.client.credentials_file);
+        TAKE(ca_file, c->mqtt.client.ca_file);
+        TAKE(cert_file, c->mqtt.client.cert_file);
+        TAKE(key_file, c->mqtt.client.key_file);
 #undef TAKE
-        o->prefix = o->prefix ?: "tphub";
-        o->version = o->version ?: c->mqtt.version;
+        o->prefix = o->prefix ?: TOPIC_DEFAULT_PREFIX;
+        o->version = o->version ?: c->mqtt.client.version;
         *keep = TAKE_PTR(c);
         return 0;
 }
@@ -764,11 +759,11 @@ int main(int argc, char **argv) {
         r = load_defaults(&o, config_given, &config);
         if (r > 0)
                 return r;
-        if (athlete && !name_valid(athlete)) {
+        if (athlete && !mqtt_command_name_valid(athlete)) {
                 fprintf(stderr, "tphubctl start: --athlete must be 1-64 characters of [A-Za-z0-9_.-], not \"%s\"\n", athlete);
                 return EXIT_USAGE;
         }
-        if (protocol && !name_valid(protocol)) {
+        if (protocol && !mqtt_command_name_valid(protocol)) {
                 fprintf(stderr, "tphubctl start: --protocol must be 1-64 characters of [A-Za-z0-9_.-], not \"%s\"\n", protocol);
                 return EXIT_USAGE;
         }

@@ -19,6 +19,9 @@
 
 typedef struct Footswitch Footswitch;
 
+/* The debounce the configuration starts from (docs/config.md, switch.debounce_ms). */
+#define FOOTSWITCH_DEFAULT_DEBOUNCE_MS 20U
+
 /* at: CLOCK_MONOTONIC of the gesture (the edge for press/release/tap/long, the deadline
  * for very-long, which fires while the switch is still held). */
 typedef void (*FootswitchGestureFn)(SwitchGesture g, nsec_t at, void *userdata);

@@ -211,15 +211,7 @@ int hub_ble_start(Hub *h) {
         if (r < 0)
                 return log_error_errno(r, "Cannot attach D-Bus to the event loop: %m");
 
-        BleManagerConfig cfg = {
-                .adapter = b->adapter,
-                .max_links = b->max_links,
-                .connect_timeout_ms = b->connect_timeout_ms,
-                .backoff_initial_ms = b->backoff_initial_ms,
-                .backoff_max_ms = b->backoff_max_ms,
-                .tag_rssi_dbm = b->tag_rssi_dbm,
-                .tag_hold_ms = b->tag_hold_ms,
-        };
+        BleManagerConfig cfg = b->manager;
         static const BleCallbacks cb = {
                 .tool_state = on_tool_state,
                 .tool_sample = on_tool_sample,

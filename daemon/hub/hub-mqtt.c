@@ -657,7 +657,7 @@ void hub_mqtt_republish(Hub *h) {
 static void on_connected(MqttClient *c, void *userdata) {
         Hub *h = userdata;
 
-        log_info("MQTT: connected to %s", h->config->mqtt.uri);
+        log_info("MQTT: connected to %s", h->config->mqtt.client.uri);
         hub_meta_connected(h);
         hub_ha_connected(h);
         hub_mqtt_republish(h);
@@ -672,7 +672,7 @@ static void on_connection_lost(MqttClient *c, const char *cause, void *userdata)
 
 static void on_connect_failed(MqttClient *c, int code, const char *message, void *userdata) {
         Hub *h = userdata;
-        log_warning("MQTT: cannot connect to %s (%d%s%s); retrying with backoff.", h->config->mqtt.uri, code,
+        log_warning("MQTT: cannot connect to %s (%d%s%s); retrying with backoff.", h->config->mqtt.client.uri, code,
                     message ? ": " : "", message ?: "");
 }
 
@@ -683,7 +683,7 @@ static void add_status_dashboard(Hub *h, json_object *status) {
         int clock;
 
         json_object_object_add(status, "links", json_object_new_int((int) hub_links_in_use(h)));
-        json_object_object_add(status, "links_max", json_object_new_int((int) h->config->ble.max_links));
+        json_object_object_add(status, "links_max", json_object_new_int((int) h->config->ble.manager.max_links));
         json_object_object_add(status, "uptime_s", json_object_new_int64(
                                        (int64_t) ((now_monotonic() - h->started_mono) / 1000000000ULL)));
         clock = sysinfo_clock_synced(NULL);
@@ -800,19 +800,11 @@ static void on_publisher_report(SessionPublisher *p, PublisherReport what, int e
 }
 
 MqttClientOptions hub_mqtt_options(const Hub *h, const char *client_id, const char *status_topic) {
-        const ConfigMqtt *m = &h->config->mqtt;
+        MqttClientOptions o = h->config->mqtt.client;
 
-        return (MqttClientOptions) {
-                .uri = m->uri,
-                .client_id = client_id,
-                .version = m->version,
-                .credentials_file = m->credentials_file,
-                .ca_file = m->ca_file,
-                .cert_file = m->cert_file,
-                .key_file = m->key_file,
-                .keepalive_s = m->keepalive_s,
-                .status_topic = status_topic,
-        };
+        o.client_id = client_id;
+        o.status_topic = status_topic;
+        return o;
 }
 
 int hub_mqtt_start(Hub *h) {
@@ -847,7 +839,7 @@ int hub_mqtt_start(Hub *h) {
         r = topic_status(prefix(h), h->config->hub, &status);
         if (r < 0)
                 return log_oom();
-        MqttClientOptions o = hub_mqtt_options(h, m->client_id, status);
+        MqttClientOptions o = hub_mqtt_options(h, m->client.client_id, status);
         o.software_version = TPHUB_VERSION;
         o.started_at = h->started_at;
         static const MqttClientCallbacks cb = {
@@ -860,7 +852,7 @@ int hub_mqtt_start(Hub *h) {
         };
         r = mqtt_client_new(&h->mqtt, h->event, &o, &cb, h);
         if (r < 0)
-                return log_error_errno(r, "Cannot set up the MQTT client for %s: %m", m->uri);
+                return log_error_errno(r, "Cannot set up the MQTT client for %s: %m", m->client.uri);
         r = publisher_new(&h->publisher, h->mqtt, h->outbox, 0, on_publisher_report, h);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the session publisher: %m");
@@ -885,7 +877,7 @@ int hub_mqtt_start(Hub *h) {
                 return r;
         r = mqtt_client_connect(h->mqtt);
         if (r < 0)
-                return log_error_errno(r, "Cannot connect to %s: %m", m->uri);
+                return log_error_errno(r, "Cannot connect to %s: %m", m->client.uri);
         r = sd_event_add_time_relative(h->event, &h->tools_timer, CLOCK_MONOTONIC, TOOLS_PERIOD_USEC,
                                        1000 * 1000, tools_tick, h);
         if (r < 0)

@@ -8,6 +8,7 @@
 
 #include "mqtt/mqtt-client.h"
 #include "mqtt/mqtt-credentials.h"
+#include "mqtt/mqtt-uri.h"
 #include "mqtt/paho-lib.h"
 #include "mqtt/thread-bridge.h"
 #include "shared/macro.h"
@@ -649,7 +650,7 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
         MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
         int r, rc;
 
-        if (!ret || !event || !opts || !opts->uri)
+        if (!ret || !event || !opts || !mqtt_uri_valid(opts->uri, NULL))
                 return -EINVAL;
         if (opts->version != 0 && opts->version != 3 && opts->version != 5)
                 return -EINVAL;
@@ -666,8 +667,8 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
                 c->cb = *callbacks;
         c->userdata = userdata;
 
-        c->version = opts->version == 5 ? 5 : 3;
-        c->keepalive_s = opts->keepalive_s ?: 30;
+        c->version = opts->version ?: MQTT_CLIENT_DEFAULT_VERSION;
+        c->keepalive_s = opts->keepalive_s ?: MQTT_CLIENT_DEFAULT_KEEPALIVE_S;
         c->connect_timeout_s = opts->connect_timeout_s ?: 10;
         c->min_retry_s = opts->min_retry_s ?: 1;
         /* A few seconds at most: after an outage the hub must be back soon after the broker
@@ -677,8 +678,7 @@ int mqtt_client_new(MqttClient **ret, sd_event *event, const MqttClientOptions *
         c->persistent_session = opts->persistent_session;
         c->max_queued_messages = opts->max_queued_messages ? opts->max_queued_messages : MAX_QUEUED_MESSAGES;
         c->status_plain = opts->status_plain;
-        c->tls = strncmp(opts->uri, "ssl://", 6) == 0 || strncmp(opts->uri, "mqtts://", 8) == 0 ||
-                 strncmp(opts->uri, "wss://", 6) == 0;
+        (void) mqtt_uri_valid(opts->uri, &c->tls);
 
         if (strdup_opt(&c->uri, opts->uri) < 0 ||
             strdup_opt(&c->ca_file, opts->ca_file) < 0 ||

@@ -31,15 +31,20 @@ typedef enum MqttLogLevel {
         MQTT_LOG_DEBUG = 7,
 } MqttLogLevel;
 
+/* What a zero field of MqttClientOptions means; the configuration's defaults are these too
+ * (docs/config.md). */
+#define MQTT_CLIENT_DEFAULT_VERSION 5
+#define MQTT_CLIENT_DEFAULT_KEEPALIVE_S 30
+
 typedef struct MqttClientOptions {
-        const char *uri;               /* tcp://host:port, or ssl://host:port for TLS */
-        const char *client_id;         /* NULL = the host name */
-        unsigned version;              /* 3 (MQTT 3.1.1, default) or 5 */
+        const char *uri;               /* mqtt_uri_valid(): tcp://host:port, or ssl://host:port for TLS */
+        const char *client_id;         /* NULL = the host name; else mqtt_client_id_valid() */
+        unsigned version;              /* 3 (MQTT 3.1.1) or 5; 0 = MQTT_CLIENT_DEFAULT_VERSION */
         const char *credentials_file;  /* "user\npassword\n", must not be world-accessible; NULL = none */
         const char *ca_file;           /* TLS: CA bundle (PEM) that signs the broker; NULL = system store */
         const char *cert_file;         /* TLS client certificate (PEM), optional */
         const char *key_file;          /* its key, optional */
-        unsigned keepalive_s;          /* 0 = 30 */
+        unsigned keepalive_s;          /* 0 = MQTT_CLIENT_DEFAULT_KEEPALIVE_S */
         unsigned connect_timeout_s;    /* 0 = 10 */
         unsigned min_retry_s;          /* reconnect backoff, 0 = 1 */
         unsigned max_retry_s;          /* 0 = 4 */

@@ -45,6 +45,10 @@ static bool name_valid(const char *s, size_t len) {
         return true;
 }
 
+bool mqtt_command_name_valid(const char *s) {
+        return s && name_valid(s, strlen(s));
+}
+
 static bool id_valid(const char *s, size_t len) {
         if (len == 0 || len > MQTT_COMMAND_ID_MAX)
                 return false;

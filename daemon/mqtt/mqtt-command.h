@@ -14,6 +14,10 @@
 #define MQTT_COMMAND_ID_MAX 64
 #define MQTT_COMMAND_SESSION_ID_LEN 32   /* a session id: 32 lower-case hex digits */
 
+/* An athlete or protocol name in a command: 1 to MQTT_COMMAND_NAME_MAX of A-Z a-z 0-9 _ . -
+ * (tphubctl checks with this before sending). */
+bool mqtt_command_name_valid(const char *s);
+
 typedef enum MqttCommandVerb {
         MQTT_COMMAND_START,
         MQTT_COMMAND_STOP,

@@ -52,17 +52,20 @@ bool topic_level_valid(const char *s) {
 }
 
 bool topic_prefix_valid(const char *s) {
-        if (!s || !*s || strlen(s) > 256)
+        size_t n = s ? strlen(s) : 0;
+
+        /* Levels of a plain set joined by single '/': no wildcards, no empty level, and no
+         * leading '$' (those topics are the broker's, $SYS). */
+        if (n < 1 || n > TOPIC_PREFIX_MAX || s[0] == '/' || s[n - 1] == '/' || strstr(s, "//"))
                 return false;
-        if (s[0] == '/' || s[strlen(s) - 1] == '/' || strstr(s, "//"))
-                return false;
-        /* $-topics belong to the broker ($SYS). */
-        if (s[0] == '$')
-                return false;
-        for (; *s; s++)
-                if (*s == '+' || *s == '#' || (unsigned char) *s < 0x20 || *s == 0x7f)
-                        return false;
-        return true;
+        return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-/") == n;
+}
+
+bool topic_name_valid(const char *s) {
+        size_t n = s ? strlen(s) : 0;
+
+        return n >= 1 && n <= TOPIC_NAME_MAX &&
+               strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
 }
 
 static const char *prefix_or_default(const char *p) {

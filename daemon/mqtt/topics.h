@@ -50,8 +50,16 @@ typedef enum TopicHub {
 /* true for a non-empty topic level without '/', '+', '#', NUL or control characters. */
 bool topic_level_valid(const char *s);
 
-/* The prefix may have several levels ("site/tphub"), none empty or with wildcards. */
+/* A topic prefix (mqtt.prefix, mqtt.discovery_prefix): one or more levels of
+ * A-Z a-z 0-9 _ . - joined by single '/', at most TOPIC_PREFIX_MAX characters ("site/tphub").
+ * So no wildcards, no empty level, no broker "$" topics. */
+#define TOPIC_PREFIX_MAX 64
 bool topic_prefix_valid(const char *s);
+
+/* A name that becomes a topic level and a Home Assistant id (hub, station, athlete tag):
+ * 1 to TOPIC_NAME_MAX of A-Z a-z 0-9 _ -. */
+#define TOPIC_NAME_MAX 32
+bool topic_name_valid(const char *s);
 
 int topic_status(const char *prefix, const char *hub, char **ret);
 int topic_hub(const char *prefix, const char *hub, TopicHub kind, char **ret);

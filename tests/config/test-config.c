@@ -8,7 +8,7 @@
 
 #include "config/config.h"
 #include "shared/macro.h"
-#include "test-util.h"
+#include "config-test.h"
 
 static const char *example_path;
 static char real_dir[PATH_MAX]; /* test_dir as config_load() resolves it */
@@ -22,16 +22,20 @@ static Config *load_ok(const char *path) {
         Config *c = NULL;
 
         int r = config_load(path, &c, &e);
+        size_t n = e.n;
+
         for (size_t i = 0; i < e.n; i++)
-                fprintf(stderr, "%s\n", e.msgs[i]);
-        CHECK_INT(r, 0);
-        CHECK_INT(e.n, 0);
-        CHECK(c);
+                printf("# %s\n", e.msgs[i]);
+        config_errors_clear(&e);
+        REQUIRE_EQ(r, 0);
+        REQUIRE_EQ(n, 0);
+        REQUIRE(c);
         return c;
 }
 
 static void test_example(void) {
         Config *c = load_ok(example_path);
+        CHECK(c);
         char dir[PATH_MAX], expect[PATH_MAX + 32];
 
         /* Relative paths resolve against the file's directory, made absolute. */
@@ -41,27 +45,27 @@ static void test_example(void) {
 
         CHECK_STR(c->path, example_path);
         CHECK_STR(c->hub, "demo-hub");
-        CHECK_INT(c->n_protocol_dirs, 3);
+        CHECK_EQ(c->n_protocol_dirs, 3);
         CHECK_STR(c->protocol_dirs[0], expect);
         CHECK_STR(c->protocol_dirs[1], "/usr/share/tphub/protocols");
         CHECK_STR(c->protocol_dirs[2], "/usr/local/share/tphub/protocols");
         CHECK_STR(c->spool_dir, "/tmp/tphub-demo/spool");
         CHECK_STR(c->state_dir, "/tmp/tphub-demo");
 
-        CHECK_INT(c->debounce_ms, 20);
-        CHECK_INT(c->gesture.tap_max_ms, 600);
-        CHECK_INT(c->gesture.long_ms, 1500);
-        CHECK_INT(c->gesture.very_long_ms, 5000);
+        CHECK_EQ(c->debounce_ms, 20);
+        CHECK_EQ(c->gesture.tap_max_ms, 600);
+        CHECK_EQ(c->gesture.long_ms, 1500);
+        CHECK_EQ(c->gesture.very_long_ms, 5000);
         CHECK_STR(c->gpio.backend, "sim");
         CHECK_STR(c->gpio.sim_socket, "/tmp/tphub-demo/gpio-sim.sock");
 
         CHECK(c->ble.enabled);
-        CHECK(c->ble.adapter == NULL);
-        CHECK_INT(c->ble.max_links, 5);
-        CHECK_INT(c->ble.connect_timeout_ms, 20000);
-        CHECK_INT(c->ble.tag_rssi_dbm, -45);
-        CHECK_INT(c->ble.tag_hold_ms, 800);
-        CHECK_INT(c->ble.n_tags, 3);
+        CHECK(c->ble.manager.adapter == NULL);
+        CHECK_EQ(c->ble.manager.max_links, 5);
+        CHECK_EQ(c->ble.manager.connect_timeout_ms, 20000);
+        CHECK_EQ(c->ble.manager.tag_rssi_dbm, -45);
+        CHECK_EQ(c->ble.manager.tag_hold_ms, 800);
+        CHECK_EQ(c->ble.n_tags, 3);
         CHECK_STR(c->ble.tags[0].athlete, "anna");
         CHECK_STR(c->ble.tags[0].address, "C0:11:22:33:44:55");
         CHECK(!c->ble.tags[0].ibeacon && !c->ble.tags[0].eddystone);
@@ -71,26 +75,26 @@ static void test_example(void) {
         CHECK_STR(c->ble.tags[2].eddystone, "00112233445566778899:aabbccddeeff");
 
         CHECK(c->mqtt.enabled);
-        CHECK_STR(c->mqtt.uri, "tcp://127.0.0.1:1883");
-        CHECK_INT(c->mqtt.version, 5);
-        CHECK(c->mqtt.client_id == NULL);
+        CHECK_STR(c->mqtt.client.uri, "tcp://127.0.0.1:1883");
+        CHECK_EQ(c->mqtt.client.version, 5);
+        CHECK(c->mqtt.client.client_id == NULL);
         CHECK_STR(c->mqtt.prefix, "tphub");
-        CHECK(!c->mqtt.credentials_file && !c->mqtt.ca_file && !c->mqtt.cert_file && !c->mqtt.key_file);
-        CHECK_INT(c->mqtt.keepalive_s, 30);
-        CHECK_DBL(c->mqtt.force_rate_hz, 10.0);
-        CHECK_INT(c->mqtt.spool_max_sessions, 1000);
+        CHECK(!c->mqtt.client.credentials_file && !c->mqtt.client.ca_file && !c->mqtt.client.cert_file && !c->mqtt.client.key_file);
+        CHECK_EQ(c->mqtt.client.keepalive_s, 30);
+        CHECK_NEAR(c->mqtt.force_rate_hz, 10.0, 1e-9);
+        CHECK_EQ(c->mqtt.spool_max_sessions, 1000);
         CHECK(!c->mqtt.homeassistant);
         CHECK_STR(c->mqtt.discovery_prefix, "homeassistant");
 
-        CHECK_INT(c->n_stations, 1);
+        CHECK_EQ(c->n_stations, 1);
         const ConfigStation *s = &c->stations[0];
         CHECK(config_find_station(c, "bench-1") == s);
         CHECK(config_find_station(c, "bench-2") == NULL);
         CHECK_STR(s->protocol, "back-12");
         CHECK(s->default_protocol == config_find_protocol(c, "back-12"));
-        CHECK_INT(s->default_protocol->n_steps, 19);
+        CHECK_EQ(s->default_protocol->n_steps, 19);
         CHECK(!s->auto_adopt);
-        CHECK_INT(s->n_tools, 1);
+        CHECK_EQ(s->n_tools, 1);
         CHECK_STR(s->tools[0].address, "C8:00:00:00:00:01");
         CHECK_STR(s->tools[0].driver, "progressor");
         CHECK(s->has_switch);
@@ -106,13 +110,13 @@ static void test_example(void) {
         CHECK_STR(s->cues.red.name, "GPIO24");
         CHECK_STR(s->cues.buzzer.name, "GPIO25");
         CHECK(!s->cues.active_low);
-        CHECK_INT(s->engine.idle_timeout_ms, 90000);
-        CHECK_INT(s->engine.tool_grace_ms, 20000);
-        CHECK_INT(s->engine.checkin_press_ms, 1000);
-        CHECK_INT(s->engine.smoothing_ms, 50);
-        CHECK_DBL(s->engine.hysteresis_n, 1.0);
-        CHECK_DBL(s->engine.hysteresis_frac, 0.10);
-        CHECK_DBL(s->engine.descent_frac, 0.8);
+        CHECK_EQ(s->engine.idle_timeout_ms, 90000);
+        CHECK_EQ(s->engine.tool_grace_ms, 20000);
+        CHECK_EQ(s->engine.checkin_press_ms, 1000);
+        CHECK_EQ(s->engine.smoothing_ms, 50);
+        CHECK_NEAR(s->engine.hysteresis_n, 1.0, 1e-9);
+        CHECK_NEAR(s->engine.hysteresis_frac, 0.10, 1e-9);
+        CHECK_NEAR(s->engine.descent_frac, 0.8, 1e-9);
         CHECK(s->engine.hub == c->hub);
         CHECK(s->engine.station == s->name);
 
@@ -130,39 +134,40 @@ static void test_defaults(void) {
                                 "paths = { protocols = [ \"protos\", \"/nonexistent-tphub-dir\" ]; };\n"
                                 "stations = ( { name = \"s\"; protocol = \"p\"; } );\n");
         Config *c = load_ok(path);
+        CHECK(c);
         char expect[PATH_MAX + 32];
         const EngineParams def = ENGINE_PARAMS_DEFAULT;
 
         snprintf(expect, sizeof expect, "%s/min/protos", real_dir);
-        CHECK_INT(c->n_protocol_dirs, 2);
+        CHECK_EQ(c->n_protocol_dirs, 2);
         CHECK_STR(c->protocol_dirs[0], expect);
         CHECK_STR(c->spool_dir, "/var/lib/tphub/spool");
         CHECK_STR(c->state_dir, "/var/lib/tphub");
-        CHECK_INT(c->debounce_ms, 20);
-        CHECK_INT(c->gesture.tap_max_ms, 600);
-        CHECK_INT(c->gesture.long_ms, 1500);
-        CHECK_INT(c->gesture.very_long_ms, 5000);
+        CHECK_EQ(c->debounce_ms, 20);
+        CHECK_EQ(c->gesture.tap_max_ms, 600);
+        CHECK_EQ(c->gesture.long_ms, 1500);
+        CHECK_EQ(c->gesture.very_long_ms, 5000);
         CHECK_STR(c->gpio.backend, "chip");
         CHECK_STR(c->gpio.sim_socket, "/run/tphub/gpio-sim.sock");
         CHECK(c->ble.enabled);
-        CHECK_INT(c->ble.max_links, 5);
-        CHECK_INT(c->ble.n_tags, 0);
+        CHECK_EQ(c->ble.manager.max_links, 5);
+        CHECK_EQ(c->ble.n_tags, 0);
         CHECK(c->mqtt.enabled);
-        CHECK_STR(c->mqtt.uri, "tcp://127.0.0.1:1883");
-        CHECK_INT(c->mqtt.version, 5);
+        CHECK_STR(c->mqtt.client.uri, "tcp://127.0.0.1:1883");
+        CHECK_EQ(c->mqtt.client.version, 5);
         CHECK_STR(c->mqtt.prefix, "tphub");
         CHECK(!c->mqtt.homeassistant && !c->mqtt.homeassistant_athlete && !c->mqtt.dashboard_url);
         CHECK(!c->stations[0].area);
-        CHECK_INT(c->n_protocols, 1);
-        CHECK_INT(c->n_stations, 1);
+        CHECK_EQ(c->n_protocols, 1);
+        CHECK_EQ(c->n_stations, 1);
         const ConfigStation *s = &c->stations[0];
         CHECK(!s->has_switch && !s->has_cues && s->n_tools == 0 && !s->auto_adopt);
         CHECK_STR(s->default_protocol->name, "p");
-        CHECK_INT(s->engine.idle_timeout_ms, def.idle_timeout_ms);
-        CHECK_INT(s->engine.tool_grace_ms, def.tool_grace_ms);
-        CHECK_INT(s->engine.checkin_press_ms, def.checkin_press_ms);
-        CHECK_INT(s->engine.smoothing_ms, def.smoothing_ms);
-        CHECK_DBL(s->engine.descent_frac, def.descent_frac);
+        CHECK_EQ(s->engine.idle_timeout_ms, def.idle_timeout_ms);
+        CHECK_EQ(s->engine.tool_grace_ms, def.tool_grace_ms);
+        CHECK_EQ(s->engine.checkin_press_ms, def.checkin_press_ms);
+        CHECK_EQ(s->engine.smoothing_ms, def.smoothing_ms);
+        CHECK_NEAR(s->engine.descent_frac, def.descent_frac, 1e-9);
         CHECK_STR(s->engine.hub, "h");
         CHECK_STR(s->engine.station, "s");
         config_free(c);
@@ -195,38 +200,39 @@ static void test_layering(void) {
                                 "  { name = \"s2\"; protocol = \"q\"; }\n"
                                 ");\n");
         Config *c = load_ok(path);
+        CHECK(c);
         char expect[PATH_MAX + 32];
 
         snprintf(expect, sizeof expect, "%s/layer/spool", real_dir);
         CHECK_STR(c->spool_dir, expect);
-        CHECK_INT(c->n_protocols, 2);
+        CHECK_EQ(c->n_protocols, 2);
         CHECK_STR(config_find_protocol(c, "p")->title, "P");
         CHECK(config_find_protocol(c, "q"));
-        CHECK_INT(c->debounce_ms, 5);
-        CHECK_INT(c->gesture.tap_max_ms, 400);
-        CHECK_INT(c->gesture.long_ms, 1000);
-        CHECK_INT(c->gesture.very_long_ms, 3000);
+        CHECK_EQ(c->debounce_ms, 5);
+        CHECK_EQ(c->gesture.tap_max_ms, 400);
+        CHECK_EQ(c->gesture.long_ms, 1000);
+        CHECK_EQ(c->gesture.very_long_ms, 3000);
         CHECK(!c->ble.enabled);
-        CHECK(c->ble.adapter == NULL);
+        CHECK(c->ble.manager.adapter == NULL);
         CHECK(!c->mqtt.enabled);
-        CHECK_INT(c->mqtt.version, 3);
-        CHECK_STR(c->mqtt.client_id, "hub-1");
+        CHECK_EQ(c->mqtt.client.version, 3);
+        CHECK_STR(c->mqtt.client.client_id, "hub-1");
         /* Not checked on disk while MQTT is disabled. */
-        CHECK_STR(c->mqtt.ca_file, "/nonexistent/ca.pem");
+        CHECK_STR(c->mqtt.client.ca_file, "/nonexistent/ca.pem");
 
         const ConfigStation *s1 = config_find_station(c, "s1"), *s2 = config_find_station(c, "s2");
         CHECK(s1 && s2);
-        CHECK_INT(s1->engine.idle_timeout_ms, 50500);
-        CHECK_INT(s1->engine.smoothing_ms, 30);
-        CHECK_DBL(s1->engine.hysteresis_n, 2);
-        CHECK_INT(s1->engine.tool_grace_ms, 20000);
-        CHECK_INT(s2->engine.idle_timeout_ms, 100000);
-        CHECK_INT(s2->engine.smoothing_ms, 30);
+        CHECK_EQ(s1->engine.idle_timeout_ms, 50500);
+        CHECK_EQ(s1->engine.smoothing_ms, 30);
+        CHECK_NEAR(s1->engine.hysteresis_n, 2, 1e-9);
+        CHECK_EQ(s1->engine.tool_grace_ms, 20000);
+        CHECK_EQ(s2->engine.idle_timeout_ms, 100000);
+        CHECK_EQ(s2->engine.smoothing_ms, 30);
         CHECK(s1->auto_adopt);
         CHECK_STR(s1->tools[0].address, "C8:00:00:00:00:0A");
         CHECK_STR(s1->tools[0].driver, "forceboard");
         CHECK(s1->sw.line.set && !s1->sw.line.name);
-        CHECK_INT(s1->sw.line.offset, 17);
+        CHECK_EQ(s1->sw.line.offset, 17);
         CHECK(!s1->sw.active_low);
         CHECK_STR(s1->sw.bias, "as-is");
         CHECK(s1->cues.red.set && s1->cues.red.offset == 18);
@@ -242,7 +248,7 @@ static void expect_bad(const char *name, const char *text, int expected_r, const
         char *path = test_write(name, text), *prefix;
 
         CHECK(asprintf(&prefix, "%s:", path) > 0);
-        CHECK_INT(config_load(path, &c, &e), expected_r);
+        CHECK_EQ(config_load(path, &c, &e), expected_r);
         CHECK(c == (Config *) 0x1);
         check_errors_at(__FILE__, __LINE__, &e, prefix, expected);
         config_errors_clear(&e);
@@ -339,7 +345,7 @@ static void test_bad(void) {
                    "@4: switch.tap_max_ms (1600) must be below switch.long_ms (1500)",
                    "@5: gpio.backend must be \"chip\" or \"sim\", not \"mmap\"",
                    "@6: ble.max_links must be between 1 and 10, not 0",
-                   "@6: ble.tag_rssi_dbm must be between -120 and 0, not 10",
+                   "@6: ble.tag_rssi_dbm must be between -120 and -1, not 10",
                    "@8: tag C0:11:22:33:44:55 is already used by athlete \"anna\"",
                    "@9: ble.tags[2] must have exactly one of address, ibeacon, eddystone",
                    "@10: ibeacon \"e2c56db5-dffb-48d2-b060-d0f5a71096e0:1:70000\" must be \"UUID:major:minor\" (major and minor 0 to 65535)",
@@ -362,7 +368,7 @@ static void test_bad_files(void) {
 
         /* Missing file: -ENOENT and the message names the file. */
         CHECK(asprintf(&path, "%s/missing.conf", test_dir) > 0);
-        CHECK_INT(config_load(path, &c, &e), -ENOENT);
+        CHECK_EQ(config_load(path, &c, &e), -ENOENT);
         CHECK(!c);
         check_errors(&e, path, "@: cannot open: No such file or directory");
         config_errors_clear(&e);
@@ -378,7 +384,7 @@ static void test_bad_files(void) {
                 big[n] = 0;
                 path = test_write("big.conf", big);
                 free(big);
-                CHECK_INT(config_load(path, &c, &e), -EFBIG);
+                CHECK_EQ(config_load(path, &c, &e), -EFBIG);
                 CHECK(!c);
                 CHECK(asprintf(&msg, "@: too large: %zu bytes (at most %d)", n, 1024 * 1024) > 0);
                 check_errors(&e, path, msg);
@@ -396,7 +402,7 @@ static void test_bad_files(void) {
                           "mqtt = { credentials_file = \"mqtt.cred\"; };\n"
                           "stations = ( { name = \"s\"; protocol = \"p\"; } );\n");
         CHECK(asprintf(&prefix, "%s:", path) > 0);
-        CHECK_INT(config_load(path, &c, &e), -EINVAL);
+        CHECK_EQ(config_load(path, &c, &e), -EINVAL);
         {
                 char *msg;
                 CHECK(asprintf(&msg, "@3: mqtt.credentials_file %s/creds/mqtt.cred is accessible to others "
@@ -408,16 +414,17 @@ static void test_bad_files(void) {
 
         CHECK(chmod(creds, 0600) == 0);
         c = load_ok(path);
+        CHECK(c);
         {
                 char expect[PATH_MAX + 32];
                 snprintf(expect, sizeof expect, "%s/creds/mqtt.cred", real_dir);
-                CHECK_STR(c->mqtt.credentials_file, expect);
+                CHECK_STR(c->mqtt.client.credentials_file, expect);
         }
         config_free(c);
         c = NULL;
 
         CHECK(unlink(creds) == 0);
-        CHECK_INT(config_load(path, &c, &e), -EINVAL);
+        CHECK_EQ(config_load(path, &c, &e), -EINVAL);
         {
                 char *msg;
                 CHECK(asprintf(&msg, "@3: mqtt.credentials_file %s/creds/mqtt.cred: No such file or directory",
@@ -450,7 +457,7 @@ static void test_bad_protocols(void) {
                           "             { name = \"u\"; protocol = \"good\"; cues = { chip = \"gpiochip0\"; red = \"SW\"; }; } );\n");
         CHECK(asprintf(&prefix, "%s:", path) > 0);
         CHECK(asprintf(&msg, "%s:3: unknown key \"steps[0].speed\"", proto) > 0);
-        CHECK_INT(config_load(path, &c, &e), -EINVAL);
+        CHECK_EQ(config_load(path, &c, &e), -EINVAL);
         CHECK(!c);
         check_errors(&e, prefix, msg,
                      "@5: station \"u\": cues.red uses the GPIO line of station \"t\" switch.line");
@@ -467,7 +474,7 @@ static void test_bad_protocols(void) {
                           "stations = ( { name = \"s\"; protocol = \"p\"; } );\n");
         CHECK(asprintf(&prefix, "%s:", path) > 0);
         CHECK(asprintf(&msg, "@2: no protocol (*.conf) found in %s/np/protos", real_dir) > 0);
-        CHECK_INT(config_load(path, &c, &e), -EINVAL);
+        CHECK_EQ(config_load(path, &c, &e), -EINVAL);
         check_errors(&e, prefix, msg, "@3: no protocol \"p\" (looked for p.conf in paths.protocols)");
         config_errors_clear(&e);
         free(msg);
@@ -475,17 +482,80 @@ static void test_bad_protocols(void) {
         free(path);
 }
 
+/* What a reload compares: one key changed at a time, and which adapter sees a change. */
+static void test_reload_compare(void) {
+        static const struct {
+                const char *mqtt, *ble, *gpio, *station;
+                bool mqtt_same, ble_same, gpio_same, switch_same, cues_same;
+        } cases[] = {
+                { "", "", "", "line = 4;", true, true, true, true, true },
+                { "force_rate_hz = 2; archive_days = 3; dashboard_url = \"http://x/\";", "", "", "line = 4;", true, true, true, true, true },
+                { "keepalive_s = 60;", "", "", "line = 4;", false, true, true, true, true },
+                { "prefix = \"site/tphub\";", "", "", "line = 4;", false, true, true, true, true },
+                { "homeassistant = true;", "", "", "line = 4;", false, true, true, true, true },
+                { "", "max_links = 3;", "", "line = 4;", true, false, true, true, true },
+                { "", "adapter = \"hci1\";", "", "line = 4;", true, false, true, true, true },
+                { "", "", "debounce_ms = 10;", "line = 4;", true, true, false, true, true },
+                { "", "", "long_ms = 2000;", "line = 4;", true, true, false, true, true },
+                { "", "", "", "line = 4; bias = \"disable\";", true, true, true, false, true },
+                { "", "", "", "line = 5;", true, true, true, false, true },
+        };
+        Config *base = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *text, name[32], *path;
+                Config *c;
+
+                free(test_write("rc/protos/p.conf", simple_protocol));
+                CHECK(asprintf(&text,
+                               "hub = { name = \"h\"; };\npaths = { protocols = [ \"protos\" ]; };\n"
+                               "mqtt = { enabled = false; %s };\nble = { %s };\nswitch = { %s };\n"
+                               "stations = ( { name = \"s\"; protocol = \"p\";\n"
+                               "  switch = { chip = \"gpiochip0\"; %s };\n"
+                               "  cues = { chip = \"gpiochip0\"; red = 6; }; } );\n",
+                               cases[i].mqtt, cases[i].ble, cases[i].gpio, cases[i].station) > 0);
+                snprintf(name, sizeof name, "rc/%zu.conf", i);
+                path = test_write(name, text);
+                free(text);
+                c = load_ok(path);
+                free(path);
+                if (!c) {
+                        config_free(base);
+                        TAP_FAIL("case %zu does not load", i);
+                }
+                if (!base) {
+                        base = c;
+                        continue;
+                }
+                if (config_mqtt_equal(base, c) != cases[i].mqtt_same || config_ble_equal(base, c) != cases[i].ble_same ||
+                    config_gpio_equal(base, c) != cases[i].gpio_same ||
+                    config_switch_equal(&base->stations[0], &c->stations[0]) != cases[i].switch_same ||
+                    config_cues_equal(&base->stations[0], &c->stations[0]) != cases[i].cues_same) {
+                        config_free(c);
+                        config_free(base);
+                        TAP_FAIL("case %zu (%s%s%s%s): the comparison differs", i, cases[i].mqtt, cases[i].ble,
+                                 cases[i].gpio, cases[i].station);
+                }
+                config_free(c);
+        }
+        config_free(base);
+}
+
+static const TapCase cases[] = {
+        { "example", test_example },
+        { "defaults", test_defaults },
+        { "layering", test_layering },
+        { "bad", test_bad },
+        { "bad-files", test_bad_files },
+        { "bad-protocols", test_bad_protocols },
+        { "reload-compare", test_reload_compare },
+};
+
 int main(int argc, char **argv) {
-        CHECK(argc == 2);
+        BAIL_UNLESS(argc >= 2);
         example_path = argv[1];
         test_dir_create();
-        CHECK(realpath(test_dir, real_dir));
-
-        test_example();
-        test_defaults();
-        test_layering();
-        test_bad();
-        test_bad_files();
-        test_bad_protocols();
-        return EXIT_SUCCESS;
+        BAIL_UNLESS(realpath(test_dir, real_dir));
+        /* argv[1] is the example file: the optional case name follows it */
+        return tap_run(cases, ELEMENTSOF(cases), argc - 1, argv + 1);
 }

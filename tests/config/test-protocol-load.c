@@ -4,7 +4,8 @@
 #include <errno.h>
 
 #include "config/protocol-load.h"
-#include "test-util.h"
+#include "config-test.h"
+#include "shared/macro.h"
 
 static const char *protocols_dir;
 
@@ -13,24 +14,24 @@ static Protocol *load_shipped(const char *name, size_t n_steps) {
         Protocol *p = NULL;
         char *path, err[256];
 
-        CHECK(asprintf(&path, "%s/%s.conf", protocols_dir, name) > 0);
+        REQUIRE(asprintf(&path, "%s/%s.conf", protocols_dir, name) > 0);
         int r = protocol_load(path, &p, &e);
         if (r < 0)
                 for (size_t i = 0; i < e.n; i++)
                         fprintf(stderr, "%s\n", e.msgs[i]);
-        CHECK_INT(r, 0);
-        CHECK_INT(e.n, 0);
-        CHECK_STR(p->name, name);
-        CHECK(p->title && p->description && p->source);
+        REQUIRE_EQ(r, 0);
+        REQUIRE_EQ(e.n, 0);
+        REQUIRE_STR(p->name, name);
+        REQUIRE(p->title && p->description && p->source);
         /* an unattended station: every shipped protocol carries its own notice */
-        CHECK(p->safety_notice && strlen(p->safety_notice) > 80);
-        CHECK(protocol_safety_notice(p) == p->safety_notice);
-        CHECK_INT(p->n_steps, n_steps);
+        REQUIRE(p->safety_notice && strlen(p->safety_notice) > 80);
+        REQUIRE(protocol_safety_notice(p) == p->safety_notice);
+        REQUIRE_EQ(p->n_steps, n_steps);
         for (size_t i = 0; i < p->n_steps; i++) {
-                CHECK_INT(protocol_step_validate(&p->steps[i], err, sizeof err), 0);
-                CHECK(p->steps[i].instruction && p->steps[i].side);
+                REQUIRE_EQ(protocol_step_validate(&p->steps[i], err, sizeof err), 0);
+                REQUIRE(p->steps[i].instruction && p->steps[i].side);
                 for (size_t j = 0; j < i; j++)
-                        CHECK(strcmp(p->steps[i].point, p->steps[j].point) != 0);
+                        REQUIRE(strcmp(p->steps[i].point, p->steps[j].point) != 0);
         }
         free(path);
         return p;
@@ -38,6 +39,7 @@ static Protocol *load_shipped(const char *name, size_t n_steps) {
 
 static void test_back_12(void) {
         Protocol *p = load_shipped("back-12", 19);
+        CHECK(p);
         static const char *const sides[12] = { "right", "right", "right", "right", "right", "right",
                                                "left",  "right", "right", "right", "right", "right" };
 
@@ -48,20 +50,20 @@ static void test_back_12(void) {
                 snprintf(point, sizeof point, "back-%02u", i + 1);
                 CHECK_STR(s->point, point);
                 CHECK_STR(s->side, sides[i]);
-                CHECK_INT(s->kind, STEP_PRESS);
-                CHECK_INT(s->start, HOLD_START_CONFIRM);
-                CHECK_INT(s->min_hold_ms, 7000);
-                CHECK_INT(s->target_hold_ms, 7000);
-                CHECK_INT(s->max_hold_ms, 10000);
-                CHECK_INT(s->reps, 1);
-                CHECK_INT(s->rest_ms, 5000);
-                CHECK_DBL(s->contact_n, 10);
-                CHECK_DBL(s->release_n, 5);
-                CHECK_DBL(s->target_min_n, 20);
-                CHECK_DBL(s->target_max_n, 200);
-                CHECK_DBL(s->safety_max_n, 250);
-                CHECK_INT(s->min_release_ms, 2000);
-                CHECK_INT(s->over_force_ms, 1000); /* built-in default */
+                CHECK_EQ(s->kind, STEP_PRESS);
+                CHECK_EQ(s->start, HOLD_START_CONFIRM);
+                CHECK_EQ(s->min_hold_ms, 7000);
+                CHECK_EQ(s->target_hold_ms, 7000);
+                CHECK_EQ(s->max_hold_ms, 10000);
+                CHECK_EQ(s->reps, 1);
+                CHECK_EQ(s->rest_ms, 5000);
+                CHECK_NEAR(s->contact_n, 10, 1e-9);
+                CHECK_NEAR(s->release_n, 5, 1e-9);
+                CHECK_NEAR(s->target_min_n, 20, 1e-9);
+                CHECK_NEAR(s->target_max_n, 200, 1e-9);
+                CHECK_NEAR(s->safety_max_n, 250, 1e-9);
+                CHECK_EQ(s->min_release_ms, 2000);
+                CHECK_EQ(s->over_force_ms, 1000); /* built-in default */
                 CHECK(!s->tap_ends_hold);
                 CHECK(!s->needs_release_tap);
         }
@@ -82,11 +84,11 @@ static void test_back_12(void) {
                 const ProtocolStep *s = &p->steps[12 + i];
                 CHECK_STR(s->point, stretches[i][0]);
                 CHECK_STR(s->side, stretches[i][1]);
-                CHECK_INT(s->kind, STEP_STRETCH);
-                CHECK_INT(s->start, HOLD_START_TIMER);
-                CHECK_INT(s->min_hold_ms, 0);
-                CHECK_INT(s->target_hold_ms, 30000);
-                CHECK_INT(s->max_hold_ms, 37500);
+                CHECK_EQ(s->kind, STEP_STRETCH);
+                CHECK_EQ(s->start, HOLD_START_TIMER);
+                CHECK_EQ(s->min_hold_ms, 0);
+                CHECK_EQ(s->target_hold_ms, 30000);
+                CHECK_EQ(s->max_hold_ms, 37500);
                 CHECK(s->tap_ends_hold);
         }
         protocol_free(p);
@@ -94,6 +96,7 @@ static void test_back_12(void) {
 
 static void test_ball_release(void) {
         Protocol *p = load_shipped("ball-release", 12);
+        CHECK(p);
         static const char *const muscles[6] = {
                 "soleus/gastrocnemius", "rectus femoris/psoas", "tensor fasciae latae",
                 "gluteus medius", "levator scapulae/upper trapezius", "pectoralis minor",
@@ -103,21 +106,21 @@ static void test_ball_release(void) {
                 const ProtocolStep *s = &p->steps[i];
                 CHECK_STR(s->muscle, muscles[i / 2]);
                 CHECK_STR(s->side, i % 2 == 0 ? "left" : "right");
-                CHECK_INT(s->kind, STEP_PRESS);
-                CHECK_INT(s->start, HOLD_START_AUTO);
-                CHECK_INT(s->settle_ms, 1000);
-                CHECK_INT(s->min_hold_ms, 30000);
-                CHECK_INT(s->target_hold_ms, 90000);
-                CHECK_INT(s->max_hold_ms, 100000);
+                CHECK_EQ(s->kind, STEP_PRESS);
+                CHECK_EQ(s->start, HOLD_START_AUTO);
+                CHECK_EQ(s->settle_ms, 1000);
+                CHECK_EQ(s->min_hold_ms, 30000);
+                CHECK_EQ(s->target_hold_ms, 90000);
+                CHECK_EQ(s->max_hold_ms, 100000);
                 CHECK(s->tap_ends_hold);
                 CHECK(!s->needs_release_tap);
-                CHECK_INT(s->rest_ms, 10000);
-                CHECK_DBL(s->contact_n, 15);
-                CHECK_DBL(s->release_n, 8);
-                CHECK_DBL(s->target_min_n, 30);
-                CHECK_DBL(s->target_max_n, 500);
-                CHECK_DBL(s->safety_max_n, 700);
-                CHECK_INT(s->min_release_ms, 2000);
+                CHECK_EQ(s->rest_ms, 10000);
+                CHECK_NEAR(s->contact_n, 15, 1e-9);
+                CHECK_NEAR(s->release_n, 8, 1e-9);
+                CHECK_NEAR(s->target_min_n, 30, 1e-9);
+                CHECK_NEAR(s->target_max_n, 500, 1e-9);
+                CHECK_NEAR(s->safety_max_n, 700, 1e-9);
+                CHECK_EQ(s->min_release_ms, 2000);
         }
         CHECK_STR(p->steps[0].point, "calf-left");
         CHECK_STR(p->steps[11].point, "pec-minor-right");
@@ -126,6 +129,7 @@ static void test_ball_release(void) {
 
 static void test_glute_tpt(void) {
         Protocol *p = load_shipped("glute-tpt", 12);
+        CHECK(p);
         static const char *const muscles[4] = { "gluteus medius", "piriformis", "tensor fasciae latae",
                                                 "gluteus maximus" };
 
@@ -133,57 +137,58 @@ static void test_glute_tpt(void) {
                 const ProtocolStep *s = &p->steps[i];
                 CHECK_STR(s->muscle, muscles[i / 2]);
                 CHECK_STR(s->side, i % 2 == 0 ? "left" : "right");
-                CHECK_INT(s->kind, STEP_PRESS);
-                CHECK_INT(s->start, HOLD_START_CONFIRM);
-                CHECK_INT(s->min_hold_ms, 10000);
-                CHECK_INT(s->target_hold_ms, 20000);
-                CHECK_INT(s->max_hold_ms, 25000);
+                CHECK_EQ(s->kind, STEP_PRESS);
+                CHECK_EQ(s->start, HOLD_START_CONFIRM);
+                CHECK_EQ(s->min_hold_ms, 10000);
+                CHECK_EQ(s->target_hold_ms, 20000);
+                CHECK_EQ(s->max_hold_ms, 25000);
                 CHECK(s->tap_ends_hold);
                 CHECK(s->needs_release_tap);
-                CHECK_INT(s->not_released, NOT_RELEASED_REVISIT);
-                CHECK_INT(s->max_tries, 3);
-                CHECK_INT(s->revisit_rest_ms, 30000);
-                CHECK_INT(s->rest_ms, 10000);
-                CHECK_DBL(s->contact_n, 10);
-                CHECK_DBL(s->release_n, 5);
-                CHECK_DBL(s->target_min_n, 20);
-                CHECK_DBL(s->target_max_n, 200);
-                CHECK_DBL(s->safety_max_n, 300);
-                CHECK_INT(s->min_release_ms, 2000);
+                CHECK_EQ(s->not_released, NOT_RELEASED_REVISIT);
+                CHECK_EQ(s->max_tries, 3);
+                CHECK_EQ(s->revisit_rest_ms, 30000);
+                CHECK_EQ(s->rest_ms, 10000);
+                CHECK_NEAR(s->contact_n, 10, 1e-9);
+                CHECK_NEAR(s->release_n, 5, 1e-9);
+                CHECK_NEAR(s->target_min_n, 20, 1e-9);
+                CHECK_NEAR(s->target_max_n, 200, 1e-9);
+                CHECK_NEAR(s->safety_max_n, 300, 1e-9);
+                CHECK_EQ(s->min_release_ms, 2000);
         }
         for (unsigned i = 8; i < 12; i++) {
                 const ProtocolStep *s = &p->steps[i];
                 CHECK_STR(s->muscle, muscles[i - 8]);
                 CHECK_STR(s->side, "both");
-                CHECK_INT(s->kind, STEP_STRETCH);
-                CHECK_INT(s->start, HOLD_START_TIMER);
-                CHECK_INT(s->target_hold_ms, 30000);
-                CHECK_INT(s->reps, 3);
-                CHECK_INT(s->rest_ms, 10000);
+                CHECK_EQ(s->kind, STEP_STRETCH);
+                CHECK_EQ(s->start, HOLD_START_TIMER);
+                CHECK_EQ(s->target_hold_ms, 30000);
+                CHECK_EQ(s->reps, 3);
+                CHECK_EQ(s->rest_ms, 10000);
                 CHECK(!s->needs_release_tap);
-                CHECK_INT(s->not_released, NOT_RELEASED_CONTINUE);
+                CHECK_EQ(s->not_released, NOT_RELEASED_CONTINUE);
         }
         protocol_free(p);
 }
 
 static void test_ppt(void) {
         Protocol *p = load_shipped("ppt", 4);
+        CHECK(p);
         static const char *const points[4] = { "ppt-upper-trap-left", "ppt-upper-trap-right",
                                                "ppt-glute-med-left", "ppt-glute-med-right" };
 
         for (unsigned i = 0; i < 4; i++) {
                 const ProtocolStep *s = &p->steps[i];
                 CHECK_STR(s->point, points[i]);
-                CHECK_INT(s->kind, STEP_MEASURE);
-                CHECK_INT(s->start, HOLD_START_CONFIRM);
-                CHECK_INT(s->reps, 3);
-                CHECK_INT(s->rest_ms, 20000);
-                CHECK_INT(s->target_hold_ms, 0);
-                CHECK_INT(s->min_hold_ms, 0);
-                CHECK_INT(s->max_hold_ms, 0);
-                CHECK_DBL(s->contact_n, 2);
-                CHECK_DBL(s->release_n, 1);
-                CHECK_DBL(s->safety_max_n, 150);
+                CHECK_EQ(s->kind, STEP_MEASURE);
+                CHECK_EQ(s->start, HOLD_START_CONFIRM);
+                CHECK_EQ(s->reps, 3);
+                CHECK_EQ(s->rest_ms, 20000);
+                CHECK_EQ(s->target_hold_ms, 0);
+                CHECK_EQ(s->min_hold_ms, 0);
+                CHECK_EQ(s->max_hold_ms, 0);
+                CHECK_NEAR(s->contact_n, 2, 1e-9);
+                CHECK_NEAR(s->release_n, 1, 1e-9);
+                CHECK_NEAR(s->safety_max_n, 150, 1e-9);
         }
         protocol_free(p);
 }
@@ -196,8 +201,8 @@ static Protocol *load_ok(const char *name, const char *text) {
         int r = protocol_load(path, &p, &e);
         for (size_t i = 0; i < e.n; i++)
                 fprintf(stderr, "%s\n", e.msgs[i]);
-        CHECK_INT(r, 0);
-        CHECK(p);
+        REQUIRE_EQ(r, 0);
+        REQUIRE(p);
         free(path);
         return p;
 }
@@ -215,38 +220,39 @@ static void test_defaults(void) {
                               "  { point = \"b\"; label = \"B\"; target_hold_s = 7; rest_s = 2.5; reps = 2.0; },\n"
                               "  { point = \"c\"; label = \"C\"; kind = \"stretch\"; start = \"timer\"; target_hold_s = 30.0; }\n"
                               ");\n");
+        CHECK(p);
 
         CHECK_STR(p->name, "defaults");
         CHECK_STR(p->title, "T");
         CHECK(!p->description && !p->source);
-        CHECK_INT(p->n_steps, 3);
+        CHECK_EQ(p->n_steps, 3);
 
         const ProtocolStep *a = &p->steps[0], *b = &p->steps[1], *c = &p->steps[2];
-        CHECK_INT(a->target_hold_ms, 7001);
-        CHECK_INT(a->min_hold_ms, 7001);
-        CHECK_INT(a->max_hold_ms, 8752); /* 7001 * 1.25 = 8751.25, rounded up */
-        CHECK_INT(a->reps, 1);
-        CHECK_INT(a->rest_ms, 8000);
-        CHECK_INT(a->settle_ms, 500);
-        CHECK_INT(a->over_force_ms, 1000);
-        CHECK_INT(a->min_release_ms, 2000);
+        CHECK_EQ(a->target_hold_ms, 7001);
+        CHECK_EQ(a->min_hold_ms, 7001);
+        CHECK_EQ(a->max_hold_ms, 8752); /* 7001 * 1.25 = 8751.25, rounded up */
+        CHECK_EQ(a->reps, 1);
+        CHECK_EQ(a->rest_ms, 8000);
+        CHECK_EQ(a->settle_ms, 500);
+        CHECK_EQ(a->over_force_ms, 1000);
+        CHECK_EQ(a->min_release_ms, 2000);
         CHECK(!a->tap_ends_hold && !a->needs_release_tap);
-        CHECK_INT(a->not_released, NOT_RELEASED_CONTINUE);
-        CHECK_INT(a->max_tries, 1);
-        CHECK_INT(a->revisit_rest_ms, 30000);
+        CHECK_EQ(a->not_released, NOT_RELEASED_CONTINUE);
+        CHECK_EQ(a->max_tries, 1);
+        CHECK_EQ(a->revisit_rest_ms, 30000);
         CHECK(!a->muscle && !a->side && !a->instruction && !a->find_prompt && !a->hold_prompt);
         /* no notice in the file: the generic one */
         CHECK(!p->safety_notice);
         CHECK(protocol_safety_notice(p) && strstr(protocol_safety_notice(p), "clinician"));
 
-        CHECK_INT(b->target_hold_ms, 7000);
-        CHECK_INT(b->max_hold_ms, 8750);
-        CHECK_INT(b->rest_ms, 2500);
-        CHECK_INT(b->reps, 2);
+        CHECK_EQ(b->target_hold_ms, 7000);
+        CHECK_EQ(b->max_hold_ms, 8750);
+        CHECK_EQ(b->rest_ms, 2500);
+        CHECK_EQ(b->reps, 2);
 
-        CHECK_INT(c->kind, STEP_STRETCH);
-        CHECK_INT(c->target_hold_ms, 30000);
-        CHECK_INT(c->max_hold_ms, 37500);
+        CHECK_EQ(c->kind, STEP_STRETCH);
+        CHECK_EQ(c->target_hold_ms, 30000);
+        CHECK_EQ(c->max_hold_ms, 37500);
         protocol_free(p);
 
         /* The guidance keys. */
@@ -255,17 +261,19 @@ static void test_defaults(void) {
                     "defaults = { kind = \"press\"; start = \"confirm\"; " PRESS_FORCES " hold_prompt = \"Hold\"; };\n"
                     "steps = ( { point = \"a\"; label = \"A\"; target_hold_s = 7; revisit_rest_s = 12.5;\n"
                     "            find_prompt = \"Find it\"; } );\n");
+        CHECK(p);
         CHECK_STR(p->safety_notice, "Stop if it hurts.");
         CHECK_STR(p->steps[0].find_prompt, "Find it");
         CHECK_STR(p->steps[0].hold_prompt, "Hold");
-        CHECK_INT(p->steps[0].revisit_rest_ms, 12500);
+        CHECK_EQ(p->steps[0].revisit_rest_ms, 12500);
         protocol_free(p);
 
         /* Forces are not required for a stretch. */
         p = load_ok("stretch-only.conf",
                     "title = \"S\";\n"
                     "steps = ( { point = \"s\"; label = \"S\"; kind = \"stretch\"; start = \"timer\"; target_hold_s = 20; } );\n");
-        CHECK_INT(p->n_steps, 1);
+        CHECK(p);
+        CHECK_EQ(p->n_steps, 1);
         protocol_free(p);
 }
 
@@ -275,7 +283,7 @@ static void expect_bad(const char *name, const char *text, int expected_r, const
         char *path = test_write(name, text), *prefix;
 
         CHECK(asprintf(&prefix, "%s:", path) > 0);
-        CHECK_INT(protocol_load(path, &p, &e), expected_r);
+        CHECK_EQ(protocol_load(path, &p, &e), expected_r);
         CHECK(p == (Protocol *) 0x1);
         check_errors_at(__FILE__, __LINE__, &e, prefix, expected);
         config_errors_clear(&e);
@@ -422,7 +430,7 @@ static void test_bad(void) {
                 char *path;
 
                 CHECK(asprintf(&path, "%s/nope.conf", test_dir) > 0);
-                CHECK_INT(protocol_load(path, &p, &e), -ENOENT);
+                CHECK_EQ(protocol_load(path, &p, &e), -ENOENT);
                 CHECK(!p);
                 check_errors(&e, path, "@: cannot open: No such file or directory");
                 config_errors_clear(&e);
@@ -430,16 +438,19 @@ static void test_bad(void) {
         }
 }
 
+static const TapCase cases[] = {
+        { "back-12", test_back_12 },
+        { "ball-release", test_ball_release },
+        { "glute-tpt", test_glute_tpt },
+        { "ppt", test_ppt },
+        { "defaults", test_defaults },
+        { "bad", test_bad },
+};
+
 int main(int argc, char **argv) {
-        CHECK(argc == 2);
+        BAIL_UNLESS(argc >= 2);
         protocols_dir = argv[1];
         test_dir_create();
-
-        test_back_12();
-        test_ball_release();
-        test_glute_tpt();
-        test_ppt();
-        test_defaults();
-        test_bad();
-        return EXIT_SUCCESS;
+        /* argv[1] is the directory: the optional case name follows it */
+        return tap_run(cases, ELEMENTSOF(cases), argc - 1, argv + 1);
 }

@@ -6,7 +6,8 @@
 #include <unistd.h>
 
 #include "replay/trace.h"
-#include "test-util.h"
+#include "config-test.h"
+#include "shared/macro.h"
 
 static Trace *parse_ok(const char *text) {
         char err[256] = "";
@@ -15,8 +16,8 @@ static Trace *parse_ok(const char *text) {
         int r = trace_parse(text, strlen(text), "t.csv", &t, err, sizeof err);
         if (r < 0)
                 fprintf(stderr, "%s\n", err);
-        CHECK_INT(r, 0);
-        CHECK(t);
+        REQUIRE_EQ(r, 0);
+        REQUIRE(t);
         return t;
 }
 
@@ -30,26 +31,28 @@ static void test_good(void) {
                             "20,1e1,1\n"
                             "40.5,-0.25,0"); /* no final newline */
         CHECK(t->has_switch);
-        CHECK_INT(t->n, 4);
-        CHECK_DBL(t->rows[0].t_ms, 0);
-        CHECK_DBL(t->rows[0].force_n, 0);
-        CHECK_INT(t->rows[0].sw, 0);
-        CHECK_DBL(t->rows[1].t_ms, 20);
-        CHECK_DBL(t->rows[1].force_n, 12.5);
-        CHECK_INT(t->rows[1].sw, 1);
-        CHECK_DBL(t->rows[2].t_ms, 20); /* equal times are allowed */
-        CHECK_DBL(t->rows[2].force_n, 10);
-        CHECK_DBL(t->rows[3].t_ms, 40.5);
-        CHECK_DBL(t->rows[3].force_n, -0.25);
-        CHECK_INT(t->rows[3].sw, 0);
+        CHECK(t);
+        CHECK_EQ(t->n, 4);
+        CHECK_NEAR(t->rows[0].t_ms, 0, 1e-9);
+        CHECK_NEAR(t->rows[0].force_n, 0, 1e-9);
+        CHECK_EQ(t->rows[0].sw, 0);
+        CHECK_NEAR(t->rows[1].t_ms, 20, 1e-9);
+        CHECK_NEAR(t->rows[1].force_n, 12.5, 1e-9);
+        CHECK_EQ(t->rows[1].sw, 1);
+        CHECK_NEAR(t->rows[2].t_ms, 20, 1e-9); /* equal times are allowed */
+        CHECK_NEAR(t->rows[2].force_n, 10, 1e-9);
+        CHECK_NEAR(t->rows[3].t_ms, 40.5, 1e-9);
+        CHECK_NEAR(t->rows[3].force_n, -0.25, 1e-9);
+        CHECK_EQ(t->rows[3].sw, 0);
         trace_free(t);
 
         t = parse_ok("t_ms,force_n\n0,1\n10,2\n");
+        CHECK(t);
         CHECK(!t->has_switch);
-        CHECK_INT(t->n, 2);
-        CHECK_INT(t->rows[0].sw, -1);
-        CHECK_INT(t->rows[1].sw, -1);
-        CHECK_DBL(t->rows[1].force_n, 2);
+        CHECK_EQ(t->n, 2);
+        CHECK_EQ(t->rows[0].sw, -1);
+        CHECK_EQ(t->rows[1].sw, -1);
+        CHECK_NEAR(t->rows[1].force_n, 2, 1e-9);
         trace_free(t);
 
         /* Many rows: the row array grows. */
@@ -61,10 +64,10 @@ static void test_good(void) {
                 for (size_t i = 0; i < n; i++)
                         len += (size_t) sprintf(buf + len, "%zu,%zu.5\n", i * 10, i % 100);
                 char err[256];
-                CHECK_INT(trace_parse(buf, len, "big", &t, err, sizeof err), 0);
-                CHECK_INT(t->n, n);
-                CHECK_DBL(t->rows[n - 1].t_ms, (double) (n - 1) * 10);
-                CHECK_DBL(t->rows[n - 1].force_n, 99.5);
+                CHECK_EQ(trace_parse(buf, len, "big", &t, err, sizeof err), 0);
+                CHECK_EQ(t->n, n);
+                CHECK_NEAR(t->rows[n - 1].t_ms, (double) (n - 1) * 10, 1e-9);
+                CHECK_NEAR(t->rows[n - 1].force_n, 99.5, 1e-9);
                 trace_free(t);
                 free(buf);
         }
@@ -75,11 +78,8 @@ static void expect_error(int line, const char *text, size_t len, int expected_r,
         Trace *t = (Trace *) 0x1;
         int r = trace_parse(text, len, "t.csv", &t, err, sizeof err);
 
-        if (r != expected_r || strcmp(err, expected) != 0) {
-                fprintf(stderr, "%s:%d: got %d \"%s\", expected %d \"%s\"\n", __FILE__, line, r, err, expected_r,
-                        expected);
-                exit(EXIT_FAILURE);
-        }
+        if (r != expected_r || strcmp(err, expected) != 0)
+                TAP_FAIL("line %d: got %d \"%s\", expected %d \"%s\"", line, r, err, expected_r, expected);
         CHECK(t == (Trace *) 0x1);
 }
 
@@ -126,8 +126,8 @@ static void test_errors(void) {
                 buf[n++] = '\n';
                 Trace *t = NULL;
                 char err[256];
-                CHECK_INT(trace_parse(buf, n, "t.csv", &t, err, sizeof err), 0);
-                CHECK_DBL(t->rows[0].force_n, 1);
+                CHECK_EQ(trace_parse(buf, n, "t.csv", &t, err, sizeof err), 0);
+                CHECK_NEAR(t->rows[0].force_n, 1, 1e-9);
                 trace_free(t);
 
                 n = (size_t) sprintf(buf, "t_ms,force_n\n0,");
@@ -154,16 +154,16 @@ static void test_load(void) {
         int fd;
 
         path = test_write("good.csv", "t_ms,force_n\n0,1\n5,2\n");
-        CHECK_INT(trace_load(path, &t, err, sizeof err), 0);
-        CHECK_INT(t->n, 2);
-        CHECK_DBL(t->rows[1].force_n, 2);
+        CHECK_EQ(trace_load(path, &t, err, sizeof err), 0);
+        CHECK_EQ(t->n, 2);
+        CHECK_NEAR(t->rows[1].force_n, 2, 1e-9);
         trace_free(t);
         t = NULL;
         free(path);
 
         /* Messages from a file name the file. */
         path = test_write("bad.csv", "t_ms,force_n\n0,1\n5,x\n");
-        CHECK_INT(trace_load(path, &t, err, sizeof err), -EINVAL);
+        CHECK_EQ(trace_load(path, &t, err, sizeof err), -EINVAL);
         CHECK(asprintf(&expected, "%s:3: force_n is not a number: \"x\"", path) > 0);
         CHECK_STR(err, expected);
         CHECK(!t);
@@ -171,7 +171,7 @@ static void test_load(void) {
         free(path);
 
         CHECK(asprintf(&path, "%s/missing.csv", test_dir) > 0);
-        CHECK_INT(trace_load(path, &t, err, sizeof err), -ENOENT);
+        CHECK_EQ(trace_load(path, &t, err, sizeof err), -ENOENT);
         CHECK(asprintf(&expected, "%s: cannot open: No such file or directory", path) > 0);
         CHECK_STR(err, expected);
         free(expected);
@@ -183,23 +183,26 @@ static void test_load(void) {
         CHECK(fd >= 0);
         CHECK(ftruncate(fd, (off_t) TRACE_SIZE_MAX + 1) == 0);
         CHECK(close(fd) == 0);
-        CHECK_INT(trace_load(path, &t, err, sizeof err), -EFBIG);
+        CHECK_EQ(trace_load(path, &t, err, sizeof err), -EFBIG);
         CHECK(asprintf(&expected, "%s: too large (67108865 bytes, at most 67108864)", path) > 0);
         CHECK_STR(err, expected);
         free(expected);
         free(path);
 
-        CHECK_INT(trace_load(test_dir, &t, err, sizeof err), -EINVAL);
+        CHECK_EQ(trace_load(test_dir, &t, err, sizeof err), -EINVAL);
         CHECK(asprintf(&expected, "%s: not a regular file", test_dir) > 0);
         CHECK_STR(err, expected);
         free(expected);
         CHECK(!t);
 }
 
-int main(void) {
+static const TapCase cases[] = {
+        { "good", test_good },
+        { "errors", test_errors },
+        { "load", test_load },
+};
+
+int main(int argc, char **argv) {
         test_dir_create();
-        test_good();
-        test_errors();
-        test_load();
-        return EXIT_SUCCESS;
+        return tap_run(cases, ELEMENTSOF(cases), argc, argv);
 }
