@@ -3,7 +3,7 @@
 
 /* What the config, protocol and trace tests share on top of the one C test harness
  * (tests/common/tap.h): a private temporary directory to write files into, exact comparison
- * of collected error messages, and REQUIRE* for helpers that return a pointer (they report
+ * of collected error messages, and CHECK_OR_NULL* for helpers that return a pointer (they report
  * like CHECK and return NULL; the caller's CHECK on the result ends the case). */
 
 #include <errno.h>
@@ -26,7 +26,7 @@
                 }                                                                       \
         } while (0)
 
-#define REQUIRE_FAIL(...)                                                       \
+#define TAP_FAIL_NULL(...)                                                       \
         do {                                                                    \
                 if (!tap_failed) {                                              \
                         printf("# %s:%d: ", __FILE__, __LINE__);                \
@@ -36,18 +36,18 @@
                 tap_failed = 1;                                                 \
                 return NULL;                                                    \
         } while (0)
-#define REQUIRE(c) do { if (!(c)) REQUIRE_FAIL("check failed: %s", #c); } while (0)
-#define REQUIRE_EQ(a, b)                                                        \
+#define CHECK_OR_NULL(c) do { if (!(c)) TAP_FAIL_NULL("check failed: %s", #c); } while (0)
+#define CHECK_EQ_OR_NULL(a, b)                                                        \
         do {                                                                    \
                 long long _a = (long long) (a), _b = (long long) (b);           \
                 if (_a != _b)                                                   \
-                        REQUIRE_FAIL("%s == %s: %lld != %lld", #a, #b, _a, _b); \
+                        TAP_FAIL_NULL("%s == %s: %lld != %lld", #a, #b, _a, _b); \
         } while (0)
-#define REQUIRE_STR(a, b)                                                                       \
+#define CHECK_STR_OR_NULL(a, b)                                                                       \
         do {                                                                                    \
                 const char *_a = (a), *_b = (b);                                                \
                 if (!_a || !_b || strcmp(_a, _b) != 0)                                          \
-                        REQUIRE_FAIL("%s == %s: \"%s\" != \"%s\"", #a, #b, _a ?: "(null)", _b ?: "(null)"); \
+                        TAP_FAIL_NULL("%s == %s: \"%s\" != \"%s\"", #a, #b, _a ?: "(null)", _b ?: "(null)"); \
         } while (0)
 
 static char test_dir[] = "/tmp/tphub-test-XXXXXX";

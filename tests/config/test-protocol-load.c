@@ -14,24 +14,24 @@ static Protocol *load_shipped(const char *name, size_t n_steps) {
         Protocol *p = NULL;
         char *path, err[256];
 
-        REQUIRE(asprintf(&path, "%s/%s.conf", protocols_dir, name) > 0);
+        CHECK_OR_NULL(asprintf(&path, "%s/%s.conf", protocols_dir, name) > 0);
         int r = protocol_load(path, &p, &e);
         if (r < 0)
                 for (size_t i = 0; i < e.n; i++)
                         fprintf(stderr, "%s\n", e.msgs[i]);
-        REQUIRE_EQ(r, 0);
-        REQUIRE_EQ(e.n, 0);
-        REQUIRE_STR(p->name, name);
-        REQUIRE(p->title && p->description && p->source);
+        CHECK_EQ_OR_NULL(r, 0);
+        CHECK_EQ_OR_NULL(e.n, 0);
+        CHECK_STR_OR_NULL(p->name, name);
+        CHECK_OR_NULL(p->title && p->description && p->source);
         /* an unattended station: every shipped protocol carries its own notice */
-        REQUIRE(p->safety_notice && strlen(p->safety_notice) > 80);
-        REQUIRE(protocol_safety_notice(p) == p->safety_notice);
-        REQUIRE_EQ(p->n_steps, n_steps);
+        CHECK_OR_NULL(p->safety_notice && strlen(p->safety_notice) > 80);
+        CHECK_OR_NULL(protocol_safety_notice(p) == p->safety_notice);
+        CHECK_EQ_OR_NULL(p->n_steps, n_steps);
         for (size_t i = 0; i < p->n_steps; i++) {
-                REQUIRE_EQ(protocol_step_validate(&p->steps[i], err, sizeof err), 0);
-                REQUIRE(p->steps[i].instruction && p->steps[i].side);
+                CHECK_EQ_OR_NULL(protocol_step_validate(&p->steps[i], err, sizeof err), 0);
+                CHECK_OR_NULL(p->steps[i].instruction && p->steps[i].side);
                 for (size_t j = 0; j < i; j++)
-                        REQUIRE(strcmp(p->steps[i].point, p->steps[j].point) != 0);
+                        CHECK_OR_NULL(strcmp(p->steps[i].point, p->steps[j].point) != 0);
         }
         free(path);
         return p;
@@ -201,8 +201,8 @@ static Protocol *load_ok(const char *name, const char *text) {
         int r = protocol_load(path, &p, &e);
         for (size_t i = 0; i < e.n; i++)
                 fprintf(stderr, "%s\n", e.msgs[i]);
-        REQUIRE_EQ(r, 0);
-        REQUIRE(p);
+        CHECK_EQ_OR_NULL(r, 0);
+        CHECK_OR_NULL(p);
         free(path);
         return p;
 }
