@@ -8,6 +8,7 @@
 #include "mqtt/mqtt-command.h"
 #include "shared/iso8601.h"
 #include "shared/macro.h"
+#include "shared/session-id.h"
 
 static const char *const verb_table[_MQTT_COMMAND_MAX] = {
         [MQTT_COMMAND_START] = "start",
@@ -64,10 +65,6 @@ static int fail(const char **ret_error, const char *msg) {
         return -EINVAL;
 }
 
-static bool session_id_valid(const char *s, size_t len) {
-        return len == MQTT_COMMAND_SESSION_ID_LEN && strspn(s, "0123456789abcdef") == len;
-}
-
 /* The hub archive's keys (docs/mqtt.md "sessions_since", "resend"). */
 static int parse_archive_keys(json_object *o, MqttCommand *c, const char **ret_error) {
         static const struct {
@@ -98,7 +95,7 @@ static int parse_archive_keys(json_object *o, MqttCommand *c, const char **ret_e
                         if (strlen(s) != n || iso8601_parse_ms(s, &c->since_ms) < 0)
                                 return fail(ret_error, "\"since\" must be an ISO 8601 UTC time");
                 } else {
-                        if (strlen(s) != n || !session_id_valid(s, n))
+                        if (strlen(s) != n || !session_id_valid(s))
                                 return fail(ret_error, i == 1 ? "\"after\" must be a session id (32 hex digits)"
                                                               : "\"session\" must be a session id (32 hex digits)");
                         memcpy(i == 1 ? c->after : c->session, s, n + 1);

@@ -9,10 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shared/session-id.h"
+
 #define MQTT_COMMAND_MAX_PAYLOAD 4096
 #define MQTT_COMMAND_NAME_MAX 64     /* athlete and protocol names */
 #define MQTT_COMMAND_ID_MAX 64
-#define MQTT_COMMAND_SESSION_ID_LEN 32   /* a session id: 32 lower-case hex digits */
+
 
 /* An athlete or protocol name in a command: 1 to MQTT_COMMAND_NAME_MAX of A-Z a-z 0-9 _ . -
  * (tphubctl checks with this before sending). */
@@ -36,8 +38,8 @@ typedef struct MqttCommand {
         char athlete[MQTT_COMMAND_NAME_MAX + 1];     /* start only; "" = none given */
         char protocol[MQTT_COMMAND_NAME_MAX + 1];    /* start: "" = the station's; select: required */
         int64_t since_ms;                            /* sessions_since: required (ms since the epoch) */
-        char after[MQTT_COMMAND_SESSION_ID_LEN + 1]; /* sessions_since: optional cursor; "" = none */
-        char session[MQTT_COMMAND_SESSION_ID_LEN + 1]; /* resend: required */
+        char after[SESSION_ID_LEN + 1]; /* sessions_since: optional cursor; "" = none */
+        char session[SESSION_ID_LEN + 1]; /* resend: required */
 } MqttCommand;
 
 const char *mqtt_command_verb_to_string(MqttCommandVerb v);

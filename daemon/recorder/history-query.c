@@ -11,6 +11,7 @@
 #include "recorder/history-store.h"
 #include "shared/iso8601.h"
 #include "shared/macro.h"
+#include "shared/session-id.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 
@@ -88,7 +89,7 @@ static const char *parse(const void *data, size_t len, json_object **ret_o, Quer
         STR("query", query, 1, "");
         STR("athlete", athlete, session_doc_name_valid(q->athlete), "\"athlete\" must be 1-64 characters of [A-Za-z0-9_.-]");
         STR("point", point, session_doc_name_valid(q->point), "\"point\" must be 1-64 characters of [A-Za-z0-9_.-]");
-        STR("id", id, session_doc_id_valid(q->id), "\"id\" must be a session id (32 hex digits)");
+        STR("id", id, session_id_valid(q->id), "\"id\" must be a session id (32 hex digits)");
         STR("cursor", cursor, strlen(q->cursor) < 60, "\"cursor\" is not one this recorder gave");
 #undef STR
         q->from_ms = 0;
@@ -110,7 +111,7 @@ static const char *parse(const void *data, size_t len, json_object **ret_o, Quer
         if (q->cursor) {
                 char *dot;
                 long long st = strtoll(q->cursor, &dot, 10);
-                if (*dot != '.' || !session_doc_id_valid(dot + 1))
+                if (*dot != '.' || !session_id_valid(dot + 1))
                         return "\"cursor\" is not one this recorder gave";
                 q->after_started = st;
                 memcpy(q->after_id, dot + 1, 33);

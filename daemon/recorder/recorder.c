@@ -12,6 +12,7 @@
 #include "mqtt/mqtt-client.h"
 #include "recorder/recorder.h"
 #include "recorder/session-doc.h"
+#include "shared/session-id.h"
 #include "shared/log.h"
 #include "shared/macro.h"
 #include "shared/time-util.h"
@@ -444,7 +445,7 @@ static void on_list_reply(Recorder *r, Request *q, json_object *reply) {
                 int k;
 
                 if (!json_object_object_get_ex(e, "id", &id) || !json_object_object_get_ex(e, "at", &at) ||
-                    !(ids = json_object_get_string(id)) || !session_doc_id_valid(ids) ||
+                    !(ids = json_object_get_string(id)) || !session_id_valid(ids) ||
                     !json_object_is_type(at, json_type_string) || !(ats = json_object_get_string(at)) ||
                     iso8601_parse_ms(ats, &at_ms) < 0) {
                         log_warning("Hub %s listed a malformed archive entry; ignored.", q->hub);

@@ -10,6 +10,7 @@
 
 #include "recorder/session-doc.h"
 #include "shared/iso8601.h"
+#include "shared/session-id.h"
 
 /* Bounds a sane session stays far inside: ten years of ms, a day of hold. */
 #define MAX_EPOCH_MS INT64_C(253402300799999)    /* 9999-12-31T23:59:59.999Z */
@@ -24,10 +25,6 @@ int session_doc_name_valid(const char *s) {
         n = strlen(s);
         return n >= 1 && n <= SESSION_DOC_NAME_MAX &&
                strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
-}
-
-int session_doc_id_valid(const char *s) {
-        return s && strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32;
 }
 
 SessionDoc *session_doc_free(SessionDoc *d) {
@@ -341,7 +338,7 @@ int session_doc_parse(const void *data, size_t len, SessionDoc **ret, const char
         d->json = o;
         id = field(o, "id");
         s = plain_string(id, 32);
-        if (!s || !session_doc_id_valid(s))
+        if (!s || !session_id_valid(s))
                 e = "\"id\" must be 32 lower-case hex digits";
         else {
                 d->id = s;

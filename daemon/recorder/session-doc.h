@@ -64,5 +64,3 @@ static inline void session_doc_freep(SessionDoc **d) {
 
 /* Names the hub uses as topic levels and ids: 1..SESSION_DOC_NAME_MAX of [A-Za-z0-9_.-]. */
 int session_doc_name_valid(const char *s);
-/* 32 lower-case hex digits. */
-int session_doc_id_valid(const char *s);

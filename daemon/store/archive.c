@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "shared/macro.h"
+#include "shared/session-id.h"
 #include "store/archive.h"
 #include "store/atomic-file.h"
 #include "store/outbox.h"
@@ -22,10 +23,6 @@ struct Archive {
         ArchiveEntry *entries;   /* ordered by (at_ms, id) */
         size_t n, cap;
 };
-
-static int id_valid(const char *s) {
-        return s && strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32;
-}
 
 static int entry_cmp(const void *x, const void *y) {
         const ArchiveEntry *a = x, *b = y;
@@ -52,7 +49,7 @@ static int parse_name(const char *name, ArchiveEntry *ret) {
                 return -EINVAL;
         memcpy(ret->id, name + 14, 32);
         ret->id[32] = 0;
-        if (!id_valid(ret->id))
+        if (!session_id_valid(ret->id))
                 return -EINVAL;
         ret->at_ms = at;
         return 0;
@@ -176,7 +173,7 @@ int archive_add(Archive *a, int64_t now_ms, const char *id, const char *topic, c
         ssize_t old;
         int r, len;
 
-        if (!a || !id_valid(id) || !topic || strchr(topic, '\n') || !json || now_ms < 0 || now_ms > 9999999999999LL)
+        if (!a || !session_id_valid(id) || !topic || strchr(topic, '\n') || !json || now_ms < 0 || now_ms > 9999999999999LL)
                 return -EINVAL;
         len = asprintf(&data, "%s\n%s", topic, json);
         if (len < 0)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "recorder/session-doc.h"
+#include "shared/session-id.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -17,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         r = session_doc_parse(data, size, &d, &err);
         if (r == 0) {
                 /* An accepted document is well-formed by construction. */
-                if (!session_doc_id_valid(d->id) || !session_doc_name_valid(d->hub) ||
+                if (!session_id_valid(d->id) || !session_doc_name_valid(d->hub) ||
                     !session_doc_name_valid(d->station) || !session_doc_name_valid(d->protocol) ||
                     (d->athlete && !session_doc_name_valid(d->athlete)) || !d->canonical ||
                     strlen(d->canonical) != d->canonical_len)
