@@ -3,7 +3,10 @@
  * that lists its address (or to the first station that adopts any tool), a tag tap starts a
  * session for its athlete at the first idle station, a command names its station. */
 
+#include <stdio.h>
 #include <string.h>
+
+#include "shared/macro.h"
 
 #include "hub/hub-private.h"
 
@@ -26,6 +29,29 @@ HubStation *hub_station_of_tool(Hub *h, const char *address) {
                 if (h->stations[i]->config->auto_adopt)
                         return h->stations[i];
         return NULL;
+}
+
+HubStation *hub_station_of_sample(Hub *h, const char *address) {
+        HubStation *hs;
+
+        /* A pointer comparison per linked tool, and one string comparison that makes sure the
+         * key still names the same tool. */
+        for (size_t i = 0; i < h->n_tool_links; i++)
+                if (h->tool_links[i].key == address && strcmp(h->tool_links[i].address, address) == 0)
+                        return h->tool_links[i].station;
+        hs = hub_station_of_tool(h, address);
+        if (h->n_tool_links < ELEMENTSOF(h->tool_links) && strlen(address) < sizeof(h->tool_links[0].address)) {
+                HubToolLink *l = &h->tool_links[h->n_tool_links++];
+
+                l->key = address;
+                snprintf(l->address, sizeof l->address, "%s", address);
+                l->station = hs;
+        }
+        return hs;
+}
+
+void hub_tool_links_clear(Hub *h) {
+        h->n_tool_links = 0;
 }
 
 HubStation *hub_station_for_tag(Hub *h) {

@@ -130,7 +130,7 @@ const char *hub_ble_tare(Hub *h, HubStation *hs, nsec_t now) {
 static void on_tool_sample(void *userdata, const char *address, double newtons, nsec_t arrival,
                            bool has_device_ts, uint64_t device_ts_us) {
         Hub *h = userdata;
-        HubStation *hs = hub_station_of_tool(h, address);
+        HubStation *hs = hub_station_of_sample(h, address);
 
         if (!hs)
                 return;
@@ -238,6 +238,7 @@ int hub_ble_start(Hub *h) {
 }
 
 void hub_ble_stop(Hub *h) {
+        hub_tool_links_clear(h);
         h->ble = ble_manager_free(h->ble);
         if (h->bus) {
                 /* ble_manager_free queued Disconnects: hand them to bluetoothd before leaving. */

@@ -96,6 +96,8 @@ static int apply_config(Hub *h) {
         const Config *c = h->config;
         int r;
 
+        hub_tool_links_clear(h);   /* stations may go, tools may move */
+
         for (size_t i = 0; i < h->n_stations;) {
                 if (!config_find_station(c, station_name(h->stations[i]->station))) {
                         log_notice("%s: removed from the configuration", station_name(h->stations[i]->station));
