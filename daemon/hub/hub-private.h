@@ -35,12 +35,13 @@ typedef struct HubStation {
         /* MQTT live state: refreshed at every transition and at 4 Hz while counting down */
         sd_event_source *state_timer;
         char *selected_protocol;       /* "select" command: what a start without one runs */
-        /* MQTT force batches (docs/mqtt.md): samples at the tool's rate, sent 10 times a second */
+        /* MQTT force batches (docs/mqtt.md): samples at the tool's rate, sent force_rate_hz times a second */
         float force_batch[HUB_FORCE_BATCH_MAX];
         unsigned n_force_batch;
         nsec_t force_batch_first, force_batch_last;
         double force_dt_ms;              /* the last batch's interval, for a batch of one */
         uint64_t force_seq;
+        sd_event_source *force_timer;    /* flushes a batch every 1/force_rate_hz while samples flow */
         /* commands: a token bucket (docs/mqtt.md, rate) */
         double cmd_tokens;
         nsec_t cmd_refilled;
