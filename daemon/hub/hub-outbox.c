@@ -105,18 +105,19 @@ static void on_finished(Station *s, const Session *session, const Protocol *prot
                 log_error_errno(r, "%s: cannot serialise session %s: %m", hs->config->name, session->id);
                 return;
         }
+        /* Without a broker the journal has every record too. */
         if (!h->config->mqtt.enabled)
                 log_info("%s: %s", hs->config->name, json);
         r = spool(h, hs->config->name, session->id, json);
         if (r < 0 && h->publisher)
                 /* the publisher reported why; it still sends it from memory */
                 log_error_errno(r, "%s: session %s could not be queued for MQTT: %m", hs->config->name, session->id);
-        else if (r < 0) {
-                /* Kept nowhere else: the checkpoint stays, and comes back as interrupted. */
-                log_error_errno(r, "%s: session %s could not be spooled in %s: %m", hs->config->name, session->id,
-                                h->config->spool_dir ?: "(no paths.spool)");
-                return;
-        }
+        else if (r < 0)
+                log_error_errno(r, "%s: session %s could not be spooled in %s (%m)%s", hs->config->name, session->id,
+                                h->config->spool_dir ?: "(no paths.spool)",
+                                h->config->mqtt.enabled ? "." : "; it is in the journal only.");
+        /* The finished record supersedes the checkpoint in any case: left behind, it would
+         * come back after a restart as an interrupted session that in fact completed. */
         if (h->config->state_dir) {
                 r = checkpoint_clear(h->config->state_dir, hs->config->name);
                 if (r < 0)

@@ -10,6 +10,8 @@ published exactly once, as interrupted, when tphubd next runs with MQTT enabled.
                             is in the spool (in the publisher's format) and the checkpoint is
                             gone, so a new session cannot overwrite it; then MQTT on: published
                             once, and not again at a further restart.
+  finished_offline_then_mqtt: MQTT off, a session completes: spooled (and in the journal), no
+                            checkpoint left; then MQTT on: published once, completed.
 
 Stand-in bluetoothd (tests/ble/sim) for the tool, a real mosquitto for the broker."""
 
@@ -30,7 +32,7 @@ P1 = "AA:00:00:00:00:01"
 BASE, LEVEL = 2.0, 280.0
 PROTOCOL = """title = "one hold"; description = "test"; source = "test";
 steps = ( { point = "p1"; label = "Point"; side = "left"; kind = "press"; start = "auto";
-            min_hold_s = 30; target_hold_s = 30; max_hold_s = 60; settle_s = 0.5; rest_s = 0;
+            min_hold_s = %d; target_hold_s = %d; max_hold_s = 60; settle_s = 0.5; rest_s = 0;
             contact_n = 20; release_n = 10; target_min_n = 100; target_max_n = 400; safety_max_n = 600;
             min_release_s = 0.2; } );
 """
@@ -43,13 +45,13 @@ def expect(cond, what):
 
 
 class Lab:
-    def __init__(self):
+    def __init__(self, hold_s=30):
         self.tmp = tempfile.TemporaryDirectory(prefix="tphub-outbox-")
         t = self.tmp.name
         self.pdir = os.path.join(t, "protocols")
         os.mkdir(self.pdir)
         with open(os.path.join(self.pdir, "hold.conf"), "w") as f:
-            f.write(PROTOCOL)
+            f.write(PROTOCOL % (hold_s, hold_s))
         self.spool = os.path.join(t, "spool")
         self.state = os.path.join(t, "state")
         self.conf = os.path.join(t, "tphub.conf")
@@ -192,4 +194,33 @@ def killed_then_offline_then_mqtt():
         lab.close()
 
 
-run_tap([killed_then_mqtt, killed_then_offline_then_mqtt])
+def finished_offline_then_mqtt():
+    lab = Lab(hold_s=3)
+    try:
+        lab.trace(rest(0, 600000, BASE))
+        lab.start(mqtt=False)
+        lab.d.wait_log("Tool %s (progressor) connected" % P1, timeout=30)
+        lab.trace(press_cycle(BASE, LEVEL, press_ms=6000))
+        log = lab.d.wait_log(" completed (hold)", timeout=40)
+        entries = lab.spooled()
+        expect(len(entries) == 1, "spool %r" % [n for n, _, _ in entries])
+        name, topic, doc = entries[0]
+        expect(topic == TOPIC and doc["status"] == "completed", "spooled %s %r" % (topic, doc["status"]))
+        expect('"id":"%s"' % doc["id"] in log, "the record is not in the journal")
+        expect(not os.path.exists(lab.checkpoint()), "the checkpoint was left after the session ended")
+        code, _ = lab.stop()
+        expect(code == 0, "exit %d" % code)
+        m = len(lab.sub.seen)
+        lab.start(mqtt=True)
+        _, pub, _ = lab.sub.wait(TOPIC, lambda x: x["id"] == doc["id"], after=m, timeout=30)
+        expect(pub == doc, "published %r, spooled %r" % (pub, doc))
+        lab.d.wait_log("MQTT: session %s delivered" % doc["id"], timeout=30)
+        code, _ = lab.stop()
+        expect(code == 0, "exit %d" % code)
+        expect(not lab.spooled(), "still spooled")
+        expect(len(published(lab, doc["id"])) == 1, "published %d times" % len(published(lab, doc["id"])))
+    finally:
+        lab.close()
+
+
+run_tap([killed_then_mqtt, killed_then_offline_then_mqtt, finished_offline_then_mqtt])
