@@ -101,10 +101,12 @@ static int apply_config(Hub *h) {
         for (size_t i = 0; i < h->n_stations;) {
                 if (!config_find_station(c, station_name(h->stations[i]->station))) {
                         log_notice("%s: removed from the configuration", station_name(h->stations[i]->station));
+                        /* Its session ends first (recorded as stopped, spooled), then its
+                         * adapters let go: nothing they start for that ending may outlive it. */
+                        station_stop(h->stations[i]->station, now_monotonic());
                         hub_gpio_station_stop(h->stations[i]);
                         hub_audio_station_stop(h->stations[i]);
                         hub_mqtt_station_stop(h->stations[i]);
-                        station_stop(h->stations[i]->station, now_monotonic());
                         hub_station_free(h->stations[i]);
                         memmove(&h->stations[i], &h->stations[i + 1], (h->n_stations - i - 1) * sizeof(HubStation *));
                         h->n_stations--;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* hub-assign.c: which station a tool, a sample, a tag tap or a command serves, on a hub
- * built from a real configuration file (no adapter started). A sample's station is found by
- * the BLE manager's own address string (pointer), confirmed by its text, and forgotten when a
- * reload may have moved the tool. */
+/* The hub built from a real configuration file (no adapter started): which station a tool,
+ * a sample, a tag tap or a command serves (hub-assign.c), and what a reload does to stations
+ * (hub.c). A sample's station is found by the BLE manager's own address string (pointer),
+ * confirmed by its text, and forgotten when a reload may have moved the tool. */
 
 #include <ftw.h>
 #include <stdio.h>
@@ -157,11 +157,58 @@ static void test_tag_first_idle(void) {
         teardown();
 }
 
+static int finished_status = -1;
+
+static void on_finished(Station *s, const Session *session, const Protocol *protocol, void *userdata) {
+        finished_status = (int) session->status;
+}
+
+/* A reload that removes a station whose session runs: the session ends (aborted, as by a stop command) and the
+ * station goes with its watches; the one kept is untouched, its session still running. */
+static void test_reload_removes_busy_station(void) {
+        HubStation *s1, *s2;
+        Config *c;
+
+        setup(TOOL(A), TOOL(B), false);
+        s1 = hub_find_station(hub, "s1");
+        s2 = hub_find_station(hub, "s2");
+        CHECK(station_start(s1->station, hub_station_protocol(hub, s1), "ann", now_monotonic()) >= 0);
+        CHECK(station_start(s2->station, hub_station_protocol(hub, s2), "bob", now_monotonic()) >= 0);
+        {
+                static const StationWatch watch = { .finished = on_finished };
+                CHECK(station_add_watch(s2->station, &watch, STATION_WATCH_DEFAULT, NULL) > 0);
+        }
+        {
+                char conf[1024], path[128];
+                ConfigErrors e = {};
+
+                snprintf(conf, sizeof conf,
+                         "hub = { name = \"lab\"; };\n"
+                         "paths = { protocols = [ \"%s/protocols\" ]; spool = \"%s/spool\"; state = \"%s/state\"; };\n"
+                         "ble = { enabled = false; };\n"
+                         "mqtt = { enabled = false; };\n"
+                         "stations = ( { name = \"s1\"; protocol = \"hold\"; tools = ( " TOOL(A) " ); } );\n",
+                         dir, dir, dir);
+                write_file("tphub.conf", conf);
+                snprintf(path, sizeof path, "%s/tphub.conf", dir);
+                CHECK(config_load(path, &c, &e) >= 0);
+        }
+        CHECK(hub_reload(hub, c) >= 0);
+        CHECK_EQ(finished_status, SESSION_ABORTED);
+        CHECK_EQ(hub->n_stations, 1);
+        CHECK(hub_find_station(hub, "s1") == s1);
+        CHECK(hub_find_station(hub, "s2") == NULL);
+        CHECK(station_busy(s1->station));
+        CHECK(hub_station_of_tool(hub, B) == NULL);
+        teardown();
+}
+
 static const TapCase cases[] = {
         { "a tool's station: the one listing it, else the first that adopts", test_tool_by_configuration },
         { "a sample's station by the tool's key, confirmed by its text", test_sample_by_key },
         { "a reload that moves a tool: its next sample goes to the new station", test_reload_moves_tool },
         { "a tag tap starts at the first idle station", test_tag_first_idle },
+        { "a reload removes a station whose session runs; the other keeps its session", test_reload_removes_busy_station },
 };
 
 TAP_MAIN(cases)
