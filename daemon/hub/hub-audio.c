@@ -181,7 +181,7 @@ void hub_audio_status(Hub *h, json_object *status) {
         json_object *o = NULL;
 
         for (size_t i = 0; i < h->n_stations; i++) {
-                HubStation *hs = &h->stations[i];
+                HubStation *hs = h->stations[i];
 
                 if (!hs->config->has_audio)
                         continue;
@@ -214,7 +214,7 @@ int hub_audio_start(Hub *h) {
         int r;
 
         for (size_t i = 0; i < h->n_stations; i++)
-                needed = needed || h->stations[i].config->has_audio;
+                needed = needed || h->stations[i]->config->has_audio;
         if (!needed)
                 return 0;
 
@@ -235,8 +235,8 @@ int hub_audio_start(Hub *h) {
                         bool used = false;
 
                         for (size_t k = 0; k < h->n_stations; k++)
-                                used = used || (h->stations[k].config->has_audio &&
-                                                h->stations[k].config->default_protocol == h->config->protocols[i]);
+                                used = used || (h->stations[k]->config->has_audio &&
+                                                h->stations[k]->config->default_protocol == h->config->protocols[i]);
                         /* the stations' own protocols first: they are needed soonest */
                         if (used == (pass == 0))
                                 want_protocol(h, h->config->protocols[i], used);
@@ -245,7 +245,7 @@ int hub_audio_start(Hub *h) {
                 log_info("Speech: rendering new phrases in the background (%u queued).", speech_cache_pending(h->speech));
 
         for (size_t i = 0; i < h->n_stations; i++) {
-                HubStation *hs = &h->stations[i];
+                HubStation *hs = h->stations[i];
                 const ConfigStation *c = hs->config;
                 AudioPlayerParams pp = AUDIO_PLAYER_PARAMS_DEFAULT;
 
@@ -266,10 +266,47 @@ int hub_audio_start(Hub *h) {
 
 void hub_audio_stop(Hub *h) {
         for (size_t i = 0; i < h->n_stations; i++)
-                hub_audio_station_stop(&h->stations[i]);
+                hub_audio_station_stop(h->stations[i]);
 }
 
 void hub_audio_shutdown(Hub *h) {
         hub_audio_stop(h);
         h->speech = speech_cache_free(h->speech);
+}
+
+/* ---- the station's watch: the speaker right after the LEDs, the words with the events ---- */
+
+static void on_station_render(Station *s, const Cue *cue, void *userdata) {
+        HubStation *hs = userdata;
+
+        hub_audio_render(hs->hub, hs, cue);
+}
+
+static void on_station_event(Station *s, const EngineEvent *ev, void *userdata) {
+        HubStation *hs = userdata;
+
+        hub_audio_event(hs->hub, hs, ev);
+}
+
+static void on_station_cue(Station *s, const Cue *cue, void *userdata) {
+        HubStation *hs = userdata;
+
+        hub_audio_cue_changed(hs->hub, hs, cue);
+}
+
+static void on_station_force(Station *s, double newtons, nsec_t at, void *userdata) {
+        HubStation *hs = userdata;
+
+        hub_audio_force(hs->hub, hs);
+}
+
+int hub_audio_attach(HubStation *hs) {
+        static const StationWatch watch = {
+                .render = on_station_render,
+                .event = on_station_event,
+                .cue = on_station_cue,
+                .force = on_station_force,
+        };
+        /* after the LEDs (STATION_WATCH_OUTPUT) */
+        return station_add_watch(hs->station, &watch, STATION_WATCH_OUTPUT + 1, hs);
 }

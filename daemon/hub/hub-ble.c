@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Wires BLE force tools and athlete tags (ble/) to stations: a tool belongs to the station
- * that lists its address (or to the first station that adopts any tool), a tag tap starts a
- * session for its athlete at the first idle station. */
+/* Wires BLE force tools and athlete tags (ble/) to stations (which station: hub-assign.c):
+ * samples and tool presence go to the station, a tag tap starts a session; the station's cue
+ * tells the BLE side whether its tools serve a running session (recovery ladder). */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,20 +16,6 @@
 #include "store/atomic-file.h"
 
 #define ZERO_FILE_MAX 4096U
-
-HubStation *hub_station_of_tool(Hub *h, const char *address) {
-        for (size_t i = 0; i < h->n_stations; i++) {
-                const ConfigStation *c = h->stations[i].config;
-                for (size_t k = 0; k < c->n_tools; k++)
-                        if (strcasecmp(c->tools[k].address, address) == 0)
-                                return &h->stations[i];
-        }
-        /* adopted: the first station that adopts tools */
-        for (size_t i = 0; i < h->n_stations; i++)
-                if (h->stations[i].config->auto_adopt)
-                        return &h->stations[i];
-        return NULL;
-}
 
 static void on_tool_state(void *userdata, const char *address, const char *driver, bool connected) {
         Hub *h = userdata;
@@ -113,7 +99,7 @@ static void load_zero(Hub *h, const char *address) {
         json_object_put(o);
 }
 
-void hub_ble_station_busy(Hub *h, HubStation *hs) {
+static void station_busy_changed(Hub *h, HubStation *hs) {
         bool busy = station_busy(hs->station);
 
         for (size_t i = 0; h->ble && ble_manager_tool_at(h->ble, i); i++)
@@ -122,14 +108,10 @@ void hub_ble_station_busy(Hub *h, HubStation *hs) {
 }
 
 const char *hub_ble_tare(Hub *h, HubStation *hs, nsec_t now) {
-        EngineStatus st;
         const char *error = "no tool is connected";
         bool tried = false;
 
-        station_status(hs->station, now, &st);
-        /* Zeroing while someone presses would erase their press from the record. */
-        if (st.state == CUE_PRESSING || st.state == CUE_HOLD || st.state == CUE_RELEASE || st.state == CUE_PAUSED)
-                return "cannot tare while the tool is pressed";
+        /* hub_command_decide() refused it already while the tool is pressed */
         for (size_t i = 0; h->ble && ble_manager_tool_at(h->ble, i); i++) {
                 const char *a = ble_manager_tool_at(h->ble, i);
                 int r;
@@ -148,15 +130,13 @@ const char *hub_ble_tare(Hub *h, HubStation *hs, nsec_t now) {
 static void on_tool_sample(void *userdata, const char *address, double newtons, nsec_t arrival,
                            bool has_device_ts, uint64_t device_ts_us) {
         Hub *h = userdata;
-        HubStation *hs = hub_station_of_tool(h, address);
+        HubStation *hs = hub_station_of_sample(h, address);
 
         if (!hs)
                 return;
         /* Arrival time, not the device clock: the engine's timers run on this host's clock,
          * and notifications arrive within a connection interval of being measured. */
         (void) station_force(hs->station, newtons, arrival);
-        hub_audio_force(h, hs);
-        hub_mqtt_force(h, hs, arrival);
 }
 
 static void on_tool_battery(void *userdata, const char *address, int percent, int millivolts) {
@@ -172,18 +152,15 @@ static void on_tool_battery(void *userdata, const char *address, int percent, in
 static void on_tag_tap(void *userdata, const char *athlete, const char *address, int rssi) {
         Hub *h = userdata;
 
-        /* One radio hears every tag, so "nearest" cannot be told apart: the first idle
-         * station, in configuration order, takes the athlete. */
-        for (size_t i = 0; i < h->n_stations; i++) {
-                HubStation *hs = &h->stations[i];
-                if (station_busy(hs->station) || !hub_station_protocol(h, hs))
-                        continue;
-                log_notice("%s: athlete %s tapped in with tag %s (RSSI %d dBm)", hs->config->name, athlete, address, rssi);
-                (void) station_start(hs->station, hub_station_protocol(h, hs), athlete, now_monotonic());
-                hub_ha_tag(h, hs, athlete);
+        HubStation *hs = hub_station_for_tag(h);
+
+        if (!hs) {
+                log_notice("Athlete %s tapped in (tag %s) but every station is busy.", athlete, address);
                 return;
         }
-        log_notice("Athlete %s tapped in (tag %s) but every station is busy.", athlete, address);
+        log_notice("%s: athlete %s tapped in with tag %s (RSSI %d dBm)", hs->config->name, athlete, address, rssi);
+        (void) station_start(hs->station, hub_station_protocol(h, hs), athlete, now_monotonic());
+        hub_ha_tag(h, hs, athlete);
 }
 
 static void on_log(void *userdata, int priority, const char *message) {
@@ -198,8 +175,8 @@ int hub_ble_start(Hub *h) {
         if (!b->enabled)
                 return 0;
         for (size_t i = 0; i < h->n_stations; i++) {
-                adopt = adopt || h->stations[i].config->auto_adopt;
-                tools = tools || h->stations[i].config->n_tools > 0;
+                adopt = adopt || h->stations[i]->config->auto_adopt;
+                tools = tools || h->stations[i]->config->n_tools > 0;
         }
         if (!tools && !adopt && b->n_tags == 0)
                 return 0;
@@ -224,7 +201,7 @@ int hub_ble_start(Hub *h) {
         if (r < 0)
                 return log_error_errno(r, "Cannot set up BLE: %m");
         for (size_t i = 0; i < h->n_stations; i++) {
-                const ConfigStation *c = h->stations[i].config;
+                const ConfigStation *c = h->stations[i]->config;
                 for (size_t k = 0; k < c->n_tools; k++) {
                         r = ble_manager_add_tool(h->ble, c->tools[k].address, c->tools[k].driver);
                         if (r < 0)
@@ -248,11 +225,12 @@ int hub_ble_start(Hub *h) {
         if (r < 0)
                 return log_error_errno(r, "Cannot start BLE: %m");
         for (size_t i = 0; i < h->n_stations; i++)
-                hub_ble_station_busy(h, &h->stations[i]);
+                station_busy_changed(h, h->stations[i]);
         return 0;
 }
 
 void hub_ble_stop(Hub *h) {
+        hub_tool_links_clear(h);
         h->ble = ble_manager_free(h->ble);
         if (h->bus) {
                 /* ble_manager_free queued Disconnects: hand them to bluetoothd before leaving. */
@@ -289,4 +267,17 @@ int hub_ble_reload(Hub *h, const Config *old) {
                         load_zero(h, t->address);
                 }
         return 0;
+}
+
+static void on_station_cue(Station *s, const Cue *cue, void *userdata) {
+        HubStation *hs = userdata;
+
+        station_busy_changed(hs->hub, hs);
+}
+
+int hub_ble_attach(HubStation *hs) {
+        static const StationWatch watch = {
+                .cue = on_station_cue,
+        };
+        return station_add_watch(hs->station, &watch, STATION_WATCH_DEFAULT, hs);
 }

@@ -88,7 +88,7 @@ int hub_gpio_start(Hub *h) {
         int r;
 
         for (size_t i = 0; i < h->n_stations; i++)
-                needed = needed || h->stations[i].config->has_switch || h->stations[i].config->has_cues;
+                needed = needed || h->stations[i]->config->has_switch || h->stations[i]->config->has_cues;
         if (!needed)
                 return 0;
 
@@ -105,7 +105,7 @@ int hub_gpio_start(Hub *h) {
         }
 
         for (size_t i = 0; i < h->n_stations; i++) {
-                r = gpio_station_start(h, &h->stations[i]);
+                r = gpio_station_start(h, h->stations[i]);
                 if (r < 0)
                         return r;
         }
@@ -114,7 +114,7 @@ int hub_gpio_start(Hub *h) {
 
 void hub_gpio_stop(Hub *h) {
         for (size_t i = 0; i < h->n_stations; i++)
-                hub_gpio_station_stop(&h->stations[i]);
+                hub_gpio_station_stop(h->stations[i]);
         h->gpio = gpio_backend_free(h->gpio);
 }
 
@@ -135,7 +135,7 @@ int hub_gpio_reload(Hub *h, const Config *old) {
         /* Same backend: reopen only the lines of stations whose wiring changed (a line kept
          * keeps its LED lit and its switch state). */
         for (size_t i = 0; i < h->n_stations; i++) {
-                HubStation *hs = &h->stations[i];
+                HubStation *hs = h->stations[i];
                 const ConfigStation *was = config_find_station(old, hs->config->name);
 
                 if (!was || !config_switch_equal(was, hs->config)) {
@@ -152,4 +152,19 @@ int hub_gpio_reload(Hub *h, const Config *old) {
                 }
         }
         return 0;
+}
+
+/* The LEDs and buzzer first: nothing an input causes may delay what the athlete sees. */
+static void on_render(Station *s, const Cue *cue, void *userdata) {
+        HubStation *hs = userdata;
+
+        if (hs->cues)
+                (void) cue_player_show(hs->cues, cue, now_monotonic());
+}
+
+int hub_gpio_attach(HubStation *hs) {
+        static const StationWatch watch = {
+                .render = on_render,
+        };
+        return station_add_watch(hs->station, &watch, STATION_WATCH_OUTPUT, hs);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Wires stations to MQTT (docs/mqtt.md): finished sessions through the durable outbox,
- * running sessions checkpointed at rep boundaries, live state, events, decimated force, tool
- * status, and commands from phones and dashboards. */
+/* Stations on MQTT (docs/mqtt.md): a watch on every station announces live state, events,
+ * force batches and the finished sessions' summaries (last, after the LEDs, the speaker and
+ * the outbox); the session publisher sends what the outbox (hub-outbox.c) holds; tool status;
+ * and commands from phones and dashboards, decided by hub-command.c and carried out here. */
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -12,14 +13,13 @@
 #include <unistd.h>
 
 #include "engine/session-json.h"
+#include "hub/hub-command.h"
 #include "hub/hub-private.h"
 #include "mqtt/mqtt-command.h"
 #include "mqtt/topics.h"
 #include "shared/log.h"
-#include "shared/fs-util.h"
 #include "shared/macro.h"
 #include "shared/sysinfo.h"
-#include "store/checkpoint.h"
 
 /* At least 4 Hz during a countdown, as dashboards show the remaining time. */
 #define STATE_PERIOD_USEC (250 * 1000)
@@ -161,22 +161,27 @@ static int state_tick(sd_event_source *src, uint64_t usec, void *userdata) {
         Hub *h = userdata;
 
         for (size_t i = 0; i < h->n_stations; i++)
-                if (h->stations[i].state_timer == src)
-                        publish_state(h, &h->stations[i]);
+                if (h->stations[i]->state_timer == src)
+                        publish_state(h, h->stations[i]);
         return 0;
 }
 
-void hub_mqtt_cue(Hub *h, HubStation *hs) {
-        publish_state(h, hs);
+static void on_cue(Station *s, const Cue *cue, void *userdata) {
+        HubStation *hs = userdata;
+
+        publish_state(hs->hub, hs);
 }
 
 void hub_mqtt_station_stop(HubStation *hs) {
         hs->state_timer = sd_event_source_disable_unref(hs->state_timer);
+        hs->force_timer = sd_event_source_disable_unref(hs->force_timer);
 }
 
 /* ---- events, force ---- */
 
-void hub_mqtt_event(Hub *h, HubStation *hs, const EngineEvent *ev) {
+static void on_event(Station *s, const EngineEvent *ev, void *userdata) {
+        HubStation *hs = userdata;
+        Hub *h = hs->hub;
         _cleanup_(json_object_putp) json_object *o = json_object_new_object();
         const Session *session = station_session(hs->station);
         const ProtocolStep *ps = step_of(hs->station, ev->step);
@@ -237,7 +242,54 @@ static void force_flush(Hub *h, HubStation *hs) {
         hs->n_force_batch = 0;
 }
 
-void hub_mqtt_force(Hub *h, HubStation *hs, nsec_t now) {
+/* Batch boundaries come from a timer at the configured rate, not from the samples: gated on
+ * a sample's arrival, a 10 Hz rate gave about 8.4 batches a second (a batch closed only with
+ * the first sample past its period). Boundaries are absolute (each one period after the
+ * last), so the rate does not drift; with no sample for a whole period the timer sleeps
+ * until the next sample. */
+#define FORCE_TIMER_ACCURACY_USEC 1000
+
+static uint64_t force_period_usec(double rate) {
+        return (uint64_t) (1e6 / rate);
+}
+
+static int force_tick(sd_event_source *src, uint64_t usec, void *userdata) {
+        HubStation *hs = userdata;
+        Hub *h = hs->hub;
+        double rate = h->config->mqtt.force_rate_hz;
+        uint64_t next, now = now_monotonic() / NSEC_PER_USEC;
+
+        if (hs->n_force_batch == 0 || !h->mqtt || rate <= 0)
+                return sd_event_source_set_enabled(src, SD_EVENT_OFF);
+        force_flush(h, hs);
+        next = usec + force_period_usec(rate);
+        if (next <= now)   /* the loop was held up for a whole period: start afresh */
+                next = now + force_period_usec(rate);
+        (void) sd_event_source_set_time(src, next);
+        return sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+}
+
+static void force_timer_arm(Hub *h, HubStation *hs, nsec_t first, double rate) {
+        uint64_t at = first / NSEC_PER_USEC + force_period_usec(rate);
+        int enabled = SD_EVENT_OFF;
+
+        if (!hs->force_timer) {
+                if (sd_event_add_time(h->event, &hs->force_timer, CLOCK_MONOTONIC, at, FORCE_TIMER_ACCURACY_USEC,
+                                      force_tick, hs) < 0)
+                        return;
+                (void) sd_event_source_set_description(hs->force_timer, "mqtt-force");
+                (void) sd_event_source_set_enabled(hs->force_timer, SD_EVENT_ONESHOT);
+                return;
+        }
+        if (sd_event_source_get_enabled(hs->force_timer, &enabled) >= 0 && enabled != SD_EVENT_OFF)
+                return;   /* ticking: the batch ends at the next boundary */
+        (void) sd_event_source_set_time(hs->force_timer, at);
+        (void) sd_event_source_set_enabled(hs->force_timer, SD_EVENT_ONESHOT);
+}
+
+static void on_force(Station *s, double newtons, nsec_t now, void *userdata) {
+        HubStation *hs = userdata;
+        Hub *h = hs->hub;
         double rate = h->config->mqtt.force_rate_hz;
         nsec_t period;
 
@@ -251,8 +303,9 @@ void hub_mqtt_force(Hub *h, HubStation *hs, nsec_t now) {
                 hs->force_batch_first = now;
         hs->force_batch[hs->n_force_batch++] = (float) engine_force(station_engine(hs->station));
         hs->force_batch_last = now;
-        if (hs->n_force_batch == HUB_FORCE_BATCH_MAX || now - hs->force_batch_first >= period)
+        if (hs->n_force_batch == HUB_FORCE_BATCH_MAX)
                 force_flush(h, hs);
+        force_timer_arm(h, hs, now, rate);
 }
 
 /* ---- tools ---- */
@@ -305,38 +358,7 @@ static int tools_tick(sd_event_source *src, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* ---- sessions and checkpoints ---- */
-
-static int write_checkpoint(Hub *h, HubStation *hs, const Session *running) {
-        _cleanup_(session_freep) Session *snap = session_dup(running);
-        _cleanup_free_ char *json = NULL;
-        const Protocol *p = station_protocol_in_use(hs->station);
-        int r;
-
-        if (!snap || !p)
-                return -ENOMEM;
-        /* Written as it must be read after a crash: interrupted, ended at this checkpoint. */
-        snap->status = SESSION_INTERRUPTED;
-        snap->ended_mono = now_monotonic();
-        r = session_to_json_string(snap, p, false, &json);
-        if (r < 0)
-                return r;
-        return checkpoint_write(h->config->state_dir, hs->config->name, json, strlen(json));
-}
-
-/* Disk writes (with fsync) happen only at rep boundaries, never during a hold or a release,
- * where they could delay a cue on a slow SD card. */
-void hub_mqtt_checkpoint(Hub *h, HubStation *hs) {
-        const Session *running = engine_session(station_engine(hs->station));
-        int r;
-
-        if (!h->config->state_dir || !running)
-                return;
-        r = write_checkpoint(h, hs, running);
-        if (r < 0)
-                log_warning_errno(r, "%s: cannot checkpoint session %s in %s: %m", hs->config->name, running->id,
-                                  h->config->state_dir);
-}
+/* ---- finished sessions: the summaries (the record itself: hub-outbox.c) ---- */
 
 /* The retained last_session summary: a dashboard opened late still shows what each station
  * did last. Built from the session document, so it says exactly what the record says. */
@@ -380,71 +402,18 @@ static void publish_last_session(Hub *h, HubStation *hs, const char *json) {
         publish_station(h, hs, TOPIC_STATION_LAST_SESSION, o, 1, true);
 }
 
-void hub_mqtt_session(Hub *h, HubStation *hs, const Session *session, const char *json) {
-        _cleanup_free_ char *topic = NULL;
-        int r;
+/* After the outbox took the record (STATION_WATCH_DURABLE): the summaries. */
+static void on_finished(Station *s, const Session *session, const Protocol *protocol, void *userdata) {
+        HubStation *hs = userdata;
+        Hub *h = hs->hub;
+        _cleanup_free_ char *json = NULL;
 
+        if (!h->mqtt)
+                return;
+        if (session_to_json_string(session, protocol, false, &json) < 0)
+                return;   /* hub-outbox.c said so */
         publish_last_session(h, hs, json);
-
-        if (h->publisher && topic_station(prefix(h), h->config->hub, hs->config->name, TOPIC_STATION_SESSION, &topic) >= 0) {
-                r = publisher_push(h->publisher, topic, session->id, json);
-                if (r < 0)
-                        log_error_errno(r, "%s: session %s could not be queued for MQTT: %m", hs->config->name, session->id);
-                hub_archive_add(h, topic, session->id, json);
-        }
         hub_history_record(h, hs, json);
-        if (h->config->state_dir) {
-                r = checkpoint_clear(h->config->state_dir, hs->config->name);
-                if (r < 0)
-                        log_warning_errno(r, "%s: cannot clear the checkpoint: %m", hs->config->name);
-        }
-}
-
-/* After a crash, the last checkpoint of each station is the session as far as it got. */
-static void recover_checkpoints(Hub *h) {
-        for (size_t i = 0; i < h->n_stations; i++) {
-                const char *name = h->stations[i].config->name;
-
-                /* A running session's checkpoint is its own, not a crash's leftover. */
-                if (station_busy(h->stations[i].station))
-                        continue;
-                _cleanup_free_ char *json = NULL, *topic = NULL;
-                _cleanup_(json_object_putp) json_object *o = NULL;
-                json_object *id;
-                int r;
-
-                r = checkpoint_recover(h->config->state_dir, name, &json);
-                if (r <= 0) {
-                        if (r < 0)
-                                log_warning_errno(r, "%s: cannot read its checkpoint: %m", name);
-                        continue;
-                }
-                o = json_tokener_parse(json);
-                if (!o || !json_object_object_get_ex(o, "id", &id) || !json_object_is_type(id, json_type_string)) {
-                        log_error("%s: the checkpoint in %s is not a session document; left in place.", name,
-                                  h->config->state_dir);
-                        continue;
-                }
-                /* Died after spooling the final record but before clearing the checkpoint: the
-                 * spool has the record that was announced; never publish a second one. */
-                if (h->outbox && outbox_has_id(h->outbox, json_object_get_string(id)) > 0) {
-                        log_notice("%s: session %s ended and is spooled already; its checkpoint is dropped.", name,
-                                   json_object_get_string(id));
-                        (void) checkpoint_clear(h->config->state_dir, name);
-                        continue;
-                }
-                log_notice("%s: session %s was interrupted; publishing what was recorded.", name,
-                           json_object_get_string(id));
-                if (topic_station(prefix(h), h->config->hub, name, TOPIC_STATION_SESSION, &topic) < 0)
-                        continue;
-                r = publisher_push(h->publisher, topic, json_object_get_string(id), json);
-                hub_archive_add(h, topic, json_object_get_string(id), json);
-                if (r < 0) {
-                        log_error_errno(r, "%s: cannot spool the interrupted session: %m", name);
-                        continue;
-                }
-                (void) checkpoint_clear(h->config->state_dir, name);
-        }
 }
 
 /* ---- commands ---- */
@@ -562,43 +531,44 @@ static bool accept_command(Hub *h, HubStation *hs, nsec_t now) {
         return true;
 }
 
+/* Carries out what hub_command_decide() said (hub-command.c); the reply's error, or NULL. */
 static const char *run_command(Hub *h, HubStation *hs, const MqttCommand *cmd) {
         nsec_t now = now_monotonic();
-        int r;
+        HubCommandState st = {
+                .config = h->config,
+                .station_protocol = hub_station_protocol(h, hs),
+                .busy = station_busy(hs->station),
+                .cue = engine_cue(station_engine(hs->station))->kind,
+        };
+        HubAction a;
+        const char *error;
+        char *name;
 
-        switch (cmd->verb) {
-        case MQTT_COMMAND_START: {
-                const Protocol *p = *cmd->protocol ? config_find_protocol(h->config, cmd->protocol)
-                                                   : hub_station_protocol(h, hs);
-                if (!p)
-                        return "unknown protocol";
-                if (station_busy(hs->station))
-                        return "a session is running";
-                r = station_start(hs->station, p, *cmd->athlete ? cmd->athlete : NULL, now);
-                return r < 0 ? "cannot start" : NULL;
-        }
-        case MQTT_COMMAND_STOP:
+        error = hub_command_decide(cmd, &st, &a);
+        if (error)
+                return error;
+        switch (a.kind) {
+        case HUB_ACTION_START:
+                return station_start(hs->station, a.protocol, a.athlete, now) < 0 ? "cannot start" : NULL;
+        case HUB_ACTION_STOP:
                 return station_stop(hs->station, now) < 0 ? "no session is running" : NULL;
-        case MQTT_COMMAND_SKIP:
+        case HUB_ACTION_SKIP:
                 return station_skip(hs->station, now) < 0 ? "no session is running" : NULL;
-        case MQTT_COMMAND_TARE:
+        case HUB_ACTION_TARE:
                 /* The tools' own zero (hub-ble.c), never a second offset in the engine. */
                 return hub_ble_tare(h, hs, now);
-        case MQTT_COMMAND_SELECT: {
-                char *name;
-                if (!config_find_protocol(h->config, cmd->protocol))
-                        return "unknown protocol";
-                name = strdup(cmd->protocol);
+        case HUB_ACTION_SELECT:
+                name = strdup(a.protocol->name);
                 if (!name)
                         return "out of memory";
                 free(hs->selected_protocol);
                 hs->selected_protocol = name;
                 publish_state(h, hs); /* the select shows the choice */
                 return NULL;
+        case HUB_ACTION_NONE:
+                break;
         }
-        default:
-                return "unknown command";
-        }
+        return "unknown command";
 }
 
 static void on_message(MqttClient *c, const char *topic, const void *payload, size_t len, bool retained,
@@ -649,7 +619,7 @@ static void on_message(MqttClient *c, const char *topic, const void *payload, si
 
 void hub_mqtt_republish(Hub *h) {
         for (size_t i = 0; i < h->n_stations; i++)
-                publish_state(h, &h->stations[i]);
+                publish_state(h, h->stations[i]);
         for (size_t i = 0; h->ble && ble_manager_tool_at(h->ble, i); i++)
                 hub_mqtt_tool(h, ble_manager_tool_at(h->ble, i));
 }
@@ -662,7 +632,7 @@ static void on_connected(MqttClient *c, void *userdata) {
         hub_ha_connected(h);
         hub_mqtt_republish(h);
         for (size_t i = 0; i < h->n_stations; i++)
-                hub_history_publish(h, &h->stations[i]);
+                hub_history_publish(h, h->stations[i]);
         publisher_connected(h->publisher);
 }
 
@@ -706,7 +676,7 @@ static void on_online_status(MqttClient *c, json_object *status, void *userdata)
         json_object *stations = json_object_new_array();
 
         for (size_t i = 0; stations && i < h->n_stations; i++)
-                json_object_array_add(stations, json_object_new_string(h->stations[i].config->name));
+                json_object_array_add(stations, json_object_new_string(h->stations[i]->config->name));
         json_object_object_add(status, "hub", json_object_new_string(h->config->hub));
         json_object_object_add(status, "stations", stations);
         json_object_object_add(status, "spool", json_object_new_int64(h->outbox ? (int64_t) outbox_count(h->outbox) : 0));
@@ -822,19 +792,9 @@ int hub_mqtt_start(Hub *h) {
                         return log_oom();
         }
 
-        if (!h->config->spool_dir)
+        /* the outbox (hub-outbox.c) is open whenever paths.spool is set */
+        if (!h->outbox)
                 return log_error_errno(EINVAL, "MQTT needs paths.spool: finished sessions are spooled before publishing.");
-        r = mkdir_p(h->config->spool_dir, 0750);
-        if (r < 0)
-                return log_error_errno(r, "Cannot create the spool directory %s: %m", h->config->spool_dir);
-        if (h->config->state_dir) {
-                r = mkdir_p(h->config->state_dir, 0750);
-                if (r < 0)
-                        return log_error_errno(r, "Cannot create the state directory %s: %m", h->config->state_dir);
-        }
-        r = outbox_open(&h->outbox, h->config->spool_dir, m->spool_max_sessions);
-        if (r < 0)
-                return log_error_errno(r, "Cannot open the session spool %s: %m", h->config->spool_dir);
 
         r = topic_status(prefix(h), h->config->hub, &status);
         if (r < 0)
@@ -860,8 +820,6 @@ int hub_mqtt_start(Hub *h) {
         r = hub_archive_start(h);
         if (r < 0)
                 return r;
-        if (h->config->state_dir)
-                recover_checkpoints(h);
 
         r = topic_cmd_filter(prefix(h), h->config->hub, &filter);
         if (r < 0)
@@ -894,7 +852,7 @@ void hub_mqtt_stop(Hub *h) {
         h->status_timer = sd_event_source_disable_unref(h->status_timer);
         h->spool_timer = sd_event_source_disable_unref(h->spool_timer);
         for (size_t i = 0; i < h->n_stations; i++)
-                hub_mqtt_station_stop(&h->stations[i]);
+                hub_mqtt_station_stop(h->stations[i]);
         hub_ha_stop(h);
         hub_meta_stop(h);
         /* The publisher goes before the client it uses; replies still in flight complete
@@ -903,7 +861,6 @@ void hub_mqtt_stop(Hub *h) {
         c = TAKE_PTR(h->mqtt);
         mqtt_client_free(c);
         replies_clear(h);
-        h->outbox = outbox_free(h->outbox);
         hub_archive_stop(h);
 }
 
@@ -937,10 +894,21 @@ int hub_mqtt_shutdown(Hub *h) {
         h->status_timer = sd_event_source_disable_unref(h->status_timer);
         h->spool_timer = sd_event_source_disable_unref(h->spool_timer);
         for (size_t i = 0; i < h->n_stations; i++)
-                hub_mqtt_station_stop(&h->stations[i]);
+                hub_mqtt_station_stop(h->stations[i]);
         hub_meta_shutdown(h);
         if (!h->mqtt)
                 return 0;
         r = mqtt_client_shutdown(h->mqtt, SHUTDOWN_TIMEOUT_USEC, shutdown_done, h);
         return r < 0 ? r : 1;
+}
+
+int hub_mqtt_attach(HubStation *hs) {
+        static const StationWatch watch = {
+                .finished = on_finished,
+                .event = on_event,
+                .cue = on_cue,
+                .force = on_force,
+        };
+        /* announcements last: after the LEDs, the speaker and the outbox */
+        return station_add_watch(hs->station, &watch, STATION_WATCH_ANNOUNCE, hs);
 }

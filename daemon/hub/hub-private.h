@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* What the hub's own files share: the Hub object and the hooks through which the adapter
- * glue (hub-*.c: BlueZ, GPIO, MQTT) sees stations' cues, events and finished sessions. */
+/* What the hub's own files share: the Hub object, and each adapter's start, reload, stop and
+ * attach. An adapter (hub-gpio.c, hub-audio.c, hub-outbox.c, hub-mqtt.c, hub-ble.c) hears a
+ * station's cues, events, checkpoints and finished sessions through the watch it adds to the
+ * station in its *_attach() (station.h); the station knows none of them. */
 
 #include "hub/hub.h"
 #include "hub/station.h"
@@ -33,14 +35,13 @@ typedef struct HubStation {
         /* MQTT live state: refreshed at every transition and at 4 Hz while counting down */
         sd_event_source *state_timer;
         char *selected_protocol;       /* "select" command: what a start without one runs */
-        /* MQTT force batches (docs/mqtt.md): samples at the tool's rate, sent 10 times a second */
+        /* MQTT force batches (docs/mqtt.md): samples at the tool's rate, sent force_rate_hz times a second */
         float force_batch[HUB_FORCE_BATCH_MAX];
         unsigned n_force_batch;
         nsec_t force_batch_first, force_batch_last;
         double force_dt_ms;              /* the last batch's interval, for a batch of one */
         uint64_t force_seq;
-        /* the finished session already spooled, before its last events were announced */
-        char spooled_id[64];
+        sd_event_source *force_timer;    /* flushes a batch every 1/force_rate_hz while samples flow */
         /* commands: a token bucket (docs/mqtt.md, rate) */
         double cmd_tokens;
         nsec_t cmd_refilled;
@@ -62,18 +63,29 @@ typedef struct HubReply {
 
 typedef struct HubHa HubHa;
 
+/* A tool's station, found once (hub-assign.c): key is the BLE manager's own address string
+ * of the tool, which lives as long as the tool. */
+typedef struct HubToolLink {
+        const char *key;
+        char address[18];
+        HubStation *station;
+} HubToolLink;
+
 typedef struct Hub {
         sd_event *event;
         Config *config;
         Config **retired;              /* replaced by reload, kept while a session uses them */
         size_t n_retired;
-        HubStation *stations;
+        HubStation **stations;           /* each its own allocation: watches point at it */
         size_t n_stations;
+        sd_event_source *release_retired; /* frees retired configurations after a session ended */
         char *status;
         GpioBackend *gpio;
 
         sd_bus *bus;
         BleManager *ble;
+        HubToolLink tool_links[BLE_MANAGER_MAX_TOOLS];
+        size_t n_tool_links;
 
         MqttClient *mqtt;
         Outbox *outbox;
@@ -99,7 +111,12 @@ typedef struct Hub {
         void *stopped_userdata;
 } Hub;
 
-void hub_release_retired(Hub *h);
+/* Each adapter adds its watch to a new station here (once, when the station is created). */
+int hub_gpio_attach(HubStation *hs);
+int hub_audio_attach(HubStation *hs);
+int hub_outbox_attach(HubStation *hs);
+int hub_mqtt_attach(HubStation *hs);
+int hub_ble_attach(HubStation *hs);
 
 /* GPIO glue (hub-gpio.c). */
 int hub_gpio_start(Hub *h);
@@ -118,27 +135,45 @@ void hub_audio_event(Hub *h, HubStation *hs, const EngineEvent *ev);
 void hub_audio_force(Hub *h, HubStation *hs);
 void hub_audio_status(Hub *h, json_object *status);
 
-/* BlueZ glue (hub-ble.c). */
-int hub_ble_start(Hub *h);
+/* Which station a tool, a tag or a command serves (hub-assign.c). */
+HubStation *hub_find_station(Hub *h, const char *name);
 /* The station a tool serves: the one that lists it, else the first that adopts tools. */
 HubStation *hub_station_of_tool(Hub *h, const char *address);
+/* The same for a sample, without comparing strings over every tool and station: address is
+ * the one the BLE manager passes (its own, stable while the tool exists). */
+HubStation *hub_station_of_sample(Hub *h, const char *address);
+/* Forgets what hub_station_of_sample() learnt: stations or tools changed (reload, BLE stop). */
+void hub_tool_links_clear(Hub *h);
+/* The station an athlete's tag tap starts a session at: the first idle one with a protocol. */
+HubStation *hub_station_for_tag(Hub *h);
+/* The protocol a start without one runs: the selected one, else the station's default. */
+const Protocol *hub_station_protocol(Hub *h, HubStation *hs);
+
+/* BlueZ glue (hub-ble.c). */
+int hub_ble_start(Hub *h);
 void hub_ble_stop(Hub *h);
 int hub_ble_reload(Hub *h, const Config *old);
-/* Tells the BLE side whether the station's tools serve a running session (recovery). */
-void hub_ble_station_busy(Hub *h, HubStation *hs);
 /* Zeroes the station's tools at their steady reading: NULL, or the reply's error text. */
 const char *hub_ble_tare(Hub *h, HubStation *hs, nsec_t now);
+
+/* The outbox and checkpoints (hub-outbox.c), whatever the MQTT setting: finished sessions
+ * are spooled, running ones checkpointed at rep boundaries, and an interrupted one (a
+ * checkpoint left by a crash) is recovered into the outbox at start; the MQTT publisher
+ * sends what the outbox holds once a broker is configured. */
+int hub_outbox_start(Hub *h);
+/* Spools the checkpoints a crash left (idle stations only); after hub_mqtt_start(). */
+void hub_outbox_recover(Hub *h);
+/* Same spool, state directory, bound and topics: the outbox stays open over a reload. */
+bool hub_outbox_settings_equal(const Config *a, const Config *b);
+void hub_outbox_stop(Hub *h);
+/* The topic a station's finished sessions go to (docs/mqtt.md). */
+int hub_session_topic(const Hub *h, const char *station, char **ret);
 
 /* MQTT glue (hub-mqtt.c). */
 int hub_mqtt_start(Hub *h);
 void hub_mqtt_stop(Hub *h);
 int hub_mqtt_reload(Hub *h, const Config *old);
 int hub_mqtt_shutdown(Hub *h);  /* 1: h->stopped will be called */
-void hub_mqtt_cue(Hub *h, HubStation *hs);
-void hub_mqtt_event(Hub *h, HubStation *hs, const EngineEvent *ev);
-void hub_mqtt_force(Hub *h, HubStation *hs, nsec_t now);
-void hub_mqtt_session(Hub *h, HubStation *hs, const Session *session, const char *json);
-void hub_mqtt_checkpoint(Hub *h, HubStation *hs);
 void hub_mqtt_tool(Hub *h, const char *address);
 void hub_mqtt_links_changed(Hub *h);
 void hub_mqtt_station_stop(HubStation *hs);
@@ -150,8 +185,6 @@ void hub_history_publish(Hub *h, HubStation *hs);
 MqttClientOptions hub_mqtt_options(const Hub *h, const char *client_id, const char *status_topic);
 /* State and tool documents again (a reconnect, Home Assistant restarted). */
 void hub_mqtt_republish(Hub *h);
-/* The protocol a start without one runs: the selected one, else the station's default. */
-const Protocol *hub_station_protocol(Hub *h, HubStation *hs);
 
 /* Self-description (hub-meta.c): meta, the availability link, system info. */
 size_t hub_links_in_use(Hub *h);       /* tools connected now */
@@ -175,17 +208,3 @@ void hub_archive_add(Hub *h, const char *topic, const char *id, const char *json
 /* true when the command was an archive command (answered here on hs's cmd/reply). */
 bool hub_archive_command(Hub *h, HubStation *hs, const MqttCommand *cmd);
 void hub_archive_stop(Hub *h);
-
-HubStation *hub_find_station(Hub *h, const char *name);
-HubStation *hub_station_of(Hub *h, const Station *s);
-
-/* Implemented by the adapter glue (hub-adapters.c). */
-int hub_adapters_start(Hub *h);
-int hub_adapters_reload(Hub *h, const Config *old);
-void hub_adapters_stop(Hub *h);
-void hub_cue_changed(Hub *h, Station *s, const Cue *cue);
-/* Shows a new cue on the station's LEDs and buzzer, before anything else happens. */
-void hub_cue_render(Hub *h, Station *s, const Cue *cue);
-void hub_event(Hub *h, Station *s, const EngineEvent *ev);
-void hub_session_finished(Hub *h, Station *s, const Session *session, const char *json);
-void hub_station_removed(Hub *h, HubStation *hs);

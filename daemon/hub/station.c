@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,13 +12,24 @@
 /* A release cue must land on time to the millisecond: sd-event's default accuracy is 250 ms. */
 #define STATION_TIMER_ACCURACY_USEC 1000
 
+typedef struct Watch {
+        const StationWatch *ops;   /* NULL: removed while announcing, dropped after */
+        int priority;
+        unsigned id;
+        void *userdata;
+} Watch;
+
 struct Station {
         char *name;
         sd_event *event;
         sd_event_source *timer;
+        nsec_t armed;              /* the deadline the timer is set for, NSEC_INFINITY: off */
         Engine *engine;
-        StationCallbacks cb;
-        void *userdata;
+        Watch *watches;            /* by priority, then in the order added */
+        size_t n_watches;
+        unsigned next_watch_id;
+        unsigned announcing;       /* nesting depth of announce loops */
+        bool watches_removed;
         Cue last_cue;
         bool have_cue;
         /* The engine forgets its protocol when a session ends; the record still needs it. */
@@ -26,12 +38,66 @@ struct Station {
          * already let go of it). */
         const Session *ending;
         char seen_id[SD_ID128_STRING_MAX];  /* id of the last session seen starting */
+        /* Engine settings a reload brought while a session ran: applied when it ends. The
+         * strings are copies (the configuration they came from may be retired by then). */
+        EngineParams pending;
+        char *pending_hub, *pending_station;
+        bool have_pending;
         nsec_t last_now;
 };
 
 static int arm_timer(Station *s);
 
-/* Hands on everything the engine produced since the last input. */
+/* Calls member m of every watch that has it, by priority. A callback may remove a watch: it
+ * is marked (ops NULL) and dropped once no loop runs, so indexes stay valid meanwhile. */
+#define ANNOUNCE(s, m, ...)                                                             \
+        do {                                                                            \
+                (s)->announcing++;                                                      \
+                for (size_t _i = 0; _i < (s)->n_watches; _i++) {                        \
+                        const Watch _w = (s)->watches[_i];                              \
+                        if (_w.ops && _w.ops->m)                                        \
+                                _w.ops->m((s), __VA_ARGS__, _w.userdata);               \
+                }                                                                       \
+                (s)->announcing--;                                                      \
+                drop_removed(s);                                                        \
+        } while (0)
+
+static void drop_removed(Station *s) {
+        size_t k = 0;
+
+        if (s->announcing > 0 || !s->watches_removed)
+                return;
+        for (size_t i = 0; i < s->n_watches; i++)
+                if (s->watches[i].ops)
+                        s->watches[k++] = s->watches[i];
+        s->n_watches = k;
+        s->watches_removed = false;
+}
+
+static void drop_pending(Station *s) {
+        free(s->pending_hub);
+        free(s->pending_station);
+        s->pending_hub = s->pending_station = NULL;
+        s->have_pending = false;
+}
+
+static int apply_pending(Station *s) {
+        int r;
+
+        if (!s->have_pending || engine_session(s->engine))
+                return 0;
+        r = engine_set_params(s->engine, &s->pending);
+        drop_pending(s);
+        return r;
+}
+
+/* Rep boundaries: nothing is being pressed or timed, so a snapshot's fsync delays no cue. */
+static bool is_boundary(EngineEventType t) {
+        return t == EVENT_CHECKIN || t == EVENT_REST || t == EVENT_SKIPPED;
+}
+
+/* Hands on everything the engine produced since the last input, in the order station.h
+ * promises. */
 static void dispatch(Station *s) {
         _cleanup_(session_freep) Session *done = NULL;
         EngineEvent ev;
@@ -48,21 +114,27 @@ static void dispatch(Station *s) {
         if (changed) {
                 s->last_cue = *cue;
                 s->have_cue = true;
-                if (s->cb.render)
-                        s->cb.render(s->userdata, s, cue);
+                ANNOUNCE(s, render, cue);
         }
 
-        while (engine_pop_event(s->engine, &ev))
-                if (s->cb.event)
-                        s->cb.event(s->userdata, s, &ev);
+        if (done && s->session_protocol)
+                ANNOUNCE(s, finished, done, s->session_protocol);
 
-        if (changed && s->cb.cue)
-                s->cb.cue(s->userdata, s, cue);
+        while (engine_pop_event(s->engine, &ev)) {
+                const Session *running = engine_session(s->engine);
+
+                if (running && is_boundary(ev.type))
+                        ANNOUNCE(s, checkpoint, running);
+                ANNOUNCE(s, event, &ev);
+        }
+
+        if (changed)
+                ANNOUNCE(s, cue, cue);
         s->ending = NULL;
 
-        if (done && s->cb.finished)
-                s->cb.finished(s->userdata, s, done, s->session_protocol);
         s->session_protocol = engine_protocol(s->engine);
+        if (done)
+                (void) apply_pending(s);
         (void) arm_timer(s);
 }
 
@@ -113,6 +185,7 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         Station *s = userdata;
         nsec_t now = now_monotonic();
 
+        s->armed = NSEC_INFINITY;   /* a oneshot timer is off once it fired */
         now = MAX(now, s->last_now);
         s->last_now = now;
         if (!engine_session(s->engine))
@@ -125,21 +198,30 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* Only when the deadline changed: most samples leave it where it was, and re-arming costs a
+ * timerfd update in the loop. */
 static int arm_timer(Station *s) {
         nsec_t d = engine_next_deadline(s->engine);
         int r;
 
-        if (d == NSEC_INFINITY)
+        if (d == s->armed)
+                return 0;
+        if (d == NSEC_INFINITY) {
+                s->armed = NSEC_INFINITY;
                 return sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
+        }
         /* Round up: firing a microsecond early would find nothing due yet. */
         r = sd_event_source_set_time(s->timer, (d + NSEC_PER_USEC - 1) / NSEC_PER_USEC);
         if (r < 0)
                 return r;
-        return sd_event_source_set_enabled(s->timer, SD_EVENT_ONESHOT);
+        r = sd_event_source_set_enabled(s->timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                return r;
+        s->armed = d;
+        return 0;
 }
 
-int station_new(Station **ret, sd_event *event, const char *name, const EngineParams *params,
-                const StationCallbacks *cb, void *userdata) {
+int station_new(Station **ret, sd_event *event, const char *name, const EngineParams *params) {
         _cleanup_(station_freep) Station *s = calloc(1, sizeof(Station));
         int r;
 
@@ -149,8 +231,7 @@ int station_new(Station **ret, sd_event *event, const char *name, const EnginePa
         if (!s->name)
                 return -ENOMEM;
         s->event = sd_event_ref(event);
-        s->cb = *cb;
-        s->userdata = userdata;
+        s->armed = NSEC_INFINITY;
 
         r = engine_new(&s->engine, params);
         if (r < 0)
@@ -176,9 +257,42 @@ Station *station_free(Station *s) {
         sd_event_source_disable_unref(s->timer);
         engine_free(s->engine);
         sd_event_unref(s->event);
+        free(s->watches);
+        drop_pending(s);
         free(s->name);
         free(s);
         return NULL;
+}
+
+int station_add_watch(Station *s, const StationWatch *ops, int priority, void *userdata) {
+        Watch *n;
+        size_t at;
+
+        assert(s);
+        assert(ops);
+        assert(s->announcing == 0);   /* the loop walks the array by index */
+        n = reallocarray(s->watches, s->n_watches + 1, sizeof(Watch));
+        if (!n)
+                return -ENOMEM;
+        s->watches = n;
+        /* after every watch of the same or a lower priority */
+        for (at = s->n_watches; at > 0 && s->watches[at - 1].priority > priority; at--)
+                ;
+        memmove(&s->watches[at + 1], &s->watches[at], (s->n_watches - at) * sizeof(Watch));
+        s->watches[at] = (Watch) { .ops = ops, .priority = priority, .id = ++s->next_watch_id, .userdata = userdata };
+        s->n_watches++;
+        return (int) s->watches[at].id;
+}
+
+bool station_remove_watch(Station *s, unsigned id) {
+        for (size_t i = 0; i < s->n_watches; i++)
+                if (s->watches[i].ops && s->watches[i].id == id) {
+                        s->watches[i].ops = NULL;
+                        s->watches_removed = true;
+                        drop_removed(s);
+                        return true;
+                }
+        return false;
 }
 
 const char *station_name(const Station *s) {
@@ -190,9 +304,28 @@ Engine *station_engine(Station *s) {
 }
 
 int station_configure(Station *s, const EngineParams *params, const Protocol *default_protocol) {
-        int r = engine_set_params(s->engine, params);
-        if (r < 0)
-                return r;
+        int r;
+
+        drop_pending(s);
+        if (engine_session(s->engine)) {
+                /* A session runs to its end on the settings it started with (as on its
+                 * protocol): thresholds, smoothing or timeouts changed mid-hold would change
+                 * its outcome. The new ones apply from its end. */
+                s->pending = *params;
+                s->pending_hub = params->hub ? strdup(params->hub) : NULL;
+                s->pending_station = params->station ? strdup(params->station) : NULL;
+                if ((params->hub && !s->pending_hub) || (params->station && !s->pending_station)) {
+                        drop_pending(s);
+                        return -ENOMEM;
+                }
+                s->pending.hub = s->pending_hub;
+                s->pending.station = s->pending_station;
+                s->have_pending = true;
+        } else {
+                r = engine_set_params(s->engine, params);
+                if (r < 0)
+                        return r;
+        }
         engine_set_default_protocol(s->engine, default_protocol);
         return arm_timer(s);
 }
@@ -206,7 +339,10 @@ const Session *station_session(const Station *s) {
 }
 
 int station_force(Station *s, double newtons, nsec_t now) {
-        return feed(s, &(EngineInput) { .type = INPUT_FORCE, .now = now, .force_n = newtons });
+        int r = feed(s, &(EngineInput) { .type = INPUT_FORCE, .now = now, .force_n = newtons });
+
+        ANNOUNCE(s, force, newtons, now);
+        return r;
 }
 
 int station_tool(Station *s, bool connected, nsec_t now) {

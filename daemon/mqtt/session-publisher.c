@@ -294,6 +294,20 @@ SessionPublisher *publisher_free(SessionPublisher *p) {
         return NULL;
 }
 
+static bool topic_ok(const char *topic) {
+        return topic && *topic && !strchr(topic, '\n') && !strpbrk(topic, "+#") && strlen(topic) <= TOPIC_MAX;
+}
+
+int publisher_spool(Outbox *outbox, const char *topic, const char *id, const char *json) {
+        _cleanup_free_ char *envelope = NULL;
+
+        if (!outbox || !topic_ok(topic) || !id || !json)
+                return -EINVAL;
+        if (asprintf(&envelope, "%s\n%s", topic, json) < 0)
+                return -ENOMEM;
+        return outbox_push(outbox, id, envelope, strlen(envelope), NULL);
+}
+
 int publisher_push(SessionPublisher *p, const char *topic, const char *id, const char *json) {
         _cleanup_free_ char *envelope = NULL, *name = NULL;
         Entry *e;

@@ -55,6 +55,10 @@ static inline void publisher_freep(SessionPublisher **p) {
  * not even that). topic: a plain topic; id: outbox id rules ([A-Za-z0-9_.:-], <= 128). */
 int publisher_push(SessionPublisher *p, const char *topic, const char *id, const char *json);
 
+/* Spools one document the way publisher_push() does, for a publisher to come (no broker
+ * configured yet): publisher_new() loads it with the rest. 0 or the outbox's errno. */
+int publisher_spool(Outbox *outbox, const char *topic, const char *id, const char *json);
+
 /* Call from the client's connected callback: replays the spool. */
 void publisher_connected(SessionPublisher *p);
 

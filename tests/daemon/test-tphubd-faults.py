@@ -10,6 +10,7 @@ the session record says what happened.
 One subscriber listens through the whole run: no session id is ever published with two
 different documents (a consumer that drops duplicates by id must keep the right one)."""
 
+import datetime
 import json
 import os
 import signal
@@ -63,7 +64,7 @@ class Lab:
         self.d = None
         self.logs = []
 
-    def write_conf(self, bench2_extra=""):
+    def write_conf(self, bench2_extra="", bench1_extra=""):
         t, pdir = self.tmp.name, self.pdir
         with open(self.conf, "w") as f:
             f.write('hub = { name = "lab"; };\n')
@@ -71,9 +72,9 @@ class Lab:
             f.write('engine = { tool_grace_s = %d; };\n' % GRACE_S)
             f.write('ble = { enabled = true; adapter = "hci0"; backoff_initial_ms = 100; backoff_max_ms = 400; };\n')
             f.write('mqtt = { enabled = true; uri = "tcp://127.0.0.1:%d"; force_rate_hz = 10.0; };\n' % self.broker.port)
-            f.write('stations = ( { name = "bench-1"; protocol = "hold"; tools = ( { address = "%s"; driver = "progressor"; } ); },\n'
+            f.write('stations = ( { name = "bench-1"; protocol = "hold"; tools = ( { address = "%s"; driver = "progressor"; } ); %s },\n'
                     '             { name = "bench-2"; protocol = "hold"; tools = ( { address = "%s"; driver = "progressor"; } ); %s } );\n'
-                    % (P1, P2, bench2_extra))
+                    % (P1, bench1_extra, P2, bench2_extra))
 
     def trace(self, address, rows):
         self.n_trace += 1
@@ -265,6 +266,61 @@ def reload_mid_hold(lab):
     lab.write_conf()
 
 
+def iso_s(at):
+    return datetime.datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
+
+
+NEW_GRACE_S = 1
+
+
+def reload_this_station_mid_hold(lab):
+    """(c) SIGHUP mid-hold with a change to this station's engine settings (tool_grace_s 3 ->
+    1): as documented (docs/operations.md), the reload restarts nothing (no Disconnect, the
+    broker connection stays), the running session finishes on the settings it started with
+    and is published once, completed; the next session runs on the new ones: its tool, lost
+    for good, abandons it NEW_GRACE_S after tool_lost, not GRACE_S."""
+    m = lab.mark()
+    lab.trace(P1, press_cycle(BASE1, LEVEL))
+    i, ev, _ = lab.event("bench-1", "hold_start", m)
+    sid = ev["session_id"]
+    disconnects = lab.sim.calls(P1, "Disconnect"), lab.sim.calls(P2, "Disconnect")
+    connects = lab.d.read_log().count("MQTT: connected to")
+    lab.write_conf(bench1_extra='engine = { tool_grace_s = %d; };' % NEW_GRACE_S)
+    lab.d.signal(signal.SIGHUP)
+    lab.d.wait_notify("RELOADING=1")
+    lab.d.wait_notify("READY=1")
+    k, sess, _ = session_doc(lab, "bench-1", i)
+    expect(sess["id"] == sid and sess["status"] == "completed", "session %s %s" % (sess["id"], sess["status"]))
+    check_rep(sess, "completed")
+    kinds = [json.loads(p)["type"] for t, r, q, p in lab.sub.seen[i:k] if t == T + "bench-1/event"]
+    expect("tool_lost" not in kinds and "tool_back" not in kinds, "events during the hold: %r" % kinds)
+    after = lab.sim.calls(P1, "Disconnect"), lab.sim.calls(P2, "Disconnect")
+    expect(after == disconnects, "Disconnect calls %r -> %r" % (disconnects, after))
+    expect(lab.d.read_log().count("MQTT: connected to") == connects, "the broker connection was restarted")
+    lab.at_rest("bench-1", k)
+
+    # the next session: the new grace
+    m = lab.mark()
+    lab.trace(P1, press_cycle(BASE1, LEVEL))
+    i = lab.event("bench-1", "hold_start", m)[0]
+    lab.sim.call("SetInRange", "sb", P1, "false")
+    lab.sim.call("DropLink", "s", P1)
+    _, lost, _ = lab.event("bench-1", "tool_lost", i)
+    _, end, _ = lab.event("bench-1", "session_end", i, timeout=GRACE_S + 20)
+    expect(end["status"] == "abandoned", "session_end %r" % end)
+    waited = iso_s(end["at"]) - iso_s(lost["at"])
+    # the engine's grace timer (1 ms accuracy) plus a loop turn; the old grace is 2 s longer
+    expect(NEW_GRACE_S - 0.01 <= waited <= NEW_GRACE_S + 0.5, "abandoned %.3f s after tool_lost" % waited)
+    lab.write_conf()
+    lab.d.signal(signal.SIGHUP)
+    lab.d.wait_notify("READY=1")
+    k = lab.mark()
+    lab.trace(P1, rest(0, 900000, BASE1))
+    lab.sim.call("SetInRange", "sb", P1, "true")
+    lab.tool(P1, lambda x: x.get("connected") is True, after=k, timeout=30)
+    lab.at_rest("bench-1", k, timeout=40)
+
+
 def failing_tool_beside_a_session(lab):
     """Eight connect failures on bench-1's tool while bench-2 is mid-rep: the ladder removes
     the device but does not power-cycle the shared adapter; bench-2's link stays up and its
@@ -354,6 +410,8 @@ def main():
                          ("tphubd restarted while loaded: the kept zero", restart_while_loaded),
                          ("SIGHUP mid-hold, unchanged file and another station changed: nothing restarts",
                           reload_mid_hold),
+                         ("SIGHUP mid-hold changing this station's engine settings: they apply from the next session",
+                          reload_this_station_mid_hold),
                          ("eight connect failures beside a running session: no power cycle",
                           failing_tool_beside_a_session),
                          ("killed right after session_end with fsync 1.5 s slow: the announced record",
