@@ -42,7 +42,7 @@ run_suite build-test -Db_sanitize=address,undefined -Db_lundef=false -- --num-pr
 # Child processes (python, dbus-daemon, mosquitto) are not traced: only our code is checked.
 if command -v valgrind >/dev/null; then
         TPHUB_RANDOM_TRACES=200 run_suite build-valgrind -- --num-processes 2 \
-                --suite shared --suite engine --suite config --suite drivers --suite gpio --suite store --suite mqtt --suite ble \
+                --suite shared --suite engine --suite config --suite drivers --suite gpio --suite store --suite mqtt --suite ble --suite hub \
                 --wrapper "valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --track-fds=no" \
                 --timeout-multiplier 10
 fi
