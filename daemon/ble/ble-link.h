@@ -4,7 +4,8 @@
 /* One GATT connection to one tool, from Connect to a running notification stream:
  *
  *   IDLE -> CONNECTING (Device1.Connect, timeout) -> RESOLVING (ServicesResolved and the
- *   driver's characteristics present, timeout) -> SUBSCRIBING (StartNotify) -> SETUP (init,
+ *   driver's characteristics present, timeout) -> SUBSCRIBING (AcquireNotify where the
+ *   driver allows it, else or when refused StartNotify) -> SETUP (init,
  *   battery and start commands, battery level read) -> STREAMING (stall watchdog)
  *
  * Any failure disconnects (waiting for Disconnect's reply, so a retry never races the old
@@ -61,6 +62,10 @@ typedef struct BleLinkCallbacks {
         void (*battery)(void *userdata, BleLink *l, int percent, int millivolts);
         /* the device warned it is about to switch off (once per connection) */
         void (*low_power)(void *userdata, BleLink *l);
+        /* Notifications are being subscribed to: through an AcquireNotify socket (acquired,
+         * with the ATT MTU bluetoothd reported; reason NULL) or through StartNotify (reason
+         * says why). Called again when the link subscribes anew. */
+        void (*subscribed)(void *userdata, BleLink *l, bool acquired, uint16_t mtu, const char *reason);
 } BleLinkCallbacks;
 
 int ble_link_new(BleLink **ret, BluezClient *client, sd_event *event, const Driver *driver, const char *address,
@@ -79,6 +84,8 @@ void ble_link_characteristic_event(BleLink *l, const BluezCharacteristic *c, boo
 void ble_link_notification(BleLink *l, const BluezCharacteristic *c, const uint8_t *value, size_t len, nsec_t now);
 
 BleLinkState ble_link_get_state(const BleLink *l);
+/* Notifications come through an AcquireNotify socket right now. */
+bool ble_link_notify_acquired(const BleLink *l);
 const char *ble_link_get_address(const BleLink *l);
 const char *ble_link_get_device_path(const BleLink *l);
 const Driver *ble_link_get_driver(const BleLink *l);

@@ -231,6 +231,21 @@ static void on_link_low_power(void *userdata, BleLink *l) {
                       t->driver->name);
 }
 
+static void on_link_subscribed(void *userdata, BleLink *l, bool acquired, uint16_t mtu, const char *reason) {
+        BleManager *m = userdata;
+        Tool *t = find_tool_by_link(m, l);
+
+        if (!t)
+                return;
+        if (acquired)
+                logf_(m, LOG_DEBUG, "tool %s (%s): notifications through AcquireNotify (ATT MTU %u)", t->address,
+                      t->driver->name, (unsigned) mtu);
+        else
+                logf_(m, t->driver->acquire_notify ? LOG_INFO : LOG_DEBUG,
+                      "tool %s (%s): notifications through StartNotify (%s)", t->address, t->driver->name,
+                      reason ?: "");
+}
+
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         Tool *t = userdata;
         t->retry = sd_event_source_disable_unref(t->retry);
@@ -628,6 +643,7 @@ static int tool_new(BleManager *m, const char *address, const Driver *driver, bo
                         .sample = on_link_sample,
                         .battery = on_link_battery,
                         .low_power = on_link_low_power,
+                        .subscribed = on_link_subscribed,
                 };
                 BleRecoveryConfig rc = {
                         .backoff_initial_ms = m->cfg.backoff_initial_ms,

@@ -417,8 +417,8 @@ static int parse_char_props(BluezCharacteristic *c, sd_bus_message *m, const voi
                         size_t n = 0;
                         r = read_strv_variant(m, &flags, &n);
                         if (r >= 0) {
-                                c->can_notify = strv_contains_n(flags, n, "notify") ||
-                                                strv_contains_n(flags, n, "indicate");
+                                c->has_notify_flag = strv_contains_n(flags, n, "notify");
+                                c->can_notify = c->has_notify_flag || strv_contains_n(flags, n, "indicate");
                                 c->can_write = strv_contains_n(flags, n, "write") ||
                                                strv_contains_n(flags, n, "write-without-response");
                                 c->can_read = strv_contains_n(flags, n, "read");

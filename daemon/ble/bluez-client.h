@@ -69,6 +69,7 @@ typedef struct BluezCharacteristic {
         char *device;           /* device object path */
         char *uuid;             /* lower case */
         bool can_notify;        /* notify or indicate */
+        bool has_notify_flag;   /* "notify" itself: AcquireNotify (5.66) needs it, indicate won't do */
         bool can_write;
         bool can_read;
         bool notifying;

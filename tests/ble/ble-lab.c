@@ -191,8 +191,11 @@ static int on_props_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret
                         const char *key;
                         if (sd_bus_message_read(m, "s", &key) < 0)
                                 return 0;
-                        if (strcmp(key, "Notifying") == 0 && sd_bus_message_read(m, "v", "b", &b) >= 0 && !b)
-                                lab->notifying_off++;
+                        if ((strcmp(key, "Notifying") == 0 || strcmp(key, "NotifyAcquired") == 0) &&
+                            sd_bus_message_read(m, "v", "b", &b) >= 0) {
+                                if (!b)
+                                        lab->notifying_off++;
+                        }
                         else if (sd_bus_message_skip(m, "v") < 0)
                                 return 0;
                         if (sd_bus_message_exit_container(m) < 0)

@@ -100,7 +100,7 @@ typedef struct Lab {
         char connected[16][128];
         size_t n_connected;
         size_t max_connected;
-        unsigned notifying_off; /* GattCharacteristic1.Notifying went false */
+        unsigned notifying_off; /* GattCharacteristic1.Notifying or NotifyAcquired went false */
 } Lab;
 
 extern Lab *lab_current;

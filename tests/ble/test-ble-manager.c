@@ -74,16 +74,16 @@ static BleManagerConfig test_config(void) {
         };
 }
 
-/* discovery -> connect -> StartNotify -> commands -> exact samples in order */
+/* discovery -> connect -> AcquireNotify -> commands -> exact samples in order */
 static void test_stream(Lab *lab) {
         static Trace tr;
         BleManagerConfig cfg = test_config();
         BleToolInfo info;
 
         make_trace(&tr, 20, 10, 10.0, 3.7);
-        /* early_value: the simulator sends the first sample while StartNotify is still in
-         * flight, as bluetoothd does; it only arrives if the match was in place before */
-        tool_with_trace(lab, A1, "Progressor_1", &tr, true);
+        /* a Progressor sends nothing before its start command (no early_value): the link
+         * takes its notifications through AcquireNotify (acquire-refused has the early one) */
+        tool_with_trace(lab, A1, "Progressor_1", &tr, false);
         lab_manager_new(lab, &cfg);
         CHECK_OK(ble_manager_add_tool(lab->manager, "aa:bb:cc:00:00:01", "progressor"));
         CHECK(ble_manager_add_tool(lab->manager, A1, "progressor") == -EEXIST);
@@ -106,20 +106,22 @@ static void test_stream(Lab *lab) {
         CHECK(lab_count_calls(lab, "StartDiscovery", NULL) == 1);
         CHECK(lab_nth_call(lab, "SetDiscoveryFilter", NULL, 0)->when <= lab_nth_call(lab, "StartDiscovery", NULL, 0)->when);
 
-        /* one Connect, one StartNotify on the data characteristic, then battery (asked
-         * before streaming, the Progressor answers it only then) and start; never a hardware
-         * tare: a tool may be pressed when it (re)connects */
+        /* one Connect, one AcquireNotify on the data characteristic (no StartNotify), then
+         * battery (asked before streaming, the Progressor answers it only then) and start;
+         * never a hardware tare: a tool may be pressed when it (re)connects */
         CHECK(lab_count_calls(lab, "Connect", D1) == 1);
-        CHECK(lab_count_calls(lab, "StartNotify", NULL) == 1);
-        CHECK(lab_count_calls(lab, "StartNotify", D1 "/service000a/char000b") == 1);
+        CHECK(lab_count_calls(lab, "AcquireNotify", NULL) == 1);
+        CHECK(lab_count_calls(lab, "AcquireNotify", D1 "/service000a/char000b") == 1);
+        CHECK(lab_count_calls(lab, "StartNotify", NULL) == 0);
         CHECK(lab_count_calls(lab, "WriteValue", NULL) == 2);
         CHECK(lab_nth_call(lab, "WriteValue", NULL, 0)->byte0 == 0x6F);
         CHECK(lab_nth_call(lab, "WriteValue", NULL, 1)->byte0 == 0x65);
         CHECK(lab_count_calls(lab, "ReadValue", NULL) == 0);
-        CHECK(lab_nth_call(lab, "Connect", NULL, 0)->when <= lab_nth_call(lab, "StartNotify", NULL, 0)->when);
-        CHECK(lab_nth_call(lab, "StartNotify", NULL, 0)->when <= lab_nth_call(lab, "WriteValue", NULL, 0)->when);
+        CHECK(lab_nth_call(lab, "Connect", NULL, 0)->when <= lab_nth_call(lab, "AcquireNotify", NULL, 0)->when);
+        CHECK(lab_nth_call(lab, "AcquireNotify", NULL, 0)->when <= lab_nth_call(lab, "WriteValue", NULL, 0)->when);
+        CHECK(lab_count_logs(lab, "StartNotify") == 0);
 
-        /* every sample, exactly, in order, including the one sent during StartNotify */
+        /* every sample, exactly, in order */
         CHECK(lab_count_samples(lab, NULL) == tr.n);
         check_samples(lab, A1, 0, &tr, 0, tr.n);
 
@@ -168,7 +170,9 @@ static void test_reconnect(Lab *lab) {
         CHECK(lab_count_samples(lab, A1) == tr.n);
         check_samples(lab, A1, 0, &tr, 0, tr.n);
         CHECK(lab_count_calls(lab, "Connect", D1) == 2);
-        CHECK(lab_count_calls(lab, "StartNotify", D1) == 2);
+        /* the socket closed with the link; the new link acquired a new one */
+        CHECK(lab_count_calls(lab, "AcquireNotify", D1) == 2);
+        CHECK(lab_count_calls(lab, "StartNotify", D1) == 0);
         CHECK(lab_count_states(lab, A1, true) == 2);
         CHECK(lab_count_states(lab, A1, false) == 1);
         CHECK(lab_count_logs(lab, "link-lost") == 1);
@@ -267,7 +271,7 @@ static void test_bluez_restart(Lab *lab) {
         /* the new bluetoothd knew nothing: filter, discovery and notifications re-applied */
         CHECK(lab_count_calls(lab, "SetDiscoveryFilter", NULL) == 2);
         CHECK(lab_count_calls(lab, "StartDiscovery", NULL) == 2);
-        CHECK(lab_count_calls(lab, "StartNotify", NULL) == 2);
+        CHECK(lab_count_calls(lab, "AcquireNotify", NULL) == 2);
         CHECK(lab_count_states(lab, A1, true) == 2);
         CHECK(lab_count_logs(lab, "bluetoothd is up") == 2);
 }
@@ -294,7 +298,7 @@ static void test_power_cycle(Lab *lab) {
         check_samples(lab, A1, 0, &tr, 0, tr.n);
         CHECK(lab_count_calls(lab, "SetDiscoveryFilter", NULL) == 2);
         CHECK(lab_count_calls(lab, "Connect", D1) == 2);
-        CHECK(lab_count_calls(lab, "StartNotify", NULL) == 2);
+        CHECK(lab_count_calls(lab, "AcquireNotify", NULL) == 2);
         CHECK(lab_count_logs(lab, "using Bluetooth adapter /org/bluez/hci0") == 2);
 }
 
@@ -507,6 +511,8 @@ static void test_selfstream(Lab *lab) {
         CHECK(lab->battery == 87);
         CHECK(lab_count_calls(lab, "ReadValue", "E0_00_00_00_00_01") == 1);
         CHECK(lab_count_calls(lab, "WriteValue", NULL) == 0);
+        CHECK(lab_count_calls(lab, "StartNotify", NULL) == 1);
+        CHECK(lab_count_calls(lab, "AcquireNotify", NULL) == 0);
         for (size_t i = 0; i < 4; i++)
                 offset += entralpi_newtons(forces[i]);
         offset /= 4;
@@ -560,6 +566,139 @@ static void test_stall(Lab *lab) {
         lab_wait(lab, pred_state, &(LabStateArg) { A1, true, 2 }, 5000, "reconnected");
         size_t n = lab_count_samples(lab, A1);
         lab_wait(lab, pred_samples, &(LabSamplesArg) { A1, n + 5 }, 5000, "samples again");
+}
+
+/* bluetoothd refuses AcquireNotify (NotSupported): the link falls back to StartNotify, says
+ * why once, and loses nothing: even a value sent while StartNotify is in flight arrives */
+static void test_acquire_refused(Lab *lab) {
+        static Trace tr;
+        BleManagerConfig cfg = test_config();
+
+        make_trace(&tr, 30, 10, 6.0, 2.25);
+        tool_with_trace(lab, A1, "Progressor_1", &tr, true);
+        sim_set_bool(lab, "SetRefuseAcquire", A1, true);
+        lab_manager_new(lab, &cfg);
+        CHECK_OK(ble_manager_add_tool(lab->manager, A1, "progressor"));
+        CHECK_OK(ble_manager_start(lab->manager));
+        lab_wait(lab, pred_samples, &(LabSamplesArg) { A1, tr.n }, 10000, "all samples");
+
+        CHECK(lab_count_calls(lab, "AcquireNotify", D1) == 1);
+        CHECK(lab_count_calls(lab, "StartNotify", D1) == 1);
+        CHECK(lab_nth_call(lab, "AcquireNotify", D1, 0)->when <= lab_nth_call(lab, "StartNotify", D1, 0)->when);
+        CHECK(lab_nth_call(lab, "StartNotify", D1, 0)->when <= lab_nth_call(lab, "WriteValue", D1, 0)->when);
+        CHECK(lab_count_logs(lab, "notifications through StartNotify (AcquireNotify refused: "
+                                  "org.bluez.Error.NotSupported)") == 1);
+        CHECK(lab_count_samples(lab, A1) == tr.n);
+        check_samples(lab, A1, 0, &tr, 0, tr.n);
+        CHECK(lab_count_calls(lab, "Disconnect", D1) == 0);
+        CHECK(lab_count_states(lab, A1, true) == 1);
+        CHECK(lab_count_states(lab, A1, false) == 0);
+}
+
+/* Samples of address from index `from` on: each one a trace row, exact, later than the
+ * one before (nothing repeated); returns the row of the last. */
+static size_t check_later_rows(Lab *lab, const char *address, size_t from, const Trace *tr) {
+        size_t n = lab_count_samples(lab, address), row = 0;
+        uint64_t last = from > 0 ? lab_nth_sample(lab, address, from - 1)->ts : 0;
+
+        for (size_t i = from; i < n; i++) {
+                const LabSample *s = lab_nth_sample(lab, address, i);
+                row = (size_t) (s->ts / 10000U);
+                if (!(i == 0 || s->ts > last) || s->ts % 10000U != 0 || row >= tr->n ||
+                    s->newtons != progressor_newtons(tr->f[row])) {
+                        fprintf(stderr, "sample %zu: ts %llu, %.9f N\n", i, (unsigned long long) s->ts, s->newtons);
+                        lab_dump_and_abort();
+                }
+                last = s->ts;
+        }
+        return row;
+}
+
+static bool pred_last_row(Lab *lab, const void *arg) {
+        const Trace *tr = arg;
+        size_t n = lab_count_samples(lab, A1);
+        return n > 0 && lab_nth_sample(lab, A1, n - 1)->ts == (uint64_t) tr->t[tr->n - 1] * 1000U;
+}
+
+static bool pred_acquire_calls(Lab *lab, const void *arg) {
+        return lab_count_calls(lab, "AcquireNotify", D1) >= *(const size_t *) arg;
+}
+
+/* bluetoothd closes the AcquireNotify socket while the link stays up: the link acquires a
+ * new one (and writes start again) without dropping the tool; when bluetoothd then refuses
+ * to hand out another, it falls back to StartNotify. The stream goes on in order, nothing
+ * repeated, to its last row. */
+static void test_acquire_close(Lab *lab) {
+        static Trace tr;
+        BleManagerConfig cfg = test_config();
+        size_t n0, n1, want;
+
+        make_trace(&tr, 300, 10, 2.0, 0.25);
+        tool_with_trace(lab, A1, "Progressor_1", &tr, false);
+        lab_manager_new(lab, &cfg);
+        CHECK_OK(ble_manager_add_tool(lab->manager, A1, "progressor"));
+        CHECK_OK(ble_manager_start(lab->manager));
+        lab_wait(lab, pred_samples, &(LabSamplesArg) { A1, 20 }, 10000, "first samples");
+        CHECK(lab_count_calls(lab, "AcquireNotify", D1) == 1);
+
+        sim_simple(lab, "CloseNotifySocket", A1);
+        want = 2;
+        lab_wait(lab, pred_acquire_calls, &want, 5000, "acquired again");
+        n0 = lab_count_samples(lab, A1);
+        lab_wait(lab, pred_samples, &(LabSamplesArg) { A1, n0 + 20 }, 5000, "samples through the new socket");
+        CHECK(lab_count_calls(lab, "StartNotify", D1) == 0);
+        /* start written again on the new socket: 0x6F, 0x65 at set-up, then 0x65 */
+        CHECK(lab_count_calls(lab, "WriteValue", D1) == 3);
+        CHECK(lab_nth_call(lab, "WriteValue", D1, 2)->byte0 == 0x65);
+
+        sim_set_bool(lab, "SetRefuseAcquire", A1, true);
+        sim_simple(lab, "CloseNotifySocket", A1);
+        want = 3;
+        lab_wait(lab, pred_acquire_calls, &want, 5000, "asked for another socket");
+        lab_wait(lab, pred_calls, &(LabCallsArg) { "StartNotify", D1, 1 }, 5000, "fell back to StartNotify");
+        n1 = lab_count_samples(lab, A1);
+        lab_wait(lab, pred_samples, &(LabSamplesArg) { A1, n1 + 20 }, 5000, "samples through StartNotify");
+        lab_wait(lab, pred_last_row, &tr, 10000, "the last row");
+        CHECK(check_later_rows(lab, A1, 0, &tr) == tr.n - 1);
+
+        /* the tool never went down, nothing was disconnected, no failure counted */
+        CHECK(lab_count_states(lab, A1, false) == 0);
+        CHECK(lab_count_states(lab, A1, true) == 1);
+        CHECK(lab_count_calls(lab, "Disconnect", D1) == 0);
+        CHECK(lab_count_calls(lab, "Connect", D1) == 1);
+        CHECK(lab_count_logs(lab, "reconnecting") == 0);
+        CHECK(lab_count_logs(lab, "notifications through StartNotify (AcquireNotify refused: "
+                                  "org.bluez.Error.NotSupported)") == 1);
+}
+
+/* The stall watchdog is armed once per stream and re-armed only for what remains when it
+ * expires: a stream running for several stall periods is never taken for a stall, a
+ * silence of one is, within the timer's accuracy. */
+static void test_stall_rearm(Lab *lab) {
+        static Trace tr;
+        BleManagerConfig cfg = test_config();
+        nsec_t silent_since, detected;
+
+        cfg.stall_timeout_ms = 300;
+        make_trace(&tr, 150, 10, 4.0, 0.1);     /* 1.5 s of samples: five stall periods */
+        tool_with_trace(lab, A1, "Progressor_1", &tr, false);
+        lab_manager_new(lab, &cfg);
+        CHECK_OK(ble_manager_add_tool(lab->manager, A1, "progressor"));
+        CHECK_OK(ble_manager_start(lab->manager));
+        lab_wait(lab, pred_samples, &(LabSamplesArg) { A1, tr.n }, 10000, "the whole stream");
+        CHECK(lab_count_states(lab, A1, false) == 0);
+        CHECK(lab_count_logs(lab, "stall") == 0);
+        check_samples(lab, A1, 0, &tr, 0, tr.n);
+
+        /* the trace has ended: silence from the last sample on */
+        silent_since = now_monotonic();
+        lab_wait(lab, pred_state, &(LabStateArg) { A1, false, 1 }, 3000, "stall detected");
+        detected = now_monotonic();
+        lab_wait(lab, pred_log, "stall", 3000, "stall reported");
+        CHECK(lab_count_logs(lab, "stall (no notification in time)") == 1);
+        /* at most one stall period after the silence began, plus the 100 ms accuracy and the
+         * Disconnect round trip */
+        CHECK(detected - silent_since <= nsec_from_ms(300 + 100 + 500));
 }
 
 /* the controller disappears (USB unplug, hciuart death) and comes back; no adapter
@@ -635,7 +774,7 @@ static void test_client_restart(Lab *lab) {
         }
         CHECK(lab_count_calls(lab, "Connect", D1) == 2);
         CHECK(lab_count_calls(lab, "Disconnect", D1) == 0);
-        CHECK(lab_count_calls(lab, "StartNotify", D1) == 2);
+        CHECK(lab_count_calls(lab, "AcquireNotify", D1) == 2);
         CHECK(lab->max_connected == 1);
         CHECK(lab_count_states(lab, A1, true) == 2);
         CHECK(lab_count_logs(lab, "reconnecting") == 0);
@@ -683,6 +822,14 @@ static void test_all_drivers(Lab *lab) {
                 got = lab_count_samples(lab, addresses[k]);
                 CHECK(got == want);
                 CHECK(lab_count_states(lab, addresses[k], true) == 1);
+                /* the transport the driver chose, and only that one */
+                char dev[32];
+                snprintf(dev, sizeof(dev), "dev_%.2s_%.2s_%.2s_%.2s_%.2s_%.2s", addresses[k], addresses[k] + 3,
+                         addresses[k] + 6, addresses[k] + 9, addresses[k] + 12, addresses[k] + 15);
+                const Driver *drv = driver_find(names[k]);
+                CHECK(drv);
+                CHECK(lab_count_calls(lab, "AcquireNotify", dev) == (drv->acquire_notify ? 1U : 0U));
+                CHECK(lab_count_calls(lab, "StartNotify", dev) == (drv->acquire_notify ? 0U : 1U));
                 /* the last 60 rows are the ramp, in order */
                 for (size_t j = 0; j < 60; j++) {
                         const LabSample *s = lab_nth_sample(lab, addresses[k], got - 60 + j);
@@ -777,6 +924,9 @@ static const struct {
         { "all-drivers", test_all_drivers },
         { "bad-data", test_bad_data },
         { "silent-connected", test_silent_connected },
+        { "acquire-refused", test_acquire_refused },
+        { "acquire-close", test_acquire_close },
+        { "stall-rearm", test_stall_rearm },
 };
 
 int main(int argc, char *argv[]) {
