@@ -173,7 +173,7 @@ static void report_down(BleLink *l) {
         if (l->connected_reported) {
                 l->connected_reported = false;
                 if (l->cb.state)
-                        l->cb.state(l->userdata, l, false);
+                        l->cb.state(l, false, l->userdata);
         }
 }
 
@@ -183,7 +183,7 @@ static void finish(BleLink *l, BleFailure f, const char *detail) {
         l->state = BLE_LINK_IDLE;
         report_down(l);
         if (l->cb.ended)
-                l->cb.ended(l->userdata, l, f, detail ?: "");
+                l->cb.ended(l, f, detail ?: "", l->userdata);
 }
 
 static int on_disconnected(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -286,7 +286,7 @@ static void maybe_report_streaming(BleLink *l) {
                 return;
         l->streaming_reported = true;
         if (l->cb.streaming)
-                l->cb.streaming(l->userdata, l);
+                l->cb.streaming(l, l->userdata);
 }
 
 static int on_setup_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -300,7 +300,7 @@ static int on_setup_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                 /* a missing battery level is no reason to drop a working link */
                 if (!e && sd_bus_message_read_array(reply, 'y', &bytes, &len) >= 0 && len >= 1 &&
                     ((const uint8_t *) bytes)[0] <= 100 && l->cb.battery)
-                        l->cb.battery(l->userdata, l, ((const uint8_t *) bytes)[0], -1);
+                        l->cb.battery(l, ((const uint8_t *) bytes)[0], -1, l->userdata);
         } else if (e) {
                 fail_with_error(l, e);
                 return 0;
@@ -370,7 +370,7 @@ static void setup_next(BleLink *l) {
 
 static void report_subscribed(BleLink *l, const char *reason) {
         if (l->cb.subscribed)
-                l->cb.subscribed(l->userdata, l, l->notify_fd >= 0, l->mtu, reason);
+                l->cb.subscribed(l, l->notify_fd >= 0, l->mtu, reason, l->userdata);
 }
 
 /* Subscribed (first time, or again after bluetoothd closed the socket): the commands. */
@@ -588,7 +588,7 @@ static void check_resolved(BleLink *l) {
         driver_decoder_reset(l->decoder);
         l->connected_reported = true;
         if (l->cb.state)
-                l->cb.state(l->userdata, l, true);
+                l->cb.state(l, true, l->userdata);
         if (l->state != BLE_LINK_SUBSCRIBING)
                 return;   /* the owner changed its mind from the callback */
 
@@ -702,14 +702,14 @@ static void deliver(BleLink *l, const uint8_t *value, size_t len, nsec_t now) {
                         l->sample_seen = true;
                         maybe_report_streaming(l);
                         if (l->cb.sample)
-                                l->cb.sample(l->userdata, l, newtons, now, o->has_device_ts, o->device_ts_us);
+                                l->cb.sample(l, newtons, now, o->has_device_ts, o->device_ts_us, l->userdata);
                 } else if (o->type == DRIVER_OUT_BATTERY && (o->battery_percent >= 0 || o->battery_mv >= 0)) {
                         if (l->cb.battery)
-                                l->cb.battery(l->userdata, l, o->battery_percent, o->battery_mv);
+                                l->cb.battery(l, o->battery_percent, o->battery_mv, l->userdata);
                 } else if (o->type == DRIVER_OUT_LOW_POWER && !l->low_power_reported) {
                         l->low_power_reported = true;
                         if (l->cb.low_power)
-                                l->cb.low_power(l->userdata, l);
+                                l->cb.low_power(l, l->userdata);
                 }
                 if (l->state == BLE_LINK_IDLE || l->state == BLE_LINK_DISCONNECTING)
                         return;   /* the owner ended the link from a callback */
@@ -722,7 +722,7 @@ void ble_link_notification(BleLink *l, const BluezCharacteristic *c, const uint8
                 return;
         if (l->battery_path && strcmp(c->path, l->battery_path) == 0) {
                 if (len >= 1 && value[0] <= 100 && l->cb.battery)
-                        l->cb.battery(l->userdata, l, value[0], -1);
+                        l->cb.battery(l, value[0], -1, l->userdata);
                 return;
         }
         /* while acquired, bluetoothd sends data through the socket only */

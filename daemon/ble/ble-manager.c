@@ -83,7 +83,7 @@ _printf_(3, 4) static void logf_(BleManager *m, int priority, const char *fmt, .
         va_start(ap, fmt);
         vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);
-        m->cb.log(m->userdata, priority, buf);
+        m->cb.log(priority, buf, m->userdata);
 }
 
 static nsec_t now_ns(BleManager *m) {
@@ -154,7 +154,7 @@ static void set_connected(Tool *t, bool connected) {
          * because the tool came back: someone may be pressing it). */
         ble_zero_restart(&t->zero);
         if (m->cb.tool_state)
-                m->cb.tool_state(m->userdata, t->address, t->driver->name, connected);
+                m->cb.tool_state(t->address, t->driver->name, connected, m->userdata);
 }
 
 static void deliver_sample(Tool *t, double raw, nsec_t arrival, bool has_ts, uint64_t ts) {
@@ -171,11 +171,11 @@ static void deliver_sample(Tool *t, double raw, nsec_t arrival, bool has_ts, uin
                               t->zero.state == BLE_ZERO_IN_DOUBT ?
                               " (first steady reading, nothing known before: tare it unloaded)" : "");
                 if (m->cb.tool_zero)
-                        m->cb.tool_zero(m->userdata, t->address, t->zero.offset, t->zero.state);
+                        m->cb.tool_zero(t->address, t->zero.offset, t->zero.state, m->userdata);
         }
         t->last_seen = arrival;
         if (m->cb.tool_sample)
-                m->cb.tool_sample(m->userdata, t->address, newtons, arrival, has_ts, ts);
+                m->cb.tool_sample(t->address, newtons, arrival, has_ts, ts, m->userdata);
 }
 
 static void deliver_battery(Tool *t, int percent, int mv) {
@@ -186,18 +186,18 @@ static void deliver_battery(Tool *t, int percent, int mv) {
         t->battery = percent;
         t->battery_mv = mv;
         if (m->cb.tool_battery)
-                m->cb.tool_battery(m->userdata, t->address, percent, mv);
+                m->cb.tool_battery(t->address, percent, mv, m->userdata);
 }
 
 /* --- link callbacks --- */
 
-static void on_link_state(void *userdata, BleLink *l, bool connected) {
+static void on_link_state(BleLink *l, bool connected, void *userdata) {
         Tool *t = find_tool_by_link(userdata, l);
         if (t)
                 set_connected(t, connected);
 }
 
-static void on_link_streaming(void *userdata, BleLink *l) {
+static void on_link_streaming(BleLink *l, void *userdata) {
         BleManager *m = userdata;
         Tool *t = find_tool_by_link(m, l);
         unsigned failures;
@@ -211,19 +211,19 @@ static void on_link_streaming(void *userdata, BleLink *l) {
         kick(m);   /* the next tool may connect now */
 }
 
-static void on_link_sample(void *userdata, BleLink *l, double newtons, nsec_t arrival, bool has_ts, uint64_t ts) {
+static void on_link_sample(BleLink *l, double newtons, nsec_t arrival, bool has_ts, uint64_t ts, void *userdata) {
         Tool *t = find_tool_by_link(userdata, l);
         if (t)
                 deliver_sample(t, newtons, arrival, has_ts, ts);
 }
 
-static void on_link_battery(void *userdata, BleLink *l, int percent, int mv) {
+static void on_link_battery(BleLink *l, int percent, int mv, void *userdata) {
         Tool *t = find_tool_by_link(userdata, l);
         if (t)
                 deliver_battery(t, percent, mv);
 }
 
-static void on_link_low_power(void *userdata, BleLink *l) {
+static void on_link_low_power(BleLink *l, void *userdata) {
         BleManager *m = userdata;
         Tool *t = find_tool_by_link(m, l);
         if (t)
@@ -231,7 +231,7 @@ static void on_link_low_power(void *userdata, BleLink *l) {
                       t->driver->name);
 }
 
-static void on_link_subscribed(void *userdata, BleLink *l, bool acquired, uint16_t mtu, const char *reason) {
+static void on_link_subscribed(BleLink *l, bool acquired, uint16_t mtu, const char *reason, void *userdata) {
         BleManager *m = userdata;
         Tool *t = find_tool_by_link(m, l);
 
@@ -273,7 +273,7 @@ static Tool *other_in_use(BleManager *m, const Tool *t) {
         return NULL;
 }
 
-static void on_link_ended(void *userdata, BleLink *l, BleFailure f, const char *detail) {
+static void on_link_ended(BleLink *l, BleFailure f, const char *detail, void *userdata) {
         BleManager *m = userdata;
         Tool *t = find_tool_by_link(m, l);
         BleRecoveryAction action;
@@ -491,7 +491,7 @@ static void drop_links(BleManager *m) {
         }
 }
 
-static void on_adapter_ready(void *userdata, const char *path) {
+static void on_adapter_ready(const char *path, void *userdata) {
         BleManager *m = userdata;
 
         if (path)
@@ -506,7 +506,7 @@ static void on_adapter_ready(void *userdata, const char *path) {
         kick(m);
 }
 
-static void on_power_cycled(void *userdata, int error) {
+static void on_power_cycled(int error, void *userdata) {
         BleManager *m = userdata;
 
         if (error < 0)
@@ -517,7 +517,7 @@ static void on_power_cycled(void *userdata, int error) {
 static Tool *adopt(BleManager *m, const BluezDevice *d);
 static void device_event(BleManager *m, const BluezDevice *d, unsigned changed, bool removed);
 
-static void on_service(void *userdata, bool up) {
+static void on_service(bool up, void *userdata) {
         BleManager *m = userdata;
         const BluezDevice *d;
 
@@ -535,7 +535,7 @@ static void on_service(void *userdata, bool up) {
         kick(m);
 }
 
-static void on_adapter(void *userdata, const BluezAdapter *a, bool removed) {
+static void on_adapter(const BluezAdapter *a, bool removed, void *userdata) {
         BleManager *m = userdata;
 
         ble_adapter_update(m->adapter);
@@ -578,27 +578,27 @@ static void device_event(BleManager *m, const BluezDevice *d, unsigned changed, 
                 kick(m);
 }
 
-static void on_device(void *userdata, const BluezDevice *d, unsigned changed, bool removed) {
+static void on_device(const BluezDevice *d, unsigned changed, bool removed, void *userdata) {
         device_event(userdata, d, changed, removed);
 }
 
-static void on_characteristic(void *userdata, const BluezCharacteristic *c, bool removed) {
+static void on_characteristic(const BluezCharacteristic *c, bool removed, void *userdata) {
         Tool *t = find_tool_by_device_path(userdata, c->device);
         if (t)
                 ble_link_characteristic_event(t->link, c, removed);
 }
 
-static void on_notification(void *userdata, const BluezCharacteristic *c, const uint8_t *value, size_t len) {
+static void on_notification(const BluezCharacteristic *c, const uint8_t *value, size_t len, void *userdata) {
         BleManager *m = userdata;
         Tool *t = find_tool_by_device_path(m, c->device);
         if (t)
                 ble_link_notification(t->link, c, value, len, now_ns(m));
 }
 
-static void on_tag_tap(void *userdata, const char *athlete, const char *address, int rssi) {
+static void on_tag_tap(const char *athlete, const char *address, int rssi, void *userdata) {
         BleManager *m = userdata;
         if (m->cb.tag_tap)
-                m->cb.tag_tap(m->userdata, athlete, address, rssi);
+                m->cb.tag_tap(athlete, address, rssi, m->userdata);
 }
 
 /* --- construction --- */
@@ -861,7 +861,7 @@ int ble_manager_tare(BleManager *m, const char *address) {
                 return r;
         logf_(m, LOG_INFO, "tool %s (%s): tared, zero ok at %.2f N raw", t->address, t->driver->name, t->zero.offset);
         if (m->cb.tool_zero)
-                m->cb.tool_zero(m->userdata, t->address, t->zero.offset, t->zero.state);
+                m->cb.tool_zero(t->address, t->zero.offset, t->zero.state, m->userdata);
         return 0;
 }
 

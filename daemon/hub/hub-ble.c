@@ -31,7 +31,7 @@ HubStation *hub_station_of_tool(Hub *h, const char *address) {
         return NULL;
 }
 
-static void on_tool_state(void *userdata, const char *address, const char *driver, bool connected) {
+static void on_tool_state(const char *address, const char *driver, bool connected, void *userdata) {
         Hub *h = userdata;
         HubStation *hs = hub_station_of_tool(h, address);
 
@@ -52,7 +52,7 @@ static void zero_file_name(const char *address, char buf[static 48]) {
                         *p = '-';
 }
 
-static void on_tool_zero(void *userdata, const char *address, double zero_n, BleZeroState state) {
+static void on_tool_zero(const char *address, double zero_n, BleZeroState state, void *userdata) {
         Hub *h = userdata;
         _cleanup_free_ char *doc = NULL;
         char name[48];
@@ -145,8 +145,8 @@ const char *hub_ble_tare(Hub *h, HubStation *hs, nsec_t now) {
         return tried ? NULL : error;
 }
 
-static void on_tool_sample(void *userdata, const char *address, double newtons, nsec_t arrival,
-                           bool has_device_ts, uint64_t device_ts_us) {
+static void on_tool_sample(const char *address, double newtons, nsec_t arrival,
+                           bool has_device_ts, uint64_t device_ts_us, void *userdata) {
         Hub *h = userdata;
         HubStation *hs = hub_station_of_tool(h, address);
 
@@ -159,7 +159,7 @@ static void on_tool_sample(void *userdata, const char *address, double newtons, 
         hub_mqtt_force(h, hs, arrival);
 }
 
-static void on_tool_battery(void *userdata, const char *address, int percent, int millivolts) {
+static void on_tool_battery(const char *address, int percent, int millivolts, void *userdata) {
         Hub *h = userdata;
 
         if (percent >= 0)
@@ -169,7 +169,7 @@ static void on_tool_battery(void *userdata, const char *address, int percent, in
         hub_mqtt_tool(h, address);
 }
 
-static void on_tag_tap(void *userdata, const char *athlete, const char *address, int rssi) {
+static void on_tag_tap(const char *athlete, const char *address, int rssi, void *userdata) {
         Hub *h = userdata;
 
         /* One radio hears every tag, so "nearest" cannot be told apart: the first idle
@@ -186,7 +186,7 @@ static void on_tag_tap(void *userdata, const char *athlete, const char *address,
         log_notice("Athlete %s tapped in (tag %s) but every station is busy.", athlete, address);
 }
 
-static void on_log(void *userdata, int priority, const char *message) {
+static void on_log(int priority, const char *message, void *userdata) {
         log_internal(priority, 0, "BLE: %s", message);
 }
 

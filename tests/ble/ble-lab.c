@@ -243,7 +243,7 @@ static int on_owner(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) 
 
 /* --- manager callbacks --- */
 
-static void cb_state(void *userdata, const char *address, const char *driver, bool connected) {
+static void cb_state(const char *address, const char *driver, bool connected, void *userdata) {
         Lab *lab = userdata;
         CHECK(lab->n_states < ELEMENTSOF(lab->states));
         LabState *s = &lab->states[lab->n_states++];
@@ -251,8 +251,8 @@ static void cb_state(void *userdata, const char *address, const char *driver, bo
         s->connected = connected;
 }
 
-static void cb_sample(void *userdata, const char *address, double newtons, nsec_t arrival, bool has_ts,
-                      uint64_t ts) {
+static void cb_sample(const char *address, double newtons, nsec_t arrival, bool has_ts,
+                      uint64_t ts, void *userdata) {
         Lab *lab = userdata;
         CHECK(lab->n_samples < LAB_MAX);
         LabSample *s = &lab->samples[lab->n_samples++];
@@ -262,13 +262,13 @@ static void cb_sample(void *userdata, const char *address, double newtons, nsec_
         s->ts = ts;
 }
 
-static void cb_battery(void *userdata, const char *address, int percent, int mv) {
+static void cb_battery(const char *address, int percent, int mv, void *userdata) {
         Lab *lab = userdata;
         lab->battery = percent;
         lab->battery_mv = mv;
 }
 
-static void cb_tap(void *userdata, const char *athlete, const char *address, int rssi) {
+static void cb_tap(const char *athlete, const char *address, int rssi, void *userdata) {
         Lab *lab = userdata;
         CHECK(lab->n_taps < ELEMENTSOF(lab->taps));
         LabTap *t = &lab->taps[lab->n_taps++];
@@ -277,7 +277,7 @@ static void cb_tap(void *userdata, const char *athlete, const char *address, int
         t->rssi = rssi;
 }
 
-static void cb_log(void *userdata, int priority, const char *message) {
+static void cb_log(int priority, const char *message, void *userdata) {
         Lab *lab = userdata;
         fprintf(stderr, "[ble <%d>] %s\n", priority, message);
         if (lab->n_logs < ELEMENTSOF(lab->logs))

@@ -148,7 +148,7 @@ typedef struct Taps {
         int rssi;
 } Taps;
 
-static void on_tap(void *userdata, const char *athlete, const char *address, int rssi) {
+static void on_tap(const char *athlete, const char *address, int rssi, void *userdata) {
         Taps *t = userdata;
         t->n++;
         snprintf(t->athlete, sizeof(t->athlete), "%s", athlete);
