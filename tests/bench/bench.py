@@ -197,6 +197,12 @@ class Bus:
     def count(self):
         return int(self.bench.BenchCount())
 
+    def transport(self, addrs):
+        """How tphubd receives the tools' notifications: through AcquireNotify sockets (no
+        dbus-daemon on a sample's path), StartNotify, or a mix."""
+        acq = [bool(self.ctl.GetToolState(a)["acquired"]) for a in addrs]
+        return "AcquireNotify" if all(acq) else "StartNotify" if not any(acq) else "mixed"
+
     def close(self):
         for p in (self.sim, self.daemon):
             if p.poll() is None:
@@ -362,6 +368,7 @@ def bench_cost(args, n):
         w["tphubd_rss_kb"] = rss_kb(r.pid)
         w["tphubd_smaps_kb"] = smaps_kb(r.pid)
         w["tools"] = n
+        w["transport"] = r.bus.transport(r.addrs)
         return w
     finally:
         r.close()
@@ -652,23 +659,28 @@ def bench_sessions(args, n, seconds):
     rss = []
     # A witness: the floor program, at the same priority, stamping each notification as it
     # arrives, so that the latency can be split into the trip through dbus-daemon and the rest.
+    # Only while tphubd uses StartNotify: an acquired characteristic sends nothing over the
+    # bus (and refuses StartNotify), so then there is no dbus-daemon hop to split off.
     witness_log = os.path.join(tmp.name, "witness.log")
     witness = None
     try:
-        cmd = [args.floor, "--stamp", witness_log] + data_paths(r.bus, r.addrs)
-        if ROOT and shutil.which("chrt"):
-            cmd = ["chrt", "--rr", "10"] + cmd
-        witness = subprocess.Popen(cmd, env=dict(os.environ, **r.bus.env), stdout=subprocess.PIPE, text=True)
-        if witness.stdout.readline().strip() != "ready":
-            raise RuntimeError("the witness did not subscribe")
+        transport = r.bus.transport(r.addrs)
+        if transport == "StartNotify":
+            cmd = [args.floor, "--stamp", witness_log] + data_paths(r.bus, r.addrs)
+            if ROOT and shutil.which("chrt"):
+                cmd = ["chrt", "--rr", "10"] + cmd
+            witness = subprocess.Popen(cmd, env=dict(os.environ, **r.bus.env), stdout=subprocess.PIPE, text=True)
+            if witness.stdout.readline().strip() != "ready":
+                raise RuntimeError("the witness did not subscribe")
         t0 = time.monotonic()
         while time.monotonic() - t0 < seconds:
             rss.append((round(time.monotonic() - t0, 1), rss_kb(r.pid)))
             time.sleep(min(args.rss_every, max(0.1, seconds - (time.monotonic() - t0))))
         rss.append((round(time.monotonic() - t0, 1), rss_kb(r.pid)))
         r.bus.bench.BenchEmitLog("")
-        witness.send_signal(signal.SIGTERM)
-        witness.communicate(timeout=10)
+        if witness:
+            witness.send_signal(signal.SIGTERM)
+            witness.communicate(timeout=10)
         r.stop()
         log = r.d.read_log()
         edges = r.gpio.edges
@@ -707,7 +719,7 @@ def bench_sessions(args, n, seconds):
         for ns, row in ev:
             by_row.setdefault((a, row), []).append(ns)
     hop = []
-    with open(witness_log) as f:
+    with open(witness_log) if witness else open(os.devnull) as f:
         for line in f:
             path, us, ns = line.split()
             a = path.split("/dev_")[1].split("/")[0].replace("_", ":")
@@ -766,6 +778,7 @@ def bench_sessions(args, n, seconds):
     return {
         "stations": n, "seconds": seconds,
         "cue_latency": dict(dist_ms(lat), unmatched=unmatched),
+        "transport": transport,
         "bus_hop_latency": dist_ms(hop),
         "release_cue_error": dict(dist_ms(acc), abs_p99_ms=round(pct(rel, 99) / 1e6, 3) if rel else None),
         "sessions_completed": len(docs),
@@ -991,9 +1004,12 @@ def table(res):
             "1 cue latency, sample sent -> cue edge (ms)", fmt(c.get("p50_ms")), fmt(c.get("p99_ms")),
             fmt(c.get("max_ms")), c["n"], c["unmatched"]))
         h = s["bus_hop_latency"]
-        L.append("%-58s p50 %s  p99 %s  max %s  (n %d)" % (
-            "  of which sample sent -> received by a subscriber (ms)", fmt(h.get("p50_ms")), fmt(h.get("p99_ms")),
-            fmt(h.get("max_ms")), h["n"]))
+        if s.get("transport", "StartNotify") == "StartNotify":
+            L.append("%-58s p50 %s  p99 %s  max %s  (n %d)" % (
+                "  of which sample sent -> received by a subscriber (ms)", fmt(h.get("p50_ms")),
+                fmt(h.get("p99_ms")), fmt(h.get("max_ms")), h["n"]))
+        else:
+            L.append("%-58s %s" % ("  notifications", "through %s sockets: no dbus-daemon hop" % s["transport"]))
         e = s["release_cue_error"]
         L.append("%-58s p50 %s  p99 %s  max %s  |p99| %s  (n %d)" % (
             "2 release-cue error, edge - (hold start + target) (ms)", fmt(e.get("p50_ms")), fmt(e.get("p99_ms")),
