@@ -120,6 +120,8 @@ static Tool *tool_free(Tool *t) {
         return NULL;
 }
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(Tool *, tool_free);
+
 static Tool *find_tool(BleManager *m, const char *address) {
         for (size_t i = 0; i < m->n_tools; i++)
                 if (strcasecmp(m->tools[i]->address, address) == 0)
@@ -604,7 +606,7 @@ static void on_tag_tap(const char *athlete, const char *address, int rssi, void 
 /* --- construction --- */
 
 static int tool_new(BleManager *m, const char *address, const Driver *driver, bool adopted, Tool **ret) {
-        Tool *t;
+        _cleanup_(tool_freep) Tool *t = NULL;
         int r;
 
         if (m->n_tools >= BLE_MANAGER_MAX_TOOLS)
@@ -625,11 +627,11 @@ static int tool_new(BleManager *m, const char *address, const Driver *driver, bo
                 });
         r = bluez_address_normalize(address, t->address);
         if (r < 0)
-                goto fail;
+                return r;
         if (driver->advert_only) {
                 r = driver_decoder_new(driver, &t->decoder);
                 if (r < 0)
-                        goto fail;
+                        return r;
         } else {
                 BleLinkConfig lc = {
                         .connect_timeout_ms = m->cfg.connect_timeout_ms,
@@ -655,18 +657,15 @@ static int tool_new(BleManager *m, const char *address, const Driver *driver, bo
                 };
                 r = ble_link_new(&t->link, m->client, m->event, driver, t->address, &lc, &lcb, m);
                 if (r < 0)
-                        goto fail;
+                        return r;
                 r = ble_recovery_new(&t->recovery, &rc, m->seed ^ ((uint64_t) m->n_tools * 0x9e3779b97f4a7c15ULL));
                 if (r < 0)
-                        goto fail;
+                        return r;
         }
-        m->tools[m->n_tools++] = t;
         if (ret)
                 *ret = t;
+        m->tools[m->n_tools++] = TAKE_PTR(t);
         return 0;
-fail:
-        tool_free(t);
-        return r;
 }
 
 static Tool *adopt(BleManager *m, const BluezDevice *d) {
@@ -682,9 +681,11 @@ static Tool *adopt(BleManager *m, const BluezDevice *d) {
         return t;
 }
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(BleManager *, ble_manager_free);
+
 int ble_manager_new(BleManager **ret, sd_bus *bus, sd_event *event, const BleManagerConfig *cfg,
                     const BleCallbacks *cb, void *userdata) {
-        BleManager *m;
+        _cleanup_(ble_manager_freep) BleManager *m = NULL;
         int r;
 
         if (!ret || !bus || !event || !cb)
@@ -701,10 +702,8 @@ int ble_manager_new(BleManager **ret, sd_bus *bus, sd_event *event, const BleMan
         m->cfg.adapter = NULL;
         if (cfg && cfg->adapter && *cfg->adapter) {
                 m->adapter_name = strdup(cfg->adapter);
-                if (!m->adapter_name) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
+                if (!m->adapter_name)
+                        return -ENOMEM;
         }
 #define DEFAULT(field, value) if (m->cfg.field == 0) m->cfg.field = (value)
         DEFAULT(max_links, 5);
@@ -734,27 +733,24 @@ int ble_manager_new(BleManager **ret, sd_bus *bus, sd_event *event, const BleMan
         };
         r = bluez_client_new(&m->client, bus, &ccb, m);
         if (r < 0)
-                goto fail;
+                return r;
         r = ble_adapter_new(&m->adapter, m->client, m->adapter_name, &acb, m);
         if (r < 0)
-                goto fail;
+                return r;
         r = ble_discovery_new(&m->discovery, m->client, event);
         if (r < 0)
-                goto fail;
+                return r;
         r = ble_tag_watch_new(&m->tags, event, m->cfg.tag_rssi_dbm, nsec_from_ms(m->cfg.tag_hold_ms), on_tag_tap, m);
         if (r < 0)
-                goto fail;
+                return r;
         r = sd_event_add_defer(event, &m->kick, on_kick, m);
         if (r < 0)
-                goto fail;
+                return r;
         r = sd_event_source_set_enabled(m->kick, SD_EVENT_OFF);
         if (r < 0)
-                goto fail;
-        *ret = m;
+                return r;
+        *ret = TAKE_PTR(m);
         return 0;
-fail:
-        ble_manager_free(m);
-        return r;
 }
 
 BleManager *ble_manager_free(BleManager *m) {

@@ -918,7 +918,7 @@ const BluezAdvData *bluez_device_get_svc(const BluezDevice *d, const char *uuid)
 int bluez_client_call(BluezClient *c, sd_bus_slot **ret_slot, const char *path, const char *interface,
                       const char *member, uint64_t timeout_usec, sd_bus_message_handler_t handler,
                       void *userdata, const char *types, ...) {
-        sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         va_list ap;
         int r;
 
@@ -932,12 +932,9 @@ int bluez_client_call(BluezClient *c, sd_bus_slot **ret_slot, const char *path, 
                 r = sd_bus_message_appendv(m, types, ap);
                 va_end(ap);
                 if (r < 0)
-                        goto out;
+                        return r;
         }
-        r = sd_bus_call_async(c->bus, ret_slot, m, handler, userdata, timeout_usec);
-out:
-        sd_bus_message_unref(m);
-        return r;
+        return sd_bus_call_async(c->bus, ret_slot, m, handler, userdata, timeout_usec);
 }
 
 int bluez_client_new_call(BluezClient *c, sd_bus_message **ret, const char *path, const char *interface,
