@@ -129,13 +129,6 @@ static Tool *find_tool(BleManager *m, const char *address) {
         return NULL;
 }
 
-static Tool *find_tool_by_link(BleManager *m, BleLink *l) {
-        for (size_t i = 0; i < m->n_tools; i++)
-                if (m->tools[i]->link == l)
-                        return m->tools[i];
-        return NULL;
-}
-
 static Tool *find_tool_by_device_path(BleManager *m, const char *path) {
         for (size_t i = 0; i < m->n_tools; i++) {
                 Tool *t = m->tools[i];
@@ -194,18 +187,14 @@ static void deliver_battery(Tool *t, int percent, int mv) {
 /* --- link callbacks --- */
 
 static void on_link_state(BleLink *l, bool connected, void *userdata) {
-        Tool *t = find_tool_by_link(userdata, l);
-        if (t)
-                set_connected(t, connected);
+        set_connected(userdata, connected);
 }
 
 static void on_link_streaming(BleLink *l, void *userdata) {
-        BleManager *m = userdata;
-        Tool *t = find_tool_by_link(m, l);
+        Tool *t = userdata;
+        BleManager *m = t->m;
         unsigned failures;
 
-        if (!t)
-                return;
         failures = ble_recovery_succeeded(t->recovery);
         if (failures > 0)
                 logf_(m, LOG_INFO, "tool %s (%s): streaming again after %u failed attempt%s", t->address,
@@ -214,31 +203,24 @@ static void on_link_streaming(BleLink *l, void *userdata) {
 }
 
 static void on_link_sample(BleLink *l, double newtons, nsec_t arrival, bool has_ts, uint64_t ts, void *userdata) {
-        Tool *t = find_tool_by_link(userdata, l);
-        if (t)
-                deliver_sample(t, newtons, arrival, has_ts, ts);
+        deliver_sample(userdata, newtons, arrival, has_ts, ts);
 }
 
 static void on_link_battery(BleLink *l, int percent, int mv, void *userdata) {
-        Tool *t = find_tool_by_link(userdata, l);
-        if (t)
-                deliver_battery(t, percent, mv);
+        deliver_battery(userdata, percent, mv);
 }
 
 static void on_link_low_power(BleLink *l, void *userdata) {
-        BleManager *m = userdata;
-        Tool *t = find_tool_by_link(m, l);
-        if (t)
-                logf_(m, LOG_WARNING, "tool %s (%s): device reports low power and may switch off", t->address,
-                      t->driver->name);
+        Tool *t = userdata;
+
+        logf_(t->m, LOG_WARNING, "tool %s (%s): device reports low power and may switch off", t->address,
+              t->driver->name);
 }
 
 static void on_link_subscribed(BleLink *l, bool acquired, uint16_t mtu, const char *reason, void *userdata) {
-        BleManager *m = userdata;
-        Tool *t = find_tool_by_link(m, l);
+        Tool *t = userdata;
+        BleManager *m = t->m;
 
-        if (!t)
-                return;
         if (acquired)
                 logf_(m, LOG_DEBUG, "tool %s (%s): notifications through AcquireNotify (ATT MTU %u)", t->address,
                       t->driver->name, (unsigned) mtu);
@@ -276,15 +258,13 @@ static Tool *other_in_use(BleManager *m, const Tool *t) {
 }
 
 static void on_link_ended(BleLink *l, BleFailure f, const char *detail, void *userdata) {
-        BleManager *m = userdata;
-        Tool *t = find_tool_by_link(m, l);
+        Tool *t = userdata;
+        BleManager *m = t->m;
         BleRecoveryAction action;
         nsec_t delay;
         bool escalated;
         int r;
 
-        if (!t)
-                return;
         kick(m);
         if (f == BLE_FAILURE_LOCAL)
                 return;
@@ -655,7 +635,8 @@ static int tool_new(BleManager *m, const char *address, const Driver *driver, bo
                         .retries_before_power_cycle = m->cfg.retries_before_power_cycle,
                         .power_cycle_min_interval_ms = m->cfg.power_cycle_min_interval_ms,
                 };
-                r = ble_link_new(&t->link, m->client, m->event, driver, t->address, &lc, &lcb, m);
+                /* the link's callbacks get the tool itself: no lookup per sample */
+                r = ble_link_new(&t->link, m->client, m->event, driver, t->address, &lc, &lcb, t);
                 if (r < 0)
                         return r;
                 r = ble_recovery_new(&t->recovery, &rc, m->seed ^ ((uint64_t) m->n_tools * 0x9e3779b97f4a7c15ULL));
