@@ -282,6 +282,17 @@ def write_config(d, n_tools, port, smoothing0, spool_max=20000, ble=True, with_c
     return conf
 
 
+def drain_notify(sock):
+    sock.settimeout(0.5)   # a closed socket (fd -1) then ends the loop with OSError
+    while True:
+        try:
+            sock.recv(4096)
+        except socket.timeout:
+            continue
+        except OSError:
+            return
+
+
 class Rig:
     """Bus + simulator + broker + tphubd with n tools streaming the session cycle."""
 
@@ -310,6 +321,10 @@ class Rig:
                     else:
                         os.environ["TPHUBD_WRAPPER"] = old
             self.d.wait_notify("READY=1", timeout=120 if wrapper else 20)
+            # Keep reading the notify socket, as systemd does: tphubd sends STATUS= whenever
+            # the hub's status changes, and sd_notify blocks once ten datagrams wait unread
+            # (net.unix.max_dgram_qlen): the daemon would stop dead minutes into a soak.
+            threading.Thread(target=drain_notify, args=(self.d.sock,), daemon=True).start()
             self.gpio = GpioListener(os.path.join(d, "gpio.sock"))
             wait_for(lambda: self.bus.streaming(self.addrs), 180 if wrapper else 60,
                      "not every tool streams")
@@ -601,6 +616,7 @@ def bench_callgrind(args, n):
         time.sleep(args.cg_window)
         subprocess.run(["callgrind_control", "-i", "off", str(r.pid)], check=True, capture_output=True, timeout=60)
         res["sent"] = r.bus.count() - k0
+        res["transport"] = r.bus.transport(r.addrs)
     finally:
         r.close()
     mods, calls, total = split_by_module(out)
@@ -683,6 +699,8 @@ def bench_sessions(args, n, seconds):
             witness.communicate(timeout=10)
         r.stop()
         log = r.d.read_log()
+        with open(os.path.join(args.keep, "tphubd-sessions.log"), "w") as f:
+            f.write(log)   # beside the JSON, for a look at what the daemon said
         edges = r.gpio.edges
         marks = r.marks
         addrs = r.addrs
@@ -1015,10 +1033,11 @@ def table(res):
             "2 release-cue error, edge - (hold start + target) (ms)", fmt(e.get("p50_ms")), fmt(e.get("p99_ms")),
             fmt(e.get("max_ms")), fmt(e.get("abs_p99_ms")), e["n"]))
     for c in res.get("cost", []):
-        L.append("%-58s tphubd %s %% (%s us/sample)  dbus-daemon %s %% (%s us/sample)  %d samples" % (
+        L.append("%-58s tphubd %s %% (%s us/sample)  dbus-daemon %s %% (%s us/sample)  %d samples%s" % (
             "3 CPU with %d tool%s at 80 Hz (under load, see note)" % (c["tools"], "s" if c["tools"] > 1 else ""),
             fmt(c["tphubd"]["core_pct"]), fmt(c["tphubd"]["us_per_sample"]), fmt(c["dbus_daemon"]["core_pct"]),
-            fmt(c["dbus_daemon"]["us_per_sample"]), c["samples"]))
+            fmt(c["dbus_daemon"]["us_per_sample"]), c["samples"],
+            "  (%s)" % c["transport"] if c.get("transport") else ""))
     cg = res.get("callgrind")
     if cg:
         L.append("%-58s %d  (floor %d)" % ("3 instructions per sample, %d tools (callgrind)" % cg["tools"],
