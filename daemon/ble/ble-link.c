@@ -730,7 +730,3 @@ void ble_link_notification(BleLink *l, const BluezCharacteristic *c, const uint8
                 return;
         deliver(l, value, len, now);
 }
-
-bool ble_link_notify_acquired(const BleLink *l) {
-        return l->notify_fd >= 0;
-}

@@ -84,8 +84,6 @@ void ble_link_characteristic_event(BleLink *l, const BluezCharacteristic *c, boo
 void ble_link_notification(BleLink *l, const BluezCharacteristic *c, const uint8_t *value, size_t len, nsec_t now);
 
 BleLinkState ble_link_get_state(const BleLink *l);
-/* Notifications come through an AcquireNotify socket right now. */
-bool ble_link_notify_acquired(const BleLink *l);
 const char *ble_link_get_address(const BleLink *l);
 const char *ble_link_get_device_path(const BleLink *l);
 const Driver *ble_link_get_driver(const BleLink *l);
