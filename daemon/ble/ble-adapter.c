@@ -91,7 +91,7 @@ void ble_adapter_update(BleAdapter *a) {
                 a->cycle_call = sd_bus_slot_unref(a->cycle_call);
                 a->cycle_path = mfree_str(a->cycle_path);
                 if (a->cb.power_cycled)
-                        a->cb.power_cycled(a->userdata, -ENODEV);
+                        a->cb.power_cycled(-ENODEV, a->userdata);
         }
         ad = a->cycle_path ? NULL : choose(a);
         path = ad ? ad->path : NULL;
@@ -100,7 +100,7 @@ void ble_adapter_update(BleAdapter *a) {
         free(a->path);
         a->path = path ? strdup(path) : NULL;
         if (a->cb.ready)
-                a->cb.ready(a->userdata, a->path);
+                a->cb.ready(a->path, a->userdata);
 }
 
 const char *ble_adapter_path(const BleAdapter *a) {
@@ -139,7 +139,7 @@ static int on_powered_set(sd_bus_message *reply, void *userdata, sd_bus_error *r
         a->cycle_path = mfree_str(a->cycle_path);
         a->cycle_on = false;
         if (a->cb.power_cycled)
-                a->cb.power_cycled(a->userdata, r < 0 ? r : 0);
+                a->cb.power_cycled(r < 0 ? r : 0, a->userdata);
         ble_adapter_update(a);
         return 0;
 }

@@ -14,9 +14,9 @@ typedef struct BleAdapter BleAdapter;
 
 typedef struct BleAdapterCallbacks {
         /* The usable adapter changed: its object path, or NULL when there is none. */
-        void (*ready)(void *userdata, const char *path);
+        void (*ready)(const char *path, void *userdata);
         /* A power cycle finished: 0, or the negative errno of the step that failed. */
-        void (*power_cycled)(void *userdata, int error);
+        void (*power_cycled)(int error, void *userdata);
 } BleAdapterCallbacks;
 
 int ble_adapter_new(BleAdapter **ret, BluezClient *client, const char *want, const BleAdapterCallbacks *cb,

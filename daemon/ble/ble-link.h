@@ -4,7 +4,8 @@
 /* One GATT connection to one tool, from Connect to a running notification stream:
  *
  *   IDLE -> CONNECTING (Device1.Connect, timeout) -> RESOLVING (ServicesResolved and the
- *   driver's characteristics present, timeout) -> SUBSCRIBING (StartNotify) -> SETUP (init,
+ *   driver's characteristics present, timeout) -> SUBSCRIBING (AcquireNotify where the
+ *   driver allows it, else or when refused StartNotify) -> SETUP (init,
  *   battery and start commands, battery level read) -> STREAMING (stall watchdog)
  *
  * Any failure disconnects (waiting for Disconnect's reply, so a retry never races the old
@@ -50,17 +51,21 @@ typedef struct BleLinkConfig {
 
 typedef struct BleLinkCallbacks {
         /* GATT ready (true) / link gone (false); false always comes before ended(). */
-        void (*state)(void *userdata, BleLink *l, bool connected);
+        void (*state)(BleLink *l, bool connected, void *userdata);
         /* The attempt or stream ended; the link is IDLE again. detail: D-Bus error text. */
-        void (*ended)(void *userdata, BleLink *l, BleFailure f, const char *detail);
+        void (*ended)(BleLink *l, BleFailure f, const char *detail, void *userdata);
         /* The stream works: set up completely and the first sample arrived. */
-        void (*streaming)(void *userdata, BleLink *l);
-        void (*sample)(void *userdata, BleLink *l, double newtons, nsec_t arrival, bool has_device_ts,
-                       uint64_t device_ts_us);
+        void (*streaming)(BleLink *l, void *userdata);
+        void (*sample)(BleLink *l, double newtons, nsec_t arrival, bool has_device_ts,
+                       uint64_t device_ts_us, void *userdata);
         /* percent and/or millivolts, -1 when not known */
-        void (*battery)(void *userdata, BleLink *l, int percent, int millivolts);
+        void (*battery)(BleLink *l, int percent, int millivolts, void *userdata);
         /* the device warned it is about to switch off (once per connection) */
-        void (*low_power)(void *userdata, BleLink *l);
+        void (*low_power)(BleLink *l, void *userdata);
+        /* Notifications are being subscribed to: through an AcquireNotify socket (acquired,
+         * with the ATT MTU bluetoothd reported; reason NULL) or through StartNotify (reason
+         * says why). Called again when the link subscribes anew. */
+        void (*subscribed)(BleLink *l, bool acquired, uint16_t mtu, const char *reason, void *userdata);
 } BleLinkCallbacks;
 
 int ble_link_new(BleLink **ret, BluezClient *client, sd_event *event, const Driver *driver, const char *address,

@@ -83,7 +83,7 @@ _printf_(3, 4) static void logf_(BleManager *m, int priority, const char *fmt, .
         va_start(ap, fmt);
         vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);
-        m->cb.log(m->userdata, priority, buf);
+        m->cb.log(priority, buf, m->userdata);
 }
 
 static nsec_t now_ns(BleManager *m) {
@@ -120,16 +120,11 @@ static Tool *tool_free(Tool *t) {
         return NULL;
 }
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(Tool *, tool_free);
+
 static Tool *find_tool(BleManager *m, const char *address) {
         for (size_t i = 0; i < m->n_tools; i++)
                 if (strcasecmp(m->tools[i]->address, address) == 0)
-                        return m->tools[i];
-        return NULL;
-}
-
-static Tool *find_tool_by_link(BleManager *m, BleLink *l) {
-        for (size_t i = 0; i < m->n_tools; i++)
-                if (m->tools[i]->link == l)
                         return m->tools[i];
         return NULL;
 }
@@ -154,7 +149,7 @@ static void set_connected(Tool *t, bool connected) {
          * because the tool came back: someone may be pressing it). */
         ble_zero_restart(&t->zero);
         if (m->cb.tool_state)
-                m->cb.tool_state(m->userdata, t->address, t->driver->name, connected);
+                m->cb.tool_state(t->address, t->driver->name, connected, m->userdata);
 }
 
 static void deliver_sample(Tool *t, double raw, nsec_t arrival, bool has_ts, uint64_t ts) {
@@ -171,11 +166,11 @@ static void deliver_sample(Tool *t, double raw, nsec_t arrival, bool has_ts, uin
                               t->zero.state == BLE_ZERO_IN_DOUBT ?
                               " (first steady reading, nothing known before: tare it unloaded)" : "");
                 if (m->cb.tool_zero)
-                        m->cb.tool_zero(m->userdata, t->address, t->zero.offset, t->zero.state);
+                        m->cb.tool_zero(t->address, t->zero.offset, t->zero.state, m->userdata);
         }
         t->last_seen = arrival;
         if (m->cb.tool_sample)
-                m->cb.tool_sample(m->userdata, t->address, newtons, arrival, has_ts, ts);
+                m->cb.tool_sample(t->address, newtons, arrival, has_ts, ts, m->userdata);
 }
 
 static void deliver_battery(Tool *t, int percent, int mv) {
@@ -186,24 +181,20 @@ static void deliver_battery(Tool *t, int percent, int mv) {
         t->battery = percent;
         t->battery_mv = mv;
         if (m->cb.tool_battery)
-                m->cb.tool_battery(m->userdata, t->address, percent, mv);
+                m->cb.tool_battery(t->address, percent, mv, m->userdata);
 }
 
 /* --- link callbacks --- */
 
-static void on_link_state(void *userdata, BleLink *l, bool connected) {
-        Tool *t = find_tool_by_link(userdata, l);
-        if (t)
-                set_connected(t, connected);
+static void on_link_state(BleLink *l, bool connected, void *userdata) {
+        set_connected(userdata, connected);
 }
 
-static void on_link_streaming(void *userdata, BleLink *l) {
-        BleManager *m = userdata;
-        Tool *t = find_tool_by_link(m, l);
+static void on_link_streaming(BleLink *l, void *userdata) {
+        Tool *t = userdata;
+        BleManager *m = t->m;
         unsigned failures;
 
-        if (!t)
-                return;
         failures = ble_recovery_succeeded(t->recovery);
         if (failures > 0)
                 logf_(m, LOG_INFO, "tool %s (%s): streaming again after %u failed attempt%s", t->address,
@@ -211,24 +202,32 @@ static void on_link_streaming(void *userdata, BleLink *l) {
         kick(m);   /* the next tool may connect now */
 }
 
-static void on_link_sample(void *userdata, BleLink *l, double newtons, nsec_t arrival, bool has_ts, uint64_t ts) {
-        Tool *t = find_tool_by_link(userdata, l);
-        if (t)
-                deliver_sample(t, newtons, arrival, has_ts, ts);
+static void on_link_sample(BleLink *l, double newtons, nsec_t arrival, bool has_ts, uint64_t ts, void *userdata) {
+        deliver_sample(userdata, newtons, arrival, has_ts, ts);
 }
 
-static void on_link_battery(void *userdata, BleLink *l, int percent, int mv) {
-        Tool *t = find_tool_by_link(userdata, l);
-        if (t)
-                deliver_battery(t, percent, mv);
+static void on_link_battery(BleLink *l, int percent, int mv, void *userdata) {
+        deliver_battery(userdata, percent, mv);
 }
 
-static void on_link_low_power(void *userdata, BleLink *l) {
-        BleManager *m = userdata;
-        Tool *t = find_tool_by_link(m, l);
-        if (t)
-                logf_(m, LOG_WARNING, "tool %s (%s): device reports low power and may switch off", t->address,
-                      t->driver->name);
+static void on_link_low_power(BleLink *l, void *userdata) {
+        Tool *t = userdata;
+
+        logf_(t->m, LOG_WARNING, "tool %s (%s): device reports low power and may switch off", t->address,
+              t->driver->name);
+}
+
+static void on_link_subscribed(BleLink *l, bool acquired, uint16_t mtu, const char *reason, void *userdata) {
+        Tool *t = userdata;
+        BleManager *m = t->m;
+
+        if (acquired)
+                logf_(m, LOG_DEBUG, "tool %s (%s): notifications through AcquireNotify (ATT MTU %u)", t->address,
+                      t->driver->name, (unsigned) mtu);
+        else
+                logf_(m, t->driver->acquire_notify ? LOG_INFO : LOG_DEBUG,
+                      "tool %s (%s): notifications through StartNotify (%s)", t->address, t->driver->name,
+                      reason ?: "");
 }
 
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -258,16 +257,14 @@ static Tool *other_in_use(BleManager *m, const Tool *t) {
         return NULL;
 }
 
-static void on_link_ended(void *userdata, BleLink *l, BleFailure f, const char *detail) {
-        BleManager *m = userdata;
-        Tool *t = find_tool_by_link(m, l);
+static void on_link_ended(BleLink *l, BleFailure f, const char *detail, void *userdata) {
+        Tool *t = userdata;
+        BleManager *m = t->m;
         BleRecoveryAction action;
         nsec_t delay;
         bool escalated;
         int r;
 
-        if (!t)
-                return;
         kick(m);
         if (f == BLE_FAILURE_LOCAL)
                 return;
@@ -476,7 +473,7 @@ static void drop_links(BleManager *m) {
         }
 }
 
-static void on_adapter_ready(void *userdata, const char *path) {
+static void on_adapter_ready(const char *path, void *userdata) {
         BleManager *m = userdata;
 
         if (path)
@@ -491,7 +488,7 @@ static void on_adapter_ready(void *userdata, const char *path) {
         kick(m);
 }
 
-static void on_power_cycled(void *userdata, int error) {
+static void on_power_cycled(int error, void *userdata) {
         BleManager *m = userdata;
 
         if (error < 0)
@@ -502,7 +499,7 @@ static void on_power_cycled(void *userdata, int error) {
 static Tool *adopt(BleManager *m, const BluezDevice *d);
 static void device_event(BleManager *m, const BluezDevice *d, unsigned changed, bool removed);
 
-static void on_service(void *userdata, bool up) {
+static void on_service(bool up, void *userdata) {
         BleManager *m = userdata;
         const BluezDevice *d;
 
@@ -520,7 +517,7 @@ static void on_service(void *userdata, bool up) {
         kick(m);
 }
 
-static void on_adapter(void *userdata, const BluezAdapter *a, bool removed) {
+static void on_adapter(const BluezAdapter *a, bool removed, void *userdata) {
         BleManager *m = userdata;
 
         ble_adapter_update(m->adapter);
@@ -563,33 +560,33 @@ static void device_event(BleManager *m, const BluezDevice *d, unsigned changed, 
                 kick(m);
 }
 
-static void on_device(void *userdata, const BluezDevice *d, unsigned changed, bool removed) {
+static void on_device(const BluezDevice *d, unsigned changed, bool removed, void *userdata) {
         device_event(userdata, d, changed, removed);
 }
 
-static void on_characteristic(void *userdata, const BluezCharacteristic *c, bool removed) {
+static void on_characteristic(const BluezCharacteristic *c, bool removed, void *userdata) {
         Tool *t = find_tool_by_device_path(userdata, c->device);
         if (t)
                 ble_link_characteristic_event(t->link, c, removed);
 }
 
-static void on_notification(void *userdata, const BluezCharacteristic *c, const uint8_t *value, size_t len) {
+static void on_notification(const BluezCharacteristic *c, const uint8_t *value, size_t len, void *userdata) {
         BleManager *m = userdata;
         Tool *t = find_tool_by_device_path(m, c->device);
         if (t)
                 ble_link_notification(t->link, c, value, len, now_ns(m));
 }
 
-static void on_tag_tap(void *userdata, const char *athlete, const char *address, int rssi) {
+static void on_tag_tap(const char *athlete, const char *address, int rssi, void *userdata) {
         BleManager *m = userdata;
         if (m->cb.tag_tap)
-                m->cb.tag_tap(m->userdata, athlete, address, rssi);
+                m->cb.tag_tap(athlete, address, rssi, m->userdata);
 }
 
 /* --- construction --- */
 
 static int tool_new(BleManager *m, const char *address, const Driver *driver, bool adopted, Tool **ret) {
-        Tool *t;
+        _cleanup_(tool_freep) Tool *t = NULL;
         int r;
 
         if (m->n_tools >= BLE_MANAGER_MAX_TOOLS)
@@ -610,11 +607,11 @@ static int tool_new(BleManager *m, const char *address, const Driver *driver, bo
                 });
         r = bluez_address_normalize(address, t->address);
         if (r < 0)
-                goto fail;
+                return r;
         if (driver->advert_only) {
                 r = driver_decoder_new(driver, &t->decoder);
                 if (r < 0)
-                        goto fail;
+                        return r;
         } else {
                 BleLinkConfig lc = {
                         .connect_timeout_ms = m->cfg.connect_timeout_ms,
@@ -628,6 +625,7 @@ static int tool_new(BleManager *m, const char *address, const Driver *driver, bo
                         .sample = on_link_sample,
                         .battery = on_link_battery,
                         .low_power = on_link_low_power,
+                        .subscribed = on_link_subscribed,
                 };
                 BleRecoveryConfig rc = {
                         .backoff_initial_ms = m->cfg.backoff_initial_ms,
@@ -637,20 +635,18 @@ static int tool_new(BleManager *m, const char *address, const Driver *driver, bo
                         .retries_before_power_cycle = m->cfg.retries_before_power_cycle,
                         .power_cycle_min_interval_ms = m->cfg.power_cycle_min_interval_ms,
                 };
-                r = ble_link_new(&t->link, m->client, m->event, driver, t->address, &lc, &lcb, m);
+                /* the link's callbacks get the tool itself: no lookup per sample */
+                r = ble_link_new(&t->link, m->client, m->event, driver, t->address, &lc, &lcb, t);
                 if (r < 0)
-                        goto fail;
+                        return r;
                 r = ble_recovery_new(&t->recovery, &rc, m->seed ^ ((uint64_t) m->n_tools * 0x9e3779b97f4a7c15ULL));
                 if (r < 0)
-                        goto fail;
+                        return r;
         }
-        m->tools[m->n_tools++] = t;
         if (ret)
                 *ret = t;
+        m->tools[m->n_tools++] = TAKE_PTR(t);
         return 0;
-fail:
-        tool_free(t);
-        return r;
 }
 
 static Tool *adopt(BleManager *m, const BluezDevice *d) {
@@ -666,9 +662,11 @@ static Tool *adopt(BleManager *m, const BluezDevice *d) {
         return t;
 }
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(BleManager *, ble_manager_free);
+
 int ble_manager_new(BleManager **ret, sd_bus *bus, sd_event *event, const BleManagerConfig *cfg,
                     const BleCallbacks *cb, void *userdata) {
-        BleManager *m;
+        _cleanup_(ble_manager_freep) BleManager *m = NULL;
         int r;
 
         if (!ret || !bus || !event || !cb)
@@ -685,10 +683,8 @@ int ble_manager_new(BleManager **ret, sd_bus *bus, sd_event *event, const BleMan
         m->cfg.adapter = NULL;
         if (cfg && cfg->adapter && *cfg->adapter) {
                 m->adapter_name = strdup(cfg->adapter);
-                if (!m->adapter_name) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
+                if (!m->adapter_name)
+                        return -ENOMEM;
         }
 #define DEFAULT(field, value) if (m->cfg.field == 0) m->cfg.field = (value)
         DEFAULT(max_links, BLE_MANAGER_DEFAULT_MAX_LINKS);
@@ -718,27 +714,24 @@ int ble_manager_new(BleManager **ret, sd_bus *bus, sd_event *event, const BleMan
         };
         r = bluez_client_new(&m->client, bus, &ccb, m);
         if (r < 0)
-                goto fail;
+                return r;
         r = ble_adapter_new(&m->adapter, m->client, m->adapter_name, &acb, m);
         if (r < 0)
-                goto fail;
+                return r;
         r = ble_discovery_new(&m->discovery, m->client, event);
         if (r < 0)
-                goto fail;
+                return r;
         r = ble_tag_watch_new(&m->tags, event, m->cfg.tag_rssi_dbm, nsec_from_ms(m->cfg.tag_hold_ms), on_tag_tap, m);
         if (r < 0)
-                goto fail;
+                return r;
         r = sd_event_add_defer(event, &m->kick, on_kick, m);
         if (r < 0)
-                goto fail;
+                return r;
         r = sd_event_source_set_enabled(m->kick, SD_EVENT_OFF);
         if (r < 0)
-                goto fail;
-        *ret = m;
+                return r;
+        *ret = TAKE_PTR(m);
         return 0;
-fail:
-        ble_manager_free(m);
-        return r;
 }
 
 BleManager *ble_manager_free(BleManager *m) {
@@ -845,7 +838,7 @@ int ble_manager_tare(BleManager *m, const char *address) {
                 return r;
         logf_(m, LOG_INFO, "tool %s (%s): tared, zero ok at %.2f N raw", t->address, t->driver->name, t->zero.offset);
         if (m->cb.tool_zero)
-                m->cb.tool_zero(m->userdata, t->address, t->zero.offset, t->zero.state);
+                m->cb.tool_zero(t->address, t->zero.offset, t->zero.state, m->userdata);
         return 0;
 }
 

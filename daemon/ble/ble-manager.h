@@ -19,16 +19,16 @@
 typedef struct BleManager BleManager;
 
 typedef struct BleCallbacks {
-        void (*tool_state)(void *userdata, const char *address, const char *driver, bool connected);
-        void (*tool_sample)(void *userdata, const char *address, double newtons, nsec_t arrival_mono,
-                            bool has_device_ts, uint64_t device_ts_us);
+        void (*tool_state)(const char *address, const char *driver, bool connected, void *userdata);
+        void (*tool_sample)(const char *address, double newtons, nsec_t arrival_mono,
+                            bool has_device_ts, uint64_t device_ts_us, void *userdata);
         /* percent and/or millivolts (as the device reports it), -1 when not known */
-        void (*tool_battery)(void *userdata, const char *address, int percent, int millivolts);
-        void (*tag_tap)(void *userdata, const char *athlete, const char *address, int rssi);
-        void (*log)(void *userdata, int priority /* LOG_ERR..LOG_DEBUG */, const char *message);
+        void (*tool_battery)(const char *address, int percent, int millivolts, void *userdata);
+        void (*tag_tap)(const char *athlete, const char *address, int rssi, void *userdata);
+        void (*log)(int priority /* LOG_ERR..LOG_DEBUG */, const char *message, void *userdata);
         /* The tool's zero (raw newtons subtracted from its samples) or its state changed:
          * persist it and give it back with ble_manager_set_zero() after a restart. */
-        void (*tool_zero)(void *userdata, const char *address, double zero_n, BleZeroState state);
+        void (*tool_zero)(const char *address, double zero_n, BleZeroState state, void *userdata);
 } BleCallbacks;
 
 /* The defaults of the settings the configuration exposes (docs/config.md, ble): the

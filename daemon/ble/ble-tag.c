@@ -178,7 +178,7 @@ static int on_hold(sd_event_source *s, uint64_t usec, void *userdata) {
         if (!t->above || t->tapped)
                 return 0;
         t->tapped = true;
-        w->tap(w->userdata, w->tags[t->tag].athlete, t->address, t->rssi);
+        w->tap(w->tags[t->tag].athlete, t->address, t->rssi, w->userdata);
         return 0;
 }
 

@@ -20,7 +20,7 @@
 
 typedef struct BleTagWatch BleTagWatch;
 
-typedef void (*ble_tag_tap_t)(void *userdata, const char *athlete, const char *address, int rssi);
+typedef void (*ble_tag_tap_t)(const char *athlete, const char *address, int rssi, void *userdata);
 
 int ble_tag_watch_new(BleTagWatch **ret, sd_event *event, int rssi_dbm, nsec_t hold, ble_tag_tap_t tap,
                       void *userdata);

@@ -403,8 +403,8 @@ static int parse_char_props(BluezCharacteristic *c, sd_bus_message *m, const voi
                         size_t n = 0;
                         r = read_strv_variant(m, &flags, &n);
                         if (r >= 0) {
-                                c->can_notify = strv_contains_n(flags, n, "notify") ||
-                                                strv_contains_n(flags, n, "indicate");
+                                c->has_notify_flag = strv_contains_n(flags, n, "notify");
+                                c->can_notify = c->has_notify_flag || strv_contains_n(flags, n, "indicate");
                                 c->can_write = strv_contains_n(flags, n, "write") ||
                                                strv_contains_n(flags, n, "write-without-response");
                                 c->can_read = strv_contains_n(flags, n, "read");
@@ -456,7 +456,7 @@ static int add_adapter(BluezClient *c, const char *path, sd_bus_message *m) {
         if (r < 0)
                 return r;
         if (c->up && c->cb.adapter)
-                c->cb.adapter(c->userdata, a, false);
+                c->cb.adapter(a, false, c->userdata);
         return 0;
 }
 
@@ -492,7 +492,7 @@ static int add_device(BluezClient *c, const char *path, sd_bus_message *m) {
                 return r < 0 ? r : 0;
         }
         if (c->up && c->cb.device)
-                c->cb.device(c->userdata, d, changed, false);
+                c->cb.device(d, changed, false, c->userdata);
         return 0;
 }
 
@@ -526,7 +526,7 @@ static int add_char(BluezClient *c, const char *path, sd_bus_message *m) {
                 return r < 0 ? r : 0;
         }
         if (c->up && c->cb.characteristic)
-                c->cb.characteristic(c->userdata, ch, false);
+                c->cb.characteristic(ch, false, c->userdata);
         return 0;
 }
 
@@ -568,19 +568,19 @@ static void remove_interface(BluezClient *c, const char *path, const char *iface
                 BluezAdapter *a = c->adapters[i];
                 ptr_array_remove((void **) c->adapters, &c->n_adapters, (size_t) i);
                 if (c->up && c->cb.adapter)
-                        c->cb.adapter(c->userdata, a, true);
+                        c->cb.adapter(a, true, c->userdata);
                 adapter_free(a);
         } else if (strcmp(iface, BLUEZ_DEVICE_IFACE) == 0 && (i = find_device(c, path)) >= 0) {
                 BluezDevice *d = c->devices[i];
                 ptr_array_remove((void **) c->devices, &c->n_devices, (size_t) i);
                 if (c->up && c->cb.device)
-                        c->cb.device(c->userdata, d, 0, true);
+                        c->cb.device(d, 0, true, c->userdata);
                 device_free(d);
         } else if (strcmp(iface, BLUEZ_CHAR_IFACE) == 0 && (i = find_char(c, path)) >= 0) {
                 BluezCharacteristic *ch = c->chars[i];
                 ptr_array_remove((void **) c->chars, &c->n_chars, (size_t) i);
                 if (c->up && c->cb.characteristic)
-                        c->cb.characteristic(c->userdata, ch, true);
+                        c->cb.characteristic(ch, true, c->userdata);
                 char_free(ch);
         }
 }
@@ -650,7 +650,7 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
                 if (parse_adapter_props(a, m) < 0)
                         return 0;
                 if (c->cb.adapter)
-                        c->cb.adapter(c->userdata, a, false);
+                        c->cb.adapter(a, false, c->userdata);
         } else if (strcmp(iface, BLUEZ_DEVICE_IFACE) == 0 && (i = find_device(c, path)) >= 0) {
                 BluezDevice *d = c->devices[i];
                 unsigned changed = 0;
@@ -661,7 +661,7 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
                         while (sd_bus_message_read(m, "s", &name) > 0)
                                 invalidate_device(d, name, &changed);
                 if (changed && c->cb.device)
-                        c->cb.device(c->userdata, d, changed, false);
+                        c->cb.device(d, changed, false, c->userdata);
         } else if (strcmp(iface, BLUEZ_CHAR_IFACE) == 0 && (i = find_char(c, path)) >= 0) {
                 BluezCharacteristic *ch = c->chars[i];
                 const void *value = NULL;
@@ -670,9 +670,9 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
                 if (parse_char_props(ch, m, &value, &len) < 0)
                         return 0;
                 if (value && c->cb.notification)
-                        c->cb.notification(c->userdata, ch, value, len);
+                        c->cb.notification(ch, value, len, c->userdata);
                 if (was_notifying != ch->notifying && c->cb.characteristic)
-                        c->cb.characteristic(c->userdata, ch, false);
+                        c->cb.characteristic(ch, false, c->userdata);
         }
         return 0;
 }
@@ -684,7 +684,7 @@ static void service_down(BluezClient *c) {
         c->up = false;
         drop_all(c);
         if (was_up && c->cb.service)
-                c->cb.service(c->userdata, false);
+                c->cb.service(false, c->userdata);
 }
 
 static int on_managed_objects(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -709,7 +709,7 @@ static int on_managed_objects(sd_bus_message *reply, void *userdata, sd_bus_erro
         }
         c->up = true;
         if (c->cb.service)
-                c->cb.service(c->userdata, true);
+                c->cb.service(true, c->userdata);
         return 0;
 }
 
@@ -904,7 +904,7 @@ const BluezAdvData *bluez_device_get_svc(const BluezDevice *d, const char *uuid)
 int bluez_client_call(BluezClient *c, sd_bus_slot **ret_slot, const char *path, const char *interface,
                       const char *member, uint64_t timeout_usec, sd_bus_message_handler_t handler,
                       void *userdata, const char *types, ...) {
-        sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         va_list ap;
         int r;
 
@@ -918,12 +918,9 @@ int bluez_client_call(BluezClient *c, sd_bus_slot **ret_slot, const char *path, 
                 r = sd_bus_message_appendv(m, types, ap);
                 va_end(ap);
                 if (r < 0)
-                        goto out;
+                        return r;
         }
-        r = sd_bus_call_async(c->bus, ret_slot, m, handler, userdata, timeout_usec);
-out:
-        sd_bus_message_unref(m);
-        return r;
+        return sd_bus_call_async(c->bus, ret_slot, m, handler, userdata, timeout_usec);
 }
 
 int bluez_client_new_call(BluezClient *c, sd_bus_message **ret, const char *path, const char *interface,

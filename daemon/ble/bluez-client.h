@@ -69,6 +69,7 @@ typedef struct BluezCharacteristic {
         char *device;           /* device object path */
         char *uuid;             /* lower case */
         bool can_notify;        /* notify or indicate */
+        bool has_notify_flag;   /* "notify" itself: AcquireNotify (5.66) needs it, indicate won't do */
         bool can_write;
         bool can_read;
         bool notifying;
@@ -77,11 +78,11 @@ typedef struct BluezCharacteristic {
 typedef struct BluezClientCallbacks {
         /* up: org.bluez has an owner and the tree is enumerated; down: the owner went away
          * and every mirrored object was dropped (no per-object removal callbacks). */
-        void (*service)(void *userdata, bool up);
-        void (*adapter)(void *userdata, const BluezAdapter *a, bool removed);
-        void (*device)(void *userdata, const BluezDevice *d, unsigned changed, bool removed);
-        void (*characteristic)(void *userdata, const BluezCharacteristic *c, bool removed);
-        void (*notification)(void *userdata, const BluezCharacteristic *c, const uint8_t *value, size_t len);
+        void (*service)(bool up, void *userdata);
+        void (*adapter)(const BluezAdapter *a, bool removed, void *userdata);
+        void (*device)(const BluezDevice *d, unsigned changed, bool removed, void *userdata);
+        void (*characteristic)(const BluezCharacteristic *c, bool removed, void *userdata);
+        void (*notification)(const BluezCharacteristic *c, const uint8_t *value, size_t len, void *userdata);
 } BluezClientCallbacks;
 
 int bluez_client_new(BluezClient **ret, sd_bus *bus, const BluezClientCallbacks *cb, void *userdata);

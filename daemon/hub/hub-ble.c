@@ -17,7 +17,7 @@
 
 #define ZERO_FILE_MAX 4096U
 
-static void on_tool_state(void *userdata, const char *address, const char *driver, bool connected) {
+static void on_tool_state(const char *address, const char *driver, bool connected, void *userdata) {
         Hub *h = userdata;
         HubStation *hs = hub_station_of_tool(h, address);
 
@@ -38,7 +38,7 @@ static void zero_file_name(const char *address, char buf[static 48]) {
                         *p = '-';
 }
 
-static void on_tool_zero(void *userdata, const char *address, double zero_n, BleZeroState state) {
+static void on_tool_zero(const char *address, double zero_n, BleZeroState state, void *userdata) {
         Hub *h = userdata;
         _cleanup_free_ char *doc = NULL;
         char name[48];
@@ -127,8 +127,8 @@ const char *hub_ble_tare(Hub *h, HubStation *hs, nsec_t now) {
         return tried ? NULL : error;
 }
 
-static void on_tool_sample(void *userdata, const char *address, double newtons, nsec_t arrival,
-                           bool has_device_ts, uint64_t device_ts_us) {
+static void on_tool_sample(const char *address, double newtons, nsec_t arrival,
+                           bool has_device_ts, uint64_t device_ts_us, void *userdata) {
         Hub *h = userdata;
         HubStation *hs = hub_station_of_sample(h, address);
 
@@ -139,7 +139,7 @@ static void on_tool_sample(void *userdata, const char *address, double newtons, 
         (void) station_force(hs->station, newtons, arrival);
 }
 
-static void on_tool_battery(void *userdata, const char *address, int percent, int millivolts) {
+static void on_tool_battery(const char *address, int percent, int millivolts, void *userdata) {
         Hub *h = userdata;
 
         if (percent >= 0)
@@ -149,7 +149,7 @@ static void on_tool_battery(void *userdata, const char *address, int percent, in
         hub_mqtt_tool(h, address);
 }
 
-static void on_tag_tap(void *userdata, const char *athlete, const char *address, int rssi) {
+static void on_tag_tap(const char *athlete, const char *address, int rssi, void *userdata) {
         Hub *h = userdata;
 
         HubStation *hs = hub_station_for_tag(h);
@@ -163,7 +163,7 @@ static void on_tag_tap(void *userdata, const char *athlete, const char *address,
         hub_ha_tag(h, hs, athlete);
 }
 
-static void on_log(void *userdata, int priority, const char *message) {
+static void on_log(int priority, const char *message, void *userdata) {
         log_internal(priority, 0, "BLE: %s", message);
 }
 

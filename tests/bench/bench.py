@@ -197,6 +197,12 @@ class Bus:
     def count(self):
         return int(self.bench.BenchCount())
 
+    def transport(self, addrs):
+        """How tphubd receives the tools' notifications: through AcquireNotify sockets (no
+        dbus-daemon on a sample's path), StartNotify, or a mix."""
+        acq = [bool(self.ctl.GetToolState(a)["acquired"]) for a in addrs]
+        return "AcquireNotify" if all(acq) else "StartNotify" if not any(acq) else "mixed"
+
     def close(self):
         for p in (self.sim, self.daemon):
             if p.poll() is None:
@@ -276,6 +282,17 @@ def write_config(d, n_tools, port, smoothing0, spool_max=20000, ble=True, with_c
     return conf
 
 
+def drain_notify(sock):
+    sock.settimeout(0.5)   # a closed socket (fd -1) then ends the loop with OSError
+    while True:
+        try:
+            sock.recv(4096)
+        except socket.timeout:
+            continue
+        except OSError:
+            return
+
+
 class Rig:
     """Bus + simulator + broker + tphubd with n tools streaming the session cycle."""
 
@@ -304,6 +321,10 @@ class Rig:
                     else:
                         os.environ["TPHUBD_WRAPPER"] = old
             self.d.wait_notify("READY=1", timeout=120 if wrapper else 20)
+            # Keep reading the notify socket, as systemd does: tphubd sends STATUS= whenever
+            # the hub's status changes, and sd_notify blocks once ten datagrams wait unread
+            # (net.unix.max_dgram_qlen): the daemon would stop dead minutes into a soak.
+            threading.Thread(target=drain_notify, args=(self.d.sock,), daemon=True).start()
             self.gpio = GpioListener(os.path.join(d, "gpio.sock"))
             wait_for(lambda: self.bus.streaming(self.addrs), 180 if wrapper else 60,
                      "not every tool streams")
@@ -362,6 +383,7 @@ def bench_cost(args, n):
         w["tphubd_rss_kb"] = rss_kb(r.pid)
         w["tphubd_smaps_kb"] = smaps_kb(r.pid)
         w["tools"] = n
+        w["transport"] = r.bus.transport(r.addrs)
         return w
     finally:
         r.close()
@@ -594,6 +616,7 @@ def bench_callgrind(args, n):
         time.sleep(args.cg_window)
         subprocess.run(["callgrind_control", "-i", "off", str(r.pid)], check=True, capture_output=True, timeout=60)
         res["sent"] = r.bus.count() - k0
+        res["transport"] = r.bus.transport(r.addrs)
     finally:
         r.close()
     mods, calls, total = split_by_module(out)
@@ -652,25 +675,32 @@ def bench_sessions(args, n, seconds):
     rss = []
     # A witness: the floor program, at the same priority, stamping each notification as it
     # arrives, so that the latency can be split into the trip through dbus-daemon and the rest.
+    # Only while tphubd uses StartNotify: an acquired characteristic sends nothing over the
+    # bus (and refuses StartNotify), so then there is no dbus-daemon hop to split off.
     witness_log = os.path.join(tmp.name, "witness.log")
     witness = None
     try:
-        cmd = [args.floor, "--stamp", witness_log] + data_paths(r.bus, r.addrs)
-        if ROOT and shutil.which("chrt"):
-            cmd = ["chrt", "--rr", "10"] + cmd
-        witness = subprocess.Popen(cmd, env=dict(os.environ, **r.bus.env), stdout=subprocess.PIPE, text=True)
-        if witness.stdout.readline().strip() != "ready":
-            raise RuntimeError("the witness did not subscribe")
+        transport = r.bus.transport(r.addrs)
+        if transport == "StartNotify":
+            cmd = [args.floor, "--stamp", witness_log] + data_paths(r.bus, r.addrs)
+            if ROOT and shutil.which("chrt"):
+                cmd = ["chrt", "--rr", "10"] + cmd
+            witness = subprocess.Popen(cmd, env=dict(os.environ, **r.bus.env), stdout=subprocess.PIPE, text=True)
+            if witness.stdout.readline().strip() != "ready":
+                raise RuntimeError("the witness did not subscribe")
         t0 = time.monotonic()
         while time.monotonic() - t0 < seconds:
             rss.append((round(time.monotonic() - t0, 1), rss_kb(r.pid)))
             time.sleep(min(args.rss_every, max(0.1, seconds - (time.monotonic() - t0))))
         rss.append((round(time.monotonic() - t0, 1), rss_kb(r.pid)))
         r.bus.bench.BenchEmitLog("")
-        witness.send_signal(signal.SIGTERM)
-        witness.communicate(timeout=10)
+        if witness:
+            witness.send_signal(signal.SIGTERM)
+            witness.communicate(timeout=10)
         r.stop()
         log = r.d.read_log()
+        with open(os.path.join(args.keep, "tphubd-sessions.log"), "w") as f:
+            f.write(log)   # beside the JSON, for a look at what the daemon said
         edges = r.gpio.edges
         marks = r.marks
         addrs = r.addrs
@@ -707,7 +737,7 @@ def bench_sessions(args, n, seconds):
         for ns, row in ev:
             by_row.setdefault((a, row), []).append(ns)
     hop = []
-    with open(witness_log) as f:
+    with open(witness_log) if witness else open(os.devnull) as f:
         for line in f:
             path, us, ns = line.split()
             a = path.split("/dev_")[1].split("/")[0].replace("_", ":")
@@ -766,6 +796,7 @@ def bench_sessions(args, n, seconds):
     return {
         "stations": n, "seconds": seconds,
         "cue_latency": dict(dist_ms(lat), unmatched=unmatched),
+        "transport": transport,
         "bus_hop_latency": dist_ms(hop),
         "release_cue_error": dict(dist_ms(acc), abs_p99_ms=round(pct(rel, 99) / 1e6, 3) if rel else None),
         "sessions_completed": len(docs),
@@ -991,18 +1022,22 @@ def table(res):
             "1 cue latency, sample sent -> cue edge (ms)", fmt(c.get("p50_ms")), fmt(c.get("p99_ms")),
             fmt(c.get("max_ms")), c["n"], c["unmatched"]))
         h = s["bus_hop_latency"]
-        L.append("%-58s p50 %s  p99 %s  max %s  (n %d)" % (
-            "  of which sample sent -> received by a subscriber (ms)", fmt(h.get("p50_ms")), fmt(h.get("p99_ms")),
-            fmt(h.get("max_ms")), h["n"]))
+        if s.get("transport", "StartNotify") == "StartNotify":
+            L.append("%-58s p50 %s  p99 %s  max %s  (n %d)" % (
+                "  of which sample sent -> received by a subscriber (ms)", fmt(h.get("p50_ms")),
+                fmt(h.get("p99_ms")), fmt(h.get("max_ms")), h["n"]))
+        else:
+            L.append("%-58s %s" % ("  notifications", "through %s sockets: no dbus-daemon hop" % s["transport"]))
         e = s["release_cue_error"]
         L.append("%-58s p50 %s  p99 %s  max %s  |p99| %s  (n %d)" % (
             "2 release-cue error, edge - (hold start + target) (ms)", fmt(e.get("p50_ms")), fmt(e.get("p99_ms")),
             fmt(e.get("max_ms")), fmt(e.get("abs_p99_ms")), e["n"]))
     for c in res.get("cost", []):
-        L.append("%-58s tphubd %s %% (%s us/sample)  dbus-daemon %s %% (%s us/sample)  %d samples" % (
+        L.append("%-58s tphubd %s %% (%s us/sample)  dbus-daemon %s %% (%s us/sample)  %d samples%s" % (
             "3 CPU with %d tool%s at 80 Hz (under load, see note)" % (c["tools"], "s" if c["tools"] > 1 else ""),
             fmt(c["tphubd"]["core_pct"]), fmt(c["tphubd"]["us_per_sample"]), fmt(c["dbus_daemon"]["core_pct"]),
-            fmt(c["dbus_daemon"]["us_per_sample"]), c["samples"]))
+            fmt(c["dbus_daemon"]["us_per_sample"]), c["samples"],
+            "  (%s)" % c["transport"] if c.get("transport") else ""))
     cg = res.get("callgrind")
     if cg:
         L.append("%-58s %d  (floor %d)" % ("3 instructions per sample, %d tools (callgrind)" % cg["tools"],

@@ -3,7 +3,8 @@
 needs to measure against it (methods on org.tphub.BenchSim1 at /):
 
 - every data notification a tool sends is stamped with CLOCK_MONOTONIC right before it is
-  written to the bus socket (the moment "a sample leaves the simulator") and written, as
+  written to the bus socket, or under AcquireNotify (what tphubd uses for the Progressor) to
+  the notification socket (the moment "a sample leaves the simulator"), and written, as
   "address cycle row mono_ns", to the file given to BenchEmitLog(path);
 - BenchLoop(address, on): the tool's trace repeats forever (cycle 0, 1, ...) on its own
   clock, so a soak needs no hour-long trace in memory;
@@ -60,6 +61,14 @@ def _emit_signal(self, interface, name, signature, sigargs, details):
 
 mockobject.DBusMockObject._emit_signal = _emit_signal  # pylint: disable=protected-access
 
+
+def _before_send():
+    # AcquireNotify: right before the notification is written to the client's socket
+    _state['send_ns'] = time.monotonic_ns()
+
+
+tphub_bluez.before_send = _before_send
+
 _orig_tick = tphub_bluez.Tool.tick
 
 
@@ -78,11 +87,8 @@ _orig_emit = tphub_bluez.Tool.emit_values
 
 
 def _emit_values(self, values):
-    path = self.chars.get('data')
-    if path is not None and not self.stalled and self.sessions.get(path) and \
-            mockobject.objects[path].props[tphub_bluez.CHAR_IFACE]['Notifying']:
-        self.sent += len(values)
     r = _orig_emit(self, values)
+    self.sent += r
     self.sent_ns = _state['send_ns']
     return r
 

@@ -10,6 +10,26 @@
 #include <unistd.h>
 
 #include "ble-lab.h"
+
+/* The lab's own failures (a process that will not start, a bus call that cannot be built):
+ * not a test's verdict, nothing to go on with. */
+#define LAB_ASSERT(expr)                                                                        \
+        do {                                                                                    \
+                if (!(expr)) {                                                                  \
+                        fprintf(stderr, "%s:%d: lab: %s\n", __FILE__, __LINE__, #expr);          \
+                        lab_dump_and_abort();                                                   \
+                }                                                                               \
+        } while (0)
+
+#define LAB_ASSERT_OK(expr)                                                                     \
+        do {                                                                                    \
+                int _r = (expr);                                                                \
+                if (_r < 0) {                                                                   \
+                        fprintf(stderr, "%s:%d: lab: %s failed: %s\n", __FILE__, __LINE__, #expr, \
+                                strerror(-_r));                                                 \
+                        lab_dump_and_abort();                                                   \
+                }                                                                               \
+        } while (0)
 #include "ble/drivers/driver.h"
 
 #ifndef BLE_SIM_DIR
@@ -32,17 +52,20 @@ static void kill_children(Lab *lab) {
         }
 }
 
+void lab_dump(const Lab *lab) {
+        fprintf(stderr, "--- simulator calls (%zu)\n", lab->n_calls);
+        for (size_t i = 0; i < lab->n_calls; i++)
+                fprintf(stderr, "  %8.3f ms %s %s\n", (double) lab->calls[i].when / 1e6, lab->calls[i].name,
+                        lab->calls[i].path);
+        fprintf(stderr, "--- samples: %zu, states: %zu, taps: %zu\n", lab->n_samples, lab->n_states, lab->n_taps);
+        fprintf(stderr, "--- simulator log in %s\n", lab->dir);
+}
+
 void lab_dump_and_abort(void) {
         Lab *lab = lab_current;
 
         if (lab) {
-                fprintf(stderr, "--- simulator calls (%zu)\n", lab->n_calls);
-                for (size_t i = 0; i < lab->n_calls; i++)
-                        fprintf(stderr, "  %8.3f ms %s %s\n", (double) lab->calls[i].when / 1e6, lab->calls[i].name,
-                                lab->calls[i].path);
-                fprintf(stderr, "--- samples: %zu, states: %zu, taps: %zu\n", lab->n_samples, lab->n_states,
-                        lab->n_taps);
-                fprintf(stderr, "--- simulator log in %s\n", lab->dir);
+                lab_dump(lab);
                 kill_children(lab);
         }
         exit(EXIT_FAILURE);
@@ -50,7 +73,7 @@ void lab_dump_and_abort(void) {
 
 static nsec_t lab_now(Lab *lab) {
         uint64_t usec;
-        CHECK_OK(sd_event_now(lab->event, CLOCK_MONOTONIC, &usec));
+        LAB_ASSERT_OK(sd_event_now(lab->event, CLOCK_MONOTONIC, &usec));
         return (nsec_t) usec * NSEC_PER_USEC;
 }
 
@@ -191,8 +214,11 @@ static int on_props_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret
                         const char *key;
                         if (sd_bus_message_read(m, "s", &key) < 0)
                                 return 0;
-                        if (strcmp(key, "Notifying") == 0 && sd_bus_message_read(m, "v", "b", &b) >= 0 && !b)
-                                lab->notifying_off++;
+                        if ((strcmp(key, "Notifying") == 0 || strcmp(key, "NotifyAcquired") == 0) &&
+                            sd_bus_message_read(m, "v", "b", &b) >= 0) {
+                                if (!b)
+                                        lab->notifying_off++;
+                        }
                         else if (sd_bus_message_skip(m, "v") < 0)
                                 return 0;
                         if (sd_bus_message_exit_container(m) < 0)
@@ -240,18 +266,18 @@ static int on_owner(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) 
 
 /* --- manager callbacks --- */
 
-static void cb_state(void *userdata, const char *address, const char *driver, bool connected) {
+static void cb_state(const char *address, const char *driver, bool connected, void *userdata) {
         Lab *lab = userdata;
-        CHECK(lab->n_states < ELEMENTSOF(lab->states));
+        LAB_ASSERT(lab->n_states < ELEMENTSOF(lab->states));
         LabState *s = &lab->states[lab->n_states++];
         snprintf(s->address, sizeof(s->address), "%s", address);
         s->connected = connected;
 }
 
-static void cb_sample(void *userdata, const char *address, double newtons, nsec_t arrival, bool has_ts,
-                      uint64_t ts) {
+static void cb_sample(const char *address, double newtons, nsec_t arrival, bool has_ts,
+                      uint64_t ts, void *userdata) {
         Lab *lab = userdata;
-        CHECK(lab->n_samples < LAB_MAX);
+        LAB_ASSERT(lab->n_samples < LAB_MAX);
         LabSample *s = &lab->samples[lab->n_samples++];
         snprintf(s->address, sizeof(s->address), "%s", address);
         s->newtons = newtons;
@@ -259,22 +285,22 @@ static void cb_sample(void *userdata, const char *address, double newtons, nsec_
         s->ts = ts;
 }
 
-static void cb_battery(void *userdata, const char *address, int percent, int mv) {
+static void cb_battery(const char *address, int percent, int mv, void *userdata) {
         Lab *lab = userdata;
         lab->battery = percent;
         lab->battery_mv = mv;
 }
 
-static void cb_tap(void *userdata, const char *athlete, const char *address, int rssi) {
+static void cb_tap(const char *athlete, const char *address, int rssi, void *userdata) {
         Lab *lab = userdata;
-        CHECK(lab->n_taps < ELEMENTSOF(lab->taps));
+        LAB_ASSERT(lab->n_taps < ELEMENTSOF(lab->taps));
         LabTap *t = &lab->taps[lab->n_taps++];
         snprintf(t->athlete, sizeof(t->athlete), "%s", athlete);
         snprintf(t->address, sizeof(t->address), "%s", address);
         t->rssi = rssi;
 }
 
-static void cb_log(void *userdata, int priority, const char *message) {
+static void cb_log(int priority, const char *message, void *userdata) {
         Lab *lab = userdata;
         fprintf(stderr, "[ble <%d>] %s\n", priority, message);
         if (lab->n_logs < ELEMENTSOF(lab->logs))
@@ -286,7 +312,7 @@ static void cb_log(void *userdata, int priority, const char *message) {
 /* stdout to out_fd if >= 0 (else to log_path), stderr to log_path */
 static pid_t spawn(const char *const argv[], const char *log_path, int out_fd) {
         pid_t pid = fork();
-        CHECK(pid >= 0);
+        LAB_ASSERT(pid >= 0);
         if (pid == 0) {
                 int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
                 if (log < 0 || dup2(out_fd >= 0 ? out_fd : log, STDOUT_FILENO) < 0 || dup2(log, STDERR_FILENO) < 0)
@@ -315,10 +341,10 @@ void lab_sim_start(Lab *lab) {
 void lab_sim_kill(Lab *lab) {
         static const bool down = false;
 
-        CHECK(lab->sim_pid > 0);
-        CHECK(kill(lab->sim_pid, SIGTERM) == 0);
+        LAB_ASSERT(lab->sim_pid > 0);
+        LAB_ASSERT(kill(lab->sim_pid, SIGTERM) == 0);
         lab_wait(lab, pred_bluez, &down, 5000, "org.bluez released");
-        CHECK(waitpid(lab->sim_pid, NULL, 0) == lab->sim_pid);
+        LAB_ASSERT(waitpid(lab->sim_pid, NULL, 0) == lab->sim_pid);
         lab->sim_pid = 0;
 }
 
@@ -326,7 +352,7 @@ static bool have_dbusmock(void) {
         int status;
         pid_t pid = fork();
 
-        CHECK(pid >= 0);
+        LAB_ASSERT(pid >= 0);
         if (pid == 0) {
                 int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
                 if (null >= 0)
@@ -334,7 +360,7 @@ static bool have_dbusmock(void) {
                 execl("/usr/bin/python3", "python3", "-c", "import dbusmock, gi.repository.GLib", (char *) NULL);
                 _exit(127);
         }
-        CHECK(waitpid(pid, &status, 0) == pid);
+        LAB_ASSERT(waitpid(pid, &status, 0) == pid);
         return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
@@ -356,10 +382,10 @@ void lab_start(Lab *lab) {
                 exit(77);
         }
         snprintf(lab->dir, sizeof(lab->dir), "/tmp/tphub-ble-XXXXXX");
-        CHECK(mkdtemp(lab->dir));
+        LAB_ASSERT(mkdtemp(lab->dir));
         snprintf(conf, sizeof(conf), "%s/bus.conf", lab->dir);
         f = fopen(conf, "we");
-        CHECK(f);
+        LAB_ASSERT(f);
         fprintf(f,
                 "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
                 " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
@@ -376,9 +402,9 @@ void lab_start(Lab *lab) {
                 "  </policy>\n"
                 "</busconfig>\n",
                 lab->dir);
-        CHECK(fclose(f) == 0);
+        LAB_ASSERT(fclose(f) == 0);
 
-        CHECK(pipe2(pipefd, O_CLOEXEC) == 0);
+        LAB_ASSERT(pipe2(pipefd, O_CLOEXEC) == 0);
         char conf_arg[160];
         snprintf(conf_arg, sizeof(conf_arg), "--config-file=%s", conf);
         const char *const argv[] = { "/usr/bin/dbus-daemon", conf_arg, "--nofork", "--print-address=1", NULL };
@@ -394,24 +420,24 @@ void lab_start(Lab *lab) {
         }
         close(pipefd[0]);
         addr[got] = '\0';
-        CHECK(strchr(addr, '\n'));
+        LAB_ASSERT(strchr(addr, '\n'));
         *strchr(addr, '\n') = '\0';
         snprintf(env, sizeof(env), "%s", addr);
-        CHECK(setenv("DBUS_SYSTEM_BUS_ADDRESS", env, 1) == 0);
+        LAB_ASSERT(setenv("DBUS_SYSTEM_BUS_ADDRESS", env, 1) == 0);
 
-        CHECK_OK(sd_event_new(&lab->event));
-        CHECK_OK(sd_bus_open_system(&lab->ctl));
-        CHECK_OK(sd_bus_attach_event(lab->ctl, lab->event, 0));
-        CHECK_OK(sd_bus_match_signal(lab->ctl, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+        LAB_ASSERT_OK(sd_event_new(&lab->event));
+        LAB_ASSERT_OK(sd_bus_open_system(&lab->ctl));
+        LAB_ASSERT_OK(sd_bus_attach_event(lab->ctl, lab->event, 0));
+        LAB_ASSERT_OK(sd_bus_match_signal(lab->ctl, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                      "org.freedesktop.DBus", "NameOwnerChanged", on_owner, lab));
-        CHECK_OK(sd_bus_add_match(lab->ctl, NULL,
+        LAB_ASSERT_OK(sd_bus_add_match(lab->ctl, NULL,
                                   "type='signal',interface='org.freedesktop.DBus.Mock',member='MethodCalled'",
                                   on_method_called, lab));
-        CHECK_OK(sd_bus_add_match(lab->ctl, NULL,
+        LAB_ASSERT_OK(sd_bus_add_match(lab->ctl, NULL,
                                   "type='signal',interface='org.freedesktop.DBus.Properties',"
                                   "member='PropertiesChanged',path_namespace='/org/bluez'",
                                   on_props_changed, lab));
-        CHECK_OK(sd_bus_add_match(lab->ctl, NULL,
+        LAB_ASSERT_OK(sd_bus_add_match(lab->ctl, NULL,
                                   "type='signal',interface='org.tphub.BlueZSim1',member='TraceFinished'",
                                   on_trace_finished, lab));
         lab_sim_start(lab);
@@ -443,9 +469,9 @@ void lab_manager_new(Lab *lab, const BleManagerConfig *cfg) {
                 .log = cb_log,
         };
 
-        CHECK_OK(sd_bus_open_system(&lab->bus));
-        CHECK_OK(sd_bus_attach_event(lab->bus, lab->event, 0));
-        CHECK_OK(ble_manager_new(&lab->manager, lab->bus, lab->event, cfg, &cb, lab));
+        LAB_ASSERT_OK(sd_bus_open_system(&lab->bus));
+        LAB_ASSERT_OK(sd_bus_attach_event(lab->bus, lab->event, 0));
+        LAB_ASSERT_OK(ble_manager_new(&lab->manager, lab->bus, lab->event, cfg, &cb, lab));
 }
 
 /* --- waiting --- */
@@ -459,10 +485,10 @@ void lab_wait(Lab *lab, lab_pred_t pred, const void *arg, unsigned timeout_ms, c
         sd_event_source *deadline = NULL;
         bool expired = false;
 
-        CHECK_OK(sd_event_add_time_relative(lab->event, &deadline, CLOCK_MONOTONIC, (uint64_t) timeout_ms * 1000U,
+        LAB_ASSERT_OK(sd_event_add_time_relative(lab->event, &deadline, CLOCK_MONOTONIC, (uint64_t) timeout_ms * 1000U,
                                             1000, on_deadline, &expired));
         while (!pred(lab, arg) && !expired)
-                CHECK_OK(sd_event_run(lab->event, UINT64_MAX));
+                LAB_ASSERT_OK(sd_event_run(lab->event, UINT64_MAX));
         sd_event_source_disable_unref(deadline);
         if (!pred(lab, arg)) {
                 fprintf(stderr, "timed out after %u ms waiting for: %s\n", timeout_ms, what);
@@ -478,10 +504,10 @@ void lab_run_for(Lab *lab, unsigned ms) {
         sd_event_source *deadline = NULL;
         bool expired = false;
 
-        CHECK_OK(sd_event_add_time_relative(lab->event, &deadline, CLOCK_MONOTONIC, (uint64_t) ms * 1000U, 1000,
+        LAB_ASSERT_OK(sd_event_add_time_relative(lab->event, &deadline, CLOCK_MONOTONIC, (uint64_t) ms * 1000U, 1000,
                                             on_deadline, &expired));
         while (!expired && !pred_never(lab, NULL))
-                CHECK_OK(sd_event_run(lab->event, UINT64_MAX));
+                LAB_ASSERT_OK(sd_event_run(lab->event, UINT64_MAX));
         sd_event_source_disable_unref(deadline);
 }
 
@@ -502,22 +528,22 @@ static void sim_send(Lab *lab, sd_bus_message *m) {
 
 static sd_bus_message *sim_msg(Lab *lab, const char *member) {
         sd_bus_message *m = NULL;
-        CHECK_OK(sd_bus_message_new_method_call(lab->ctl, &m, "org.bluez", "/", "org.tphub.BlueZSim1", member));
+        LAB_ASSERT_OK(sd_bus_message_new_method_call(lab->ctl, &m, "org.bluez", "/", "org.tphub.BlueZSim1", member));
         return m;
 }
 
 void sim_add_tool(Lab *lab, const char *address, const char *kind, const char *name, int rssi, bool early_value) {
         sd_bus_message *m = sim_msg(lab, "AddTool");
-        CHECK_OK(sd_bus_message_append(m, "ssss", "hci0", address, kind, name));
-        CHECK_OK(sd_bus_message_append(m, "a{sv}", 4, "rssi", "n", (int16_t) rssi, "early_value", "b", (int) early_value,
+        LAB_ASSERT_OK(sd_bus_message_append(m, "ssss", "hci0", address, kind, name));
+        LAB_ASSERT_OK(sd_bus_message_append(m, "a{sv}", 4, "rssi", "n", (int16_t) rssi, "early_value", "b", (int) early_value,
                                        "connect_delay_ms", "u", 10U, "resolve_delay_ms", "u", 10U));
         sim_send(lab, m);
 }
 
 void sim_add_tool_flag(Lab *lab, const char *address, const char *kind, const char *name, const char *flag) {
         sd_bus_message *m = sim_msg(lab, "AddTool");
-        CHECK_OK(sd_bus_message_append(m, "ssss", "hci0", address, kind, name));
-        CHECK_OK(sd_bus_message_append(m, "a{sv}", 3, flag, "b", 1, "connect_delay_ms", "u", 10U,
+        LAB_ASSERT_OK(sd_bus_message_append(m, "ssss", "hci0", address, kind, name));
+        LAB_ASSERT_OK(sd_bus_message_append(m, "a{sv}", 3, flag, "b", 1, "connect_delay_ms", "u", 10U,
                                        "resolve_delay_ms", "u", 10U));
         sim_send(lab, m);
 }
@@ -527,8 +553,8 @@ bool sim_try_add_tool(Lab *lab, const char *address, const char *kind, const cha
         sd_bus_message *m = sim_msg(lab, "AddTool");
         int r;
 
-        CHECK_OK(sd_bus_message_append(m, "ssss", "hci0", address, kind, name));
-        CHECK_OK(sd_bus_message_append(m, "a{sv}", 0));
+        LAB_ASSERT_OK(sd_bus_message_append(m, "ssss", "hci0", address, kind, name));
+        LAB_ASSERT_OK(sd_bus_message_append(m, "a{sv}", 0));
         r = sd_bus_call(lab->ctl, m, 5 * 1000 * 1000, &e, NULL);
         sd_bus_message_unref(m);
         if (r < 0 && !sd_bus_error_has_name(&e, "org.tphub.BlueZSim1.Error")) {
@@ -541,100 +567,100 @@ bool sim_try_add_tool(Lab *lab, const char *address, const char *kind, const cha
 
 void sim_set_trace(Lab *lab, const char *address, const double *t_ms, const double *force_n, size_t n) {
         sd_bus_message *m = sim_msg(lab, "SetTrace");
-        CHECK_OK(sd_bus_message_append(m, "s", address));
-        CHECK_OK(sd_bus_message_open_container(m, 'a', "(dd)"));
+        LAB_ASSERT_OK(sd_bus_message_append(m, "s", address));
+        LAB_ASSERT_OK(sd_bus_message_open_container(m, 'a', "(dd)"));
         for (size_t i = 0; i < n; i++)
-                CHECK_OK(sd_bus_message_append(m, "(dd)", t_ms[i], force_n[i]));
-        CHECK_OK(sd_bus_message_close_container(m));
+                LAB_ASSERT_OK(sd_bus_message_append(m, "(dd)", t_ms[i], force_n[i]));
+        LAB_ASSERT_OK(sd_bus_message_close_container(m));
         sim_send(lab, m);
 }
 
 void sim_connect_script(Lab *lab, const char *address, const char *const *outcomes) {
         sd_bus_message *m = sim_msg(lab, "SetConnectScript");
-        CHECK_OK(sd_bus_message_append(m, "s", address));
-        CHECK_OK(sd_bus_message_append_strv(m, (char **) outcomes));
+        LAB_ASSERT_OK(sd_bus_message_append(m, "s", address));
+        LAB_ASSERT_OK(sd_bus_message_append_strv(m, (char **) outcomes));
         sim_send(lab, m);
 }
 
 void sim_simple(Lab *lab, const char *member, const char *address) {
         sd_bus_message *m = sim_msg(lab, member);
-        CHECK_OK(sd_bus_message_append(m, "s", address));
+        LAB_ASSERT_OK(sd_bus_message_append(m, "s", address));
         sim_send(lab, m);
 }
 
 void sim_set_bool(Lab *lab, const char *member, const char *key, bool value) {
         sd_bus_message *m = sim_msg(lab, member);
-        CHECK_OK(sd_bus_message_append(m, "sb", key, (int) value));
+        LAB_ASSERT_OK(sd_bus_message_append(m, "sb", key, (int) value));
         sim_send(lab, m);
 }
 
 void sim_set_rssi(Lab *lab, const char *address, int rssi) {
         sd_bus_message *m = sim_msg(lab, "SetRssi");
-        CHECK_OK(sd_bus_message_append(m, "sn", address, (int16_t) rssi));
+        LAB_ASSERT_OK(sd_bus_message_append(m, "sn", address, (int16_t) rssi));
         sim_send(lab, m);
 }
 
 void sim_advertise(Lab *lab, const char *address, uint16_t company, const uint8_t *mfr, size_t mfr_len,
                    const char *svc_uuid, const uint8_t *svc, size_t svc_len) {
         sd_bus_message *m = sim_msg(lab, "Advertise");
-        CHECK_OK(sd_bus_message_append(m, "s", address));
-        CHECK_OK(sd_bus_message_open_container(m, 'a', "{qay}"));
+        LAB_ASSERT_OK(sd_bus_message_append(m, "s", address));
+        LAB_ASSERT_OK(sd_bus_message_open_container(m, 'a', "{qay}"));
         if (mfr) {
-                CHECK_OK(sd_bus_message_open_container(m, 'e', "qay"));
-                CHECK_OK(sd_bus_message_append(m, "q", company));
-                CHECK_OK(sd_bus_message_append_array(m, 'y', mfr, mfr_len));
-                CHECK_OK(sd_bus_message_close_container(m));
+                LAB_ASSERT_OK(sd_bus_message_open_container(m, 'e', "qay"));
+                LAB_ASSERT_OK(sd_bus_message_append(m, "q", company));
+                LAB_ASSERT_OK(sd_bus_message_append_array(m, 'y', mfr, mfr_len));
+                LAB_ASSERT_OK(sd_bus_message_close_container(m));
         }
-        CHECK_OK(sd_bus_message_close_container(m));
-        CHECK_OK(sd_bus_message_open_container(m, 'a', "{say}"));
+        LAB_ASSERT_OK(sd_bus_message_close_container(m));
+        LAB_ASSERT_OK(sd_bus_message_open_container(m, 'a', "{say}"));
         if (svc) {
-                CHECK_OK(sd_bus_message_open_container(m, 'e', "say"));
-                CHECK_OK(sd_bus_message_append(m, "s", svc_uuid));
-                CHECK_OK(sd_bus_message_append_array(m, 'y', svc, svc_len));
-                CHECK_OK(sd_bus_message_close_container(m));
+                LAB_ASSERT_OK(sd_bus_message_open_container(m, 'e', "say"));
+                LAB_ASSERT_OK(sd_bus_message_append(m, "s", svc_uuid));
+                LAB_ASSERT_OK(sd_bus_message_append_array(m, 'y', svc, svc_len));
+                LAB_ASSERT_OK(sd_bus_message_close_container(m));
         }
-        CHECK_OK(sd_bus_message_close_container(m));
+        LAB_ASSERT_OK(sd_bus_message_close_container(m));
         sim_send(lab, m);
 }
 
 static sd_bus_message *mock_emit_msg(Lab *lab, const char *path, const char *iface, const char *member,
                                       const char *signature) {
         sd_bus_message *m = NULL;
-        CHECK_OK(sd_bus_message_new_method_call(lab->ctl, &m, "org.bluez", path, "org.freedesktop.DBus.Mock",
+        LAB_ASSERT_OK(sd_bus_message_new_method_call(lab->ctl, &m, "org.bluez", path, "org.freedesktop.DBus.Mock",
                                                 "EmitSignal"));
-        CHECK_OK(sd_bus_message_append(m, "sss", iface, member, signature));
+        LAB_ASSERT_OK(sd_bus_message_append(m, "sss", iface, member, signature));
         return m;
 }
 
 void sim_emit_bad_property(Lab *lab, const char *path, const char *iface, const char *key, const char *value) {
         sd_bus_message *m = mock_emit_msg(lab, path, "org.freedesktop.DBus.Properties", "PropertiesChanged",
                                           "sa{sv}as");
-        CHECK_OK(sd_bus_message_open_container(m, 'a', "v"));
-        CHECK_OK(sd_bus_message_append(m, "v", "s", iface));
-        CHECK_OK(sd_bus_message_open_container(m, 'v', "a{sv}"));
-        CHECK_OK(sd_bus_message_append(m, "a{sv}", 1, key, "s", value));
-        CHECK_OK(sd_bus_message_close_container(m));
-        CHECK_OK(sd_bus_message_open_container(m, 'v', "as"));
-        CHECK_OK(sd_bus_message_append(m, "as", 0));
-        CHECK_OK(sd_bus_message_close_container(m));
-        CHECK_OK(sd_bus_message_close_container(m));
+        LAB_ASSERT_OK(sd_bus_message_open_container(m, 'a', "v"));
+        LAB_ASSERT_OK(sd_bus_message_append(m, "v", "s", iface));
+        LAB_ASSERT_OK(sd_bus_message_open_container(m, 'v', "a{sv}"));
+        LAB_ASSERT_OK(sd_bus_message_append(m, "a{sv}", 1, key, "s", value));
+        LAB_ASSERT_OK(sd_bus_message_close_container(m));
+        LAB_ASSERT_OK(sd_bus_message_open_container(m, 'v', "as"));
+        LAB_ASSERT_OK(sd_bus_message_append(m, "as", 0));
+        LAB_ASSERT_OK(sd_bus_message_close_container(m));
+        LAB_ASSERT_OK(sd_bus_message_close_container(m));
         sim_send(lab, m);
 }
 
 void sim_emit_bad_object(Lab *lab, const char *path, const char *iface, const char *key, const char *value) {
         sd_bus_message *m = mock_emit_msg(lab, "/", "org.freedesktop.DBus.ObjectManager", "InterfacesAdded",
                                           "oa{sa{sv}}");
-        CHECK_OK(sd_bus_message_open_container(m, 'a', "v"));
-        CHECK_OK(sd_bus_message_append(m, "v", "o", path));
-        CHECK_OK(sd_bus_message_open_container(m, 'v', "a{sa{sv}}"));
-        CHECK_OK(sd_bus_message_open_container(m, 'a', "{sa{sv}}"));
-        CHECK_OK(sd_bus_message_open_container(m, 'e', "sa{sv}"));
-        CHECK_OK(sd_bus_message_append(m, "s", iface));
-        CHECK_OK(sd_bus_message_append(m, "a{sv}", 1, key, "s", value));
-        CHECK_OK(sd_bus_message_close_container(m));
-        CHECK_OK(sd_bus_message_close_container(m));
-        CHECK_OK(sd_bus_message_close_container(m));
-        CHECK_OK(sd_bus_message_close_container(m));
+        LAB_ASSERT_OK(sd_bus_message_open_container(m, 'a', "v"));
+        LAB_ASSERT_OK(sd_bus_message_append(m, "v", "o", path));
+        LAB_ASSERT_OK(sd_bus_message_open_container(m, 'v', "a{sa{sv}}"));
+        LAB_ASSERT_OK(sd_bus_message_open_container(m, 'a', "{sa{sv}}"));
+        LAB_ASSERT_OK(sd_bus_message_open_container(m, 'e', "sa{sv}"));
+        LAB_ASSERT_OK(sd_bus_message_append(m, "s", iface));
+        LAB_ASSERT_OK(sd_bus_message_append(m, "a{sv}", 1, key, "s", value));
+        LAB_ASSERT_OK(sd_bus_message_close_container(m));
+        LAB_ASSERT_OK(sd_bus_message_close_container(m));
+        LAB_ASSERT_OK(sd_bus_message_close_container(m));
+        LAB_ASSERT_OK(sd_bus_message_close_container(m));
         sim_send(lab, m);
 }
 

@@ -5,7 +5,8 @@
  * bluetoothd (tests/ble/sim/tphub_bluez.py under python3-dbusmock), a control connection
  * that drives the simulator and records what it was asked to do (MethodCalled signals),
  * and a BleManager on the same sd-event loop whose callbacks are recorded too. Waiting is
- * always for an event with a deadline (lab_wait), never a sleep. */
+ * always for an event with a deadline (lab_wait), never a sleep. The tests check with
+ * tests/common/tap.h; a deadline missed or the lab itself failing aborts with a dump. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,24 +20,7 @@
 
 #include "ble/ble-manager.h"
 #include "shared/macro.h"
-
-#define CHECK(expr)                                                                             \
-        do {                                                                                    \
-                if (!(expr)) {                                                                  \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr); \
-                        lab_dump_and_abort();                                                   \
-                }                                                                               \
-        } while (0)
-
-#define CHECK_OK(expr)                                                                          \
-        do {                                                                                    \
-                int _r = (expr);                                                                \
-                if (_r < 0) {                                                                   \
-                        fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr,    \
-                                strerror(-_r));                                                 \
-                        lab_dump_and_abort();                                                   \
-                }                                                                               \
-        } while (0)
+#include "tap.h"        /* the tests' checks; the lab's own failures abort with a dump */
 
 #define LAB_MAX 4096
 
@@ -100,11 +84,13 @@ typedef struct Lab {
         char connected[16][128];
         size_t n_connected;
         size_t max_connected;
-        unsigned notifying_off; /* GattCharacteristic1.Notifying went false */
+        unsigned notifying_off; /* GattCharacteristic1.Notifying or NotifyAcquired went false */
 } Lab;
 
 extern Lab *lab_current;
 
+/* What the simulator was asked and what the manager reported, to stderr. */
+void lab_dump(const Lab *lab);
 void lab_dump_and_abort(void) __attribute__((noreturn));
 
 /* Starts bus + simulator (adapters hci0). */

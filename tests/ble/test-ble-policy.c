@@ -11,14 +11,7 @@
 #include "ble/ble-tag.h"
 #include "ble/ble-zero.h"
 #include "shared/macro.h"
-
-#define CHECK(expr)                                                                             \
-        do {                                                                                    \
-                if (!(expr)) {                                                                  \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr); \
-                        exit(EXIT_FAILURE);                                                     \
-                }                                                                               \
-        } while (0)
+#include "tap.h"
 
 static void test_ladder(void) {
         BleRecovery *r = NULL;
@@ -148,26 +141,29 @@ typedef struct Taps {
         int rssi;
 } Taps;
 
-static void on_tap(void *userdata, const char *athlete, const char *address, int rssi) {
+static void on_tap(const char *athlete, const char *address, int rssi, void *userdata) {
         Taps *t = userdata;
         t->n++;
         snprintf(t->athlete, sizeof(t->athlete), "%s", athlete);
         t->rssi = rssi;
 }
 
-/* Runs the loop for ms: only to show that nothing happens meanwhile. */
-static void run_ms(sd_event *e, unsigned ms) {
+/* Runs the loop for ms: only to show that nothing happens meanwhile. False if the loop failed. */
+static bool run_ms(sd_event *e, unsigned ms) {
         nsec_t end = now_monotonic() + nsec_from_ms(ms);
         while (now_monotonic() < end)
-                CHECK(sd_event_run(e, (end - now_monotonic()) / NSEC_PER_USEC + 1) >= 0);
+                if (sd_event_run(e, (end - now_monotonic()) / NSEC_PER_USEC + 1) < 0)
+                        return false;
+        return true;
 }
 
-/* Runs the loop until the n-th tap, failing after a generous deadline. */
-static void wait_taps(sd_event *e, const Taps *taps, unsigned n) {
+/* Runs the loop until the n-th tap; false after a generous deadline (or with more taps). */
+static bool wait_taps(sd_event *e, const Taps *taps, unsigned n) {
         nsec_t end = now_monotonic() + nsec_from_ms(5000);
         while (taps->n < n && now_monotonic() < end)
-                CHECK(sd_event_run(e, (end - now_monotonic()) / NSEC_PER_USEC + 1) >= 0);
-        CHECK(taps->n == n);
+                if (sd_event_run(e, (end - now_monotonic()) / NSEC_PER_USEC + 1) < 0)
+                        return false;
+        return taps->n == n;
 }
 
 static void test_tags(void) {
@@ -204,40 +200,40 @@ static void test_tags(void) {
         mfr.len = sizeof(ib);
 
         ble_tag_watch_device(w, &d, false);
-        run_ms(e, 60);
+        CHECK(run_ms(e, 60));
         CHECK(taps.n == 0);
         d.rssi = -50;   /* at the level counts */
         ble_tag_watch_device(w, &d, false);
-        wait_taps(e, &taps, 1);
+        CHECK(wait_taps(e, &taps, 1));
         CHECK(strcmp(taps.athlete, "ib") == 0 && taps.rssi == -50);
         d.rssi = -45;
         ble_tag_watch_device(w, &d, false);
-        run_ms(e, 60);
+        CHECK(run_ms(e, 60));
         CHECK(taps.n == 1);
         /* RSSI invalidated (scan stopped): re-armed */
         d.has_rssi = false;
         ble_tag_watch_device(w, &d, false);
         d.has_rssi = true;
         ble_tag_watch_device(w, &d, false);
-        wait_taps(e, &taps, 2);
+        CHECK(wait_taps(e, &taps, 2));
         /* removed while the hold runs: no tap */
         d.rssi = -90;
         ble_tag_watch_device(w, &d, false);
         d.rssi = -40;
         ble_tag_watch_device(w, &d, false);
         ble_tag_watch_device(w, &d, true);
-        run_ms(e, 60);
+        CHECK(run_ms(e, 60));
         CHECK(taps.n == 2);
 
         ble_tag_watch_free(w);
         sd_event_unref(e);
 }
 
-int main(void) {
-        test_ladder();
-        test_jitter();
-        test_zero();
-        test_tags();
-        fprintf(stderr, "ok\n");
-        return 0;
-}
+static const TapCase cases[] = {
+        { "ladder", test_ladder },
+        { "jitter", test_jitter },
+        { "zero", test_zero },
+        { "tags", test_tags },
+};
+
+TAP_MAIN(cases)

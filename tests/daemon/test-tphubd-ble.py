@@ -24,6 +24,9 @@ PLATEAU = 50.0
 TRACE_HZ = 40            # the trace below: a sample every 25 ms
 FORCE_RATE_HZ = 5.0      # mqtt.force_rate_hz below
 DRIVERS = ["progressor", "forceboard", "entralpi", "cts500", "linescale", "activ5", "imd-force", "whc06"]
+# The drivers that subscribe through AcquireNotify (docs/ble.md, "Notification transport"):
+# those whose devices send nothing before a start command. Entralpi and IMD use StartNotify.
+ACQUIRED = {"progressor", "forceboard", "cts500", "linescale", "activ5"}
 # What each device can say about 50 N: the Force Board reports whole pounds (11 lbf = 48.93 N),
 # Entralpi, CTS500 and WH-C06 hundredths of a kilogram, the others finer.
 EXPECTED = {d: PLATEAU for d in DRIVERS}
@@ -59,6 +62,11 @@ class Sim:
         for i, d in enumerate(DRIVERS):
             self.call("AddTool", "ssssa{sv}", "hci0", addr(i), d, "T_" + d, "0")
             self.call("LoadTraceCsv", "ss", addr(i), trace)
+
+    def acquired(self, address):
+        """Whether the tool's notifications go through an AcquireNotify socket right now."""
+        out = self.call("GetToolState", "s", address)
+        return '"acquired" b true' in out
 
     def kill_bluetoothd(self):
         with open(os.path.join(self.dir, "sim.pid")) as f:
@@ -152,6 +160,35 @@ def main():
             except Exception as e:
                 failures.append("%s: %s" % (drv, e))
         results.append(("samples reach the engine for every driver", failures))
+
+        # each driver's notification transport, as the driver chose it
+        failures = []
+        for i, drv in enumerate(DRIVERS[:-1]):
+            if sim.acquired(addr(i)) != (drv in ACQUIRED):
+                failures.append("%s: acquired %s" % (drv, sim.acquired(addr(i))))
+        results.append(("AcquireNotify for the drivers that allow it, StartNotify for the others", failures))
+
+        # bluetoothd closes a tool's AcquireNotify socket mid-session: the link acquires a new
+        # one, the tool never counts as lost, and its force keeps reaching the station
+        failures = []
+        try:
+            li = DRIVERS.index("linescale")
+            st = "st-linescale"
+            i = sub.wait("tphub/lab/%s/force" % st)[0]
+            out = sim.call("CloseNotifySocket", "s", addr(li))
+            expect(out.strip() == "b true", "no socket was held: %r" % out)
+            deadline = time.monotonic() + 10
+            while not sim.acquired(addr(li)) and time.monotonic() < deadline:
+                time.sleep(0.05)  # bounded poll: the simulator announces nothing for this
+            expect(sim.acquired(addr(li)), "not acquired again")
+            j = sub.wait("tphub/lab/%s/force" % st, lambda x: x["force_n"] and all(
+                         abs(f - PLATEAU) <= 0.1 for f in x["force_n"]), after=i + 1, timeout=10)[0]
+            sub.wait("tphub/lab/%s/force" % st, after=j + 1, timeout=10)
+            lost = [m for m in sub.seen[i:] if m[0] == "tphub/lab/%s/event" % st and '"tool_lost"' in m[3]]
+            expect(not lost, "tool lost: %r" % lost)
+        except Exception as e:
+            failures.append(str(e))
+        results.append(("notify socket closed by bluetoothd: acquired again, the session goes on", failures))
 
         # force batches (docs/mqtt.md): every sample of the 40 Hz trace, 5 batches a second,
         # consecutive seq, each batch evenly spaced and following on from the one before

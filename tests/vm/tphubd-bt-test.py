@@ -5,7 +5,9 @@ vm_bt_setup). A private mosquitto, tphubd with one station whose only tool is th
 peripheral on hci1, and a one-step auto-start protocol. The peripheral streams a trace that
 checks in by pressing, settles in the band, holds past the release cue and lets go slowly.
 Checks, exactly: the tool's status topic (connected, battery), the event sequence, and the
-finished session's rep against the trace's timing.
+finished session's rep against the trace's timing. The Progressor driver subscribes through
+AcquireNotify: every sample comes through bluetoothd's notification socket (NotifyAcquired
+true on the real bluetoothd, no StartNotify fallback in tphubd's log).
 
 Usage: tphubd-bt-test.py TPHUBD TOOL_ADDRESS
 Debugging: VM_TPHUBD_ARGS=-v (tphubd options), VM_TPHUBD_LOG=1 (print its log on success too)."""
@@ -97,6 +99,19 @@ def discovering(adapter):
     return "boolean true" in out.stdout
 
 
+def notify_acquired(adapter, address, uuid="7e4e1702-1ea6-40c9-9dcc-13d34ffead57"):
+    """NotifyAcquired of the tool's data characteristic as the real bluetoothd reports it
+    (None: no such characteristic)."""
+    import dbus  # the guest's python3-dbus
+    om = dbus.Interface(dbus.SystemBus().get_object("org.bluez", "/"), "org.freedesktop.DBus.ObjectManager")
+    dev = "/org/bluez/%s/dev_%s/" % (adapter, address.replace(":", "_"))
+    for path, ifaces in om.GetManagedObjects().items():
+        ch = ifaces.get("org.bluez.GattCharacteristic1")
+        if ch and str(path).startswith(dev) and str(ch.get("UUID", "")).lower() == uuid:
+            return bool(ch.get("NotifyAcquired", False))
+    return None
+
+
 def expect(failures, cond, what):
     if not cond:
         failures.append(what)
@@ -155,6 +170,10 @@ def main():
         expect(failures, tool["type"] == "progressor" and tool["name"] == "Progressor_VM"
                and tool["battery_mv"] == BATTERY_MV and tool["battery"] is None, "tool status %r" % tool)
 
+        # notifications through bluetoothd's AcquireNotify socket, not PropertiesChanged
+        acquired = notify_acquired("hci0", ADDRESS)
+        expect(failures, acquired is True, "NotifyAcquired of the data characteristic: %r" % acquired)
+
         # the whole rep: check-in by press, auto start, release cue, release, end
         _, sess, ret = sub.wait(topic + "session", timeout=40)
         t_done = time.monotonic()
@@ -198,6 +217,7 @@ def main():
                "retained tool status %r (retained %r)" % (tool, ret))
         log = d.read_log()
         expect(failures, "Tool %s (progressor) connected for %s" % (ADDRESS, STATION) in log, "no connect in the log")
+        expect(failures, "notifications through StartNotify" not in log, "fell back to StartNotify")
         with open(os.path.join(LOGDIR, "progressor.log")) as f:
             plines = f.read().split("\n")
         for want in ("notify-on", "ctrl 0x6f", "ctrl 0x65"):
@@ -227,7 +247,8 @@ def main():
         tmp.cleanup()
 
     print("1..1")
-    print("%s 1 - tphubd on btvirt + bluetoothd: tool, events, session" % ("not ok" if failures else "ok"))
+    print("%s 1 - tphubd on btvirt + bluetoothd through AcquireNotify: tool, events, session" %
+          ("not ok" if failures else "ok"))
     for f in failures:
         print("# " + f)
     return 1 if failures else 0

@@ -126,6 +126,10 @@ const Driver driver_activ5 = {
         .notify_uuid = BT_UUID16("5a01"),
         .write_uuid = BT_UUID16("5a02"),
         .battery_uuid = NULL,
+        /* AcquireNotify: frames flow only after ISOM!, and the handshake's reply only after
+         * TVGTIME, both written once subscribed. (Should a unit's data characteristic indicate
+         * rather than notify, bluetoothd 5.66 refuses AcquireNotify and the link falls back.) */
+        .acquire_notify = true,
         .hw_tare = true,
         .init_cmd = DRIVER_CMD('A', 'T', 'V', 'G', 'T', 'I', 'M', 'E', 0x19),
         .start_cmd = DRIVER_CMD('A', 'I', 'S', 'O', 'M', '!', 0x19),

@@ -138,6 +138,9 @@ const Driver driver_cts500 = {
         .notify_uuid = BT_UUID16("ffe1"),
         .write_uuid = BT_UUID16("ffe2"),
         .battery_uuid = NULL,
+        /* AcquireNotify: weight frames flow only after "start auto-upload" (0xAA), written once
+         * subscribed; replies come only to commands written after that, too. */
+        .acquire_notify = true,
         .hw_tare = true,
         .start_cmd = DRIVER_CMD(0x05, 0xAA, 0x00, 0x00, 0x00, 0xAF),
         .stop_cmd = DRIVER_CMD(0x05, 0xAB, 0x00, 0x00, 0x00, 0xB0),

@@ -54,7 +54,14 @@ typedef struct Driver {
         const char *service_uuid;      /* primary service to discover by, lower-case 128-bit */
         bool uuid_identifies;          /* service_uuid alone identifies the device; false for
                                         * generic ones (HM-10 UART 0xFFE0, SIG Weight Scale) */
-        const char *notify_uuid;       /* characteristic to StartNotify, NULL if advert-only */
+        const char *notify_uuid;       /* characteristic to subscribe to, NULL if advert-only */
+        /* Subscribe through AcquireNotify (a socket from bluetoothd, one notification per
+         * read, nothing crossing dbus-daemon) rather than StartNotify. BlueZ drops what the
+         * device notifies before the CCC write has completed under AcquireNotify, so only a
+         * device that sends nothing until a start command, written once subscribed, may use
+         * it; each driver says why it chose (docs/ble.md, "Notification transport"). The link
+         * falls back to StartNotify when bluetoothd refuses. */
+        bool acquire_notify;
         const char *write_uuid;        /* control characteristic, NULL if none */
         const char *battery_uuid;      /* 0x2A19 if offered, NULL if not */
         bool advert_only;              /* samples come from ManufacturerData (no connection) */

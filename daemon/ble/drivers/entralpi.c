@@ -30,6 +30,10 @@ const Driver driver_entralpi = {
         .notify_uuid = BT_UUID16("fff1"),
         .write_uuid = NULL,
         .battery_uuid = BT_UUID16("2a19"),
+        /* StartNotify: there is no start command; the plate notifies as soon as its CCC is
+         * written, so its first values can beat the write's response, which BlueZ drops under
+         * AcquireNotify. */
+        .acquire_notify = false,
         .hw_tare = false,
         .nominal_rate_hz = 10.0,
         .state_size = 0,

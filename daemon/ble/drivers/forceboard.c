@@ -58,6 +58,9 @@ const Driver driver_forceboard = {
         .notify_uuid = "9a88d682-8df2-4afe-9e0d-c2bbbe773dd0",
         .write_uuid = "467a8517-6e39-11eb-9439-0242ac130002", /* Device Mode */
         .battery_uuid = BT_UUID16("2a19"),
+        /* AcquireNotify: the board streams only once Device Mode is set to streaming (0x04), which
+         * the link writes after the subscription has completed: nothing can beat the CCC write. */
+        .acquire_notify = true,
         .hw_tare = true,
         .start_cmd = DRIVER_CMD(0x04), /* streaming mode */
         .stop_cmd = DRIVER_CMD(0x07),  /* idle mode */

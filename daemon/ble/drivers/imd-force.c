@@ -33,6 +33,10 @@ const Driver driver_imd_force = {
         .notify_uuid = BT_UUID16("2c07"),
         .write_uuid = NULL,
         .battery_uuid = NULL,
+        /* StartNotify: a standard IMD notifies as soon as its CCC is written (no vendor start
+         * command), and may notify only on change: a first value dropped under AcquireNotify
+         * could leave the tool reading nothing until the force changes. */
+        .acquire_notify = false,
         .hw_tare = false,
         .nominal_rate_hz = 10.0,
         .state_size = 0,

@@ -76,6 +76,9 @@ const Driver driver_linescale = {
         .notify_uuid = BT_UUID16("1002"),
         .write_uuid = BT_UUID16("1001"),
         .battery_uuid = NULL,
+        /* AcquireNotify: the LineScale streams its frames only after the 'A' command, written
+         * once subscribed. */
+        .acquire_notify = true,
         .hw_tare = false,
         .start_cmd = DRIVER_CMD('A', 0x0D, 0x0A, 0x58),
         .stop_cmd = DRIVER_CMD('E', 0x0D, 0x0A, 0x5C),

@@ -105,6 +105,10 @@ const Driver driver_progressor = {
         .notify_uuid = "7e4e1702-1ea6-40c9-9dcc-13d34ffead57",
         .write_uuid = "7e4e1703-1ea6-40c9-9dcc-13d34ffead57",
         .battery_uuid = NULL,
+        /* AcquireNotify: the Progressor sends nothing on its data characteristic until the start
+         * (0x65) or battery (0x6F) command, both written after the subscription has completed,
+         * so BlueZ's dropping of notifications that beat the CCC write cannot lose a frame. */
+        .acquire_notify = true,
         .hw_tare = true,
         .start_cmd = DRIVER_CMD(0x65),
         .stop_cmd = DRIVER_CMD(0x66),

@@ -10,14 +10,17 @@ It behaves toward a client like bluetoothd 5.66 does, as far as tphubd cares: Ad
 (Powered, Discovering, SetDiscoveryFilter, Start/StopDiscovery, RemoveDevice), Device1
 objects appearing with advertisement data while discovery runs, Connect with scripted
 delays and failures, ServicesResolved after the GATT objects, GattService1 /
-GattCharacteristic1 with StartNotify/StopNotify/WriteValue/ReadValue, and notifications
-produced from scripted force traces. Every call a client makes is logged by dbusmock
+GattCharacteristic1 with StartNotify/StopNotify/AcquireNotify/WriteValue/ReadValue, and
+notifications produced from scripted force traces: as PropertiesChanged(Value) under
+StartNotify, or written one per message into the SOCK_SEQPACKET socket whose other end
+AcquireNotify passed to the client (NotifyAcquired true while it is held). Every call a client makes is logged by dbusmock
 (GetMethodCalls) and announced with the org.freedesktop.DBus.Mock.MethodCalled signal from
 the called object's path, which tests await. See README.md for the control API.
 """
 
 import csv
 import os
+import socket
 import sys
 
 import dbus
@@ -43,6 +46,11 @@ PROPS_IFACE = 'org.freedesktop.DBus.Properties'
 MOCK_IFACE = 'org.freedesktop.DBus.Mock'
 
 BATTERY_SERVICE = '0000180f-0000-1000-8000-00805f9b34fb'
+DEFAULT_MTU = 247
+
+
+def before_send():
+    '''Called right before each notification is sent (bus or socket); the benchmark stamps it.'''
 WRITE_FLAGS = ['write', 'write-without-response']
 
 
@@ -301,6 +309,12 @@ class Tool:
         self.battery = int(opts.get('battery', 87))
         self.battery_mv = int(opts.get('battery_mv', 3900))
         self.advert_interval_ms = int(opts.get('advert_interval_ms', 100))
+        # AcquireNotify: refused with NotSupported (as by a bluetoothd or characteristic that
+        # does not offer it), and the MTU its reply reports
+        self.refuse_acquire = bool(opts.get('refuse_acquire', False))
+        self.mtu = int(opts.get('mtu', DEFAULT_MTU))
+        self.acquired = {}   # characteristic path -> (our socket end, GLib watch id)
+        self.early_dropped = 0
         self.script = []
         self.trace = []
         self.trace_pos = 0
@@ -448,17 +462,23 @@ class Tool:
             handle += 1
             for cuuid, flags, role in chars:
                 cpath = f'{spath}/char{handle:04x}'
-                _add_object(cpath, {CHAR_IFACE: {
+                props = {
                     'UUID': dbus.String(cuuid, variant_level=1),
                     'Service': dbus.ObjectPath(spath, variant_level=1),
                     'Value': dbus.Array([], signature='y', variant_level=1),
                     'Notifying': dbus.Boolean(False, variant_level=1),
                     'Flags': dbus.Array(flags, signature='s', variant_level=1),
-                }}, {CHAR_IFACE: [
+                }
+                if 'notify' in flags:
+                    # bluetoothd 5.66 offers it only with the notify flag
+                    props['NotifyAcquired'] = dbus.Boolean(False, variant_level=1)
+                _add_object(cpath, {CHAR_IFACE: props}, {CHAR_IFACE: [
                     ('ReadValue', 'a{sv}', 'ay', lambda o, ok, e, opts, r=role: self.m_read(r, ok)),
                     ('WriteValue', 'aya{sv}', '', lambda o, ok, e, v, opts, r=role: self.m_write(r, v, ok)),
                     ('StartNotify', '', '', lambda o, ok, e, r=role, p=cpath: self.m_start_notify(r, p, ok)),
                     ('StopNotify', '', '', lambda o, ok, e, p=cpath: self.m_stop_notify(p, ok)),
+                    ('AcquireNotify', 'a{sv}', 'hq',
+                     lambda o, ok, e, opts, r=role, p=cpath, f=flags: self.m_acquire_notify(r, p, f, ok)),
                 ]})
                 self.gatt_paths.append(cpath)
                 self.chars[role] = cpath
@@ -481,6 +501,8 @@ class Tool:
         if not self.connected:
             return
         self.connected = False
+        for path in list(self.acquired):
+            self.release_acquired(path, emit=False)   # the client sees HUP, as on a disconnect
         for path in reversed(self.gatt_paths):
             _remove_object(path)
         self.gatt_paths = []
@@ -522,6 +544,8 @@ class Tool:
     def m_start_notify(self, role, path, ok):
         if not self.connected:
             raise _error('org.bluez.Error.Failed', 'Not connected')
+        if path in self.acquired:
+            raise _error('org.bluez.Error.NotPermitted', 'Notify acquired')
         # like bluetoothd, a notify session belongs to the caller's bus connection and ends
         # when that connection goes away
         sender = CALLER
@@ -545,6 +569,50 @@ class Tool:
             self.streaming = True
             self.start_trace()
         ok()
+
+    def m_acquire_notify(self, role, path, flags, ok):
+        '''As bluetoothd 5.66: a socketpair(AF_LOCAL, SOCK_SEQPACKET), one end passed to the
+        caller, notifications written to the other one message each; refused for a
+        characteristic without the notify flag, while acquired, or while a StartNotify
+        session exists. A notification the device sends before the CCC write completes is
+        dropped (the early_value option shows it).'''
+        if not self.connected:
+            raise _error('org.bluez.Error.NotConnected', 'Not Connected')
+        if self.refuse_acquire or 'notify' not in flags:
+            raise _error('org.bluez.Error.NotSupported', 'Operation is not supported')
+        if path in self.acquired:
+            raise _error('org.bluez.Error.NotPermitted', 'Notify acquired')
+        if self.sessions.get(path):
+            raise _error('org.bluez.Error.InProgress', 'In Progress')
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours.setblocking(False)
+        watch = GLib.io_add_watch(ours.fileno(), GLib.PRIORITY_DEFAULT, GLib.IO_HUP | GLib.IO_ERR,
+                                  lambda *_a, p=path: self.release_acquired(p) and False)
+        self.acquired[path] = (ours, watch)
+        if role == 'data' and self.early_value and self.trace_pos < len(self.trace):
+            # it beat the CCC write: BlueZ drops it under AcquireNotify
+            self.trace_pos += 1
+            self.early_dropped += 1
+        _emit_changed(path, CHAR_IFACE, {'NotifyAcquired': dbus.Boolean(True, variant_level=1)})
+        if role == 'data' and 'start' not in self.spec['commands'] and not self.streaming:
+            self.streaming = True
+            self.start_trace()
+        fd = dbus.types.UnixFd(theirs.fileno())   # dbus-python keeps a duplicate to send
+        theirs.close()
+        ok(fd, dbus.UInt16(self.mtu))
+
+    def release_acquired(self, path, emit=True):
+        '''The acquired socket is closed: by the client (HUP here), on a disconnect, or from
+        the bluetoothd side (CloseNotifySocket).'''
+        entry = self.acquired.pop(path, None)
+        if entry is None:
+            return False
+        ours, watch = entry
+        GLib.source_remove(watch)
+        ours.close()
+        if emit and path in mockobject.objects:
+            _emit_changed(path, CHAR_IFACE, {'NotifyAcquired': dbus.Boolean(False, variant_level=1)})
+        return False
 
     def m_stop_notify(self, path, ok):
         self.sessions.get(path, set()).discard(CALLER)
@@ -570,15 +638,30 @@ class Tool:
                                 [int(round(t * 1000)) for t, _n in samples]))
 
     def emit_values(self, values):
-        '''Notifications on the data characteristic, if anyone listens.'''
+        '''Notifications on the data characteristic, if anyone listens; returns how many went out.'''
         path = self.chars.get('data')
         if path is None or self.stalled:
-            return
+            return 0
+        if path in self.acquired:
+            ours = self.acquired[path][0]
+            sent = 0
+            for value in values:
+                before_send()
+                try:
+                    ours.send(bytes(value))
+                    sent += 1
+                except BlockingIOError:
+                    pass   # the client does not read: bluetoothd drops the notification too
+                except OSError:
+                    self.release_acquired(path)
+                    break
+            return sent
         if not mockobject.objects[path].props[CHAR_IFACE]['Notifying'] or not self.sessions.get(path):
-            return
+            return 0
         for value in values:
             _emit_changed(path, CHAR_IFACE, {'Value': dbus.Array([dbus.Byte(b) for b in value], signature='y',
                                                                  variant_level=1)})
+        return len(values)
 
     # -- traces --
     def stop_timer(self):
@@ -675,7 +758,8 @@ def AddTool(_self, adapter, address, kind, name, opts):
     '''Puts a device in radio range. Its Device1 object appears once discovery runs.
     opts: rssi (n), connect_delay_ms, resolve_delay_ms (u), early_value (b: a notification
     during StartNotify, before its reply), silent_connected (b: Connected is set but never
-    signalled, as bluetoothd 5.66 can), battery (y), advert_interval_ms (u).'''
+    signalled, as bluetoothd 5.66 can), battery (y), advert_interval_ms (u), refuse_acquire
+    (b: AcquireNotify answers NotSupported), mtu (q: what AcquireNotify reports, 247).'''
     tool = Tool(_adapter(adapter), address, kind, name, opts)
     if tool.address in tools:
         raise _error(SIM_IFACE + '.Error', f'tool {address} exists')
@@ -724,6 +808,24 @@ def SetStalled(_self, address, stalled):
     _tool(address).stalled = bool(stalled)
 
 
+@dbus.service.method(SIM_IFACE, in_signature='s', out_signature='b')
+def CloseNotifySocket(_self, address):
+    '''bluetoothd closes the AcquireNotify socket of the data characteristic while the link
+    stays up; false if none was held.'''
+    tool = _tool(address)
+    path = tool.chars.get('data')
+    if path not in tool.acquired:
+        return False
+    tool.release_acquired(path)
+    return True
+
+
+@dbus.service.method(SIM_IFACE, in_signature='sb', out_signature='')
+def SetRefuseAcquire(_self, address, refuse):
+    '''From now on AcquireNotify answers NotSupported (true) or works (false).'''
+    _tool(address).refuse_acquire = bool(refuse)
+
+
 @dbus.service.method(SIM_IFACE, in_signature='sb', out_signature='')
 def SetInRange(_self, address, in_range):
     tool = _tool(address)
@@ -765,6 +867,8 @@ def GetToolState(_self, address):
         'exists': dbus.Boolean(tool.exists(), variant_level=1),
         'streaming': dbus.Boolean(tool.streaming, variant_level=1),
         'trace_pos': dbus.UInt32(tool.trace_pos, variant_level=1),
+        'acquired': dbus.Boolean(tool.chars.get('data') in tool.acquired, variant_level=1),
+        'early_dropped': dbus.UInt32(tool.early_dropped, variant_level=1),
     }
 
 
