@@ -159,7 +159,7 @@ static void test_address(void) {
 
 static BleTagWatch *watch;
 
-static void on_tap(void *userdata, const char *athlete, const char *address, int rssi) {
+static void on_tap(const char *athlete, const char *address, int rssi, void *userdata) {
         (void) userdata, (void) athlete, (void) address, (void) rssi;
 }
 
