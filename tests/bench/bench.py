@@ -282,17 +282,6 @@ def write_config(d, n_tools, port, smoothing0, spool_max=20000, ble=True, with_c
     return conf
 
 
-def drain_notify(sock):
-    sock.settimeout(0.5)   # a closed socket (fd -1) then ends the loop with OSError
-    while True:
-        try:
-            sock.recv(4096)
-        except socket.timeout:
-            continue
-        except OSError:
-            return
-
-
 class Rig:
     """Bus + simulator + broker + tphubd with n tools streaming the session cycle."""
 
@@ -321,10 +310,7 @@ class Rig:
                     else:
                         os.environ["TPHUBD_WRAPPER"] = old
             self.d.wait_notify("READY=1", timeout=120 if wrapper else 20)
-            # Keep reading the notify socket, as systemd does: tphubd sends STATUS= whenever
-            # the hub's status changes, and sd_notify blocks once ten datagrams wait unread
-            # (net.unix.max_dgram_qlen): the daemon would stop dead minutes into a soak.
-            threading.Thread(target=drain_notify, args=(self.d.sock,), daemon=True).start()
+            # (the harness keeps reading the notify socket, as systemd does)
             self.gpio = GpioListener(os.path.join(d, "gpio.sock"))
             wait_for(lambda: self.bus.streaming(self.addrs), 180 if wrapper else 60,
                      "not every tool streams")

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 
@@ -32,26 +33,43 @@ class Tphubd:
         wrapper = os.environ.get("TPHUBD_WRAPPER", "").split()
         self.proc = subprocess.Popen([*prefix, *wrapper, binary, "--config", config, *args], env=e,
                                      stdout=self.log, stderr=subprocess.STDOUT)
+        # Read at once, as the service manager does: sd_notify() blocks once the socket's
+        # queue is full (net.unix.max_dgram_qlen, 10 here), and tphubd sends STATUS= whenever
+        # its status line changes, so a test that stopped reading would wedge the daemon.
         self.notes = []
+        self.closing = False
+        self.notes_cond = threading.Condition()
+        self.reader = threading.Thread(target=self._read_notifications, daemon=True)
+        self.reader.start()
+
+    def _read_notifications(self):
+        self.sock.settimeout(0.2)
+        while not self.closing:
+            try:
+                msg = self.sock.recv(4096).decode()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.notes_cond:
+                self.notes.append(msg)
+                self.notes_cond.notify_all()
 
     def wait_notify(self, key, timeout=10.0):
-        """Waits for a notification containing KEY (e.g. 'READY=1'); returns the message."""
+        """Waits for a notification containing KEY (e.g. 'READY=1') not taken yet; returns the
+        message (and takes it: the next wait needs a new one)."""
         deadline = time.monotonic() + timeout
-        for i, msg in enumerate(self.notes):
-            if key in msg.split("\n"):
-                return self.notes.pop(i)
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("no %s within %.0fs; log:\n%s" % (key, timeout, self.read_log()))
-            if self.proc.poll() is not None:
-                raise RuntimeError("tphubd exited %d before %s; log:\n%s" % (self.proc.returncode, key, self.read_log()))
-            r, _, _ = select.select([self.sock], [], [], min(left, 0.2))
-            if r:
-                msg = self.sock.recv(4096).decode()
-                if key in msg.split("\n"):
-                    return msg
-                self.notes.append(msg)
+        with self.notes_cond:
+            while True:
+                for i, msg in enumerate(self.notes):
+                    if key in msg.split("\n"):
+                        return self.notes.pop(i)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("no %s within %.0fs; log:\n%s" % (key, timeout, self.read_log()))
+                if self.proc.poll() is not None:
+                    raise RuntimeError("tphubd exited %d before %s; log:\n%s" % (self.proc.returncode, key, self.read_log()))
+                self.notes_cond.wait(min(left, 0.2))
 
     def signal(self, sig):
         self.proc.send_signal(sig)
@@ -79,6 +97,8 @@ class Tphubd:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self.closing = True
+        self.reader.join(timeout=5)
         self.sock.close()
         self.log.close()
         self.dir.cleanup()
