@@ -10,10 +10,8 @@ Usage: test-tphubd-notify.py TPHUBD HOOKS(true|false)"""
 
 import os
 import signal
-import socket
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -36,35 +34,18 @@ def report(ok, name, detail=""):
 
 
 class Notes:
-    """Every datagram on the daemon's notify socket with its arrival time (monotonic), read
-    all the time by a thread as systemd would: sd_notify() blocks once the socket's queue is
-    full, so a manager that stops reading would itself stall the daemon."""
+    """Every datagram on the daemon's notify socket with its arrival time (monotonic): the
+    harness reads the socket all the time, as systemd would (sd_notify() blocks once the
+    socket's queue is full, so a manager that stops reading would itself stall the daemon)."""
 
     def __init__(self, d):
         self.d = d
-        self.got = []  # (t, list of lines)
-        self.cv = threading.Condition()
+        self.got = d.history   # (t, list of lines), appended by the harness's reader
+        self.cv = d.notes_cond
         self.cursor = 0
-        self.d.sock.settimeout(0.2)
-        self.running = True
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self):
-        while self.running:
-            try:
-                msg = self.d.sock.recv(4096).decode()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with self.cv:
-                self.got.append((time.monotonic(), msg.split("\n")))
-                self.cv.notify_all()
 
     def stop(self):
-        self.running = False
-        self.thread.join()
+        pass   # the harness stops reading when the daemon is closed
 
     def pump(self, until):
         """Lets notifications arrive until the monotonic time until."""

@@ -36,7 +36,8 @@ class Tphubd:
         # Read at once, as the service manager does: sd_notify() blocks once the socket's
         # queue is full (net.unix.max_dgram_qlen, 10 here), and tphubd sends STATUS= whenever
         # its status line changes, so a test that stopped reading would wedge the daemon.
-        self.notes = []
+        self.notes = []        # not yet taken by wait_notify()
+        self.history = []      # every notification: (arrival, monotonic; its lines)
         self.closing = False
         self.notes_cond = threading.Condition()
         self.reader = threading.Thread(target=self._read_notifications, daemon=True)
@@ -53,6 +54,7 @@ class Tphubd:
                 return
             with self.notes_cond:
                 self.notes.append(msg)
+                self.history.append((time.monotonic(), msg.split("\n")))
                 self.notes_cond.notify_all()
 
     def wait_notify(self, key, timeout=10.0):

@@ -12,20 +12,13 @@
 #include "store/atomic-file.h"
 #include "store/checkpoint.h"
 #include "store/outbox.h"
+#include "tap.h"
 
-#define CHECK(expr)                                                                     \
-        do {                                                                            \
-                if (!(expr)) {                                                          \
-                        fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #expr); \
-                        abort();                                                        \
-                }                                                                       \
-        } while (0)
-#define CHECK_STR(a, b) CHECK((a) && strcmp((a), (b)) == 0)
 
 static char *tmpdir(void) {
         char *p;
-        CHECK(asprintf(&p, "%s/tphub-outbox-XXXXXX", getenv("TMPDIR") ?: "/tmp") > 0);
-        CHECK(mkdtemp(p));
+        REQUIRE(asprintf(&p, "%s/tphub-outbox-XXXXXX", getenv("TMPDIR") ?: "/tmp") > 0);
+        REQUIRE(mkdtemp(p));
         return p;
 }
 
@@ -54,10 +47,10 @@ static char *read_all(const char *dir, const char *name) {
         char *p, *buf = calloc(1, 65536);
         int fd;
 
-        CHECK(asprintf(&p, "%s/%s", dir, name) > 0);
+        REQUIRE(asprintf(&p, "%s/%s", dir, name) > 0);
         fd = open(p, O_RDONLY);
-        CHECK(fd >= 0);
-        CHECK(read(fd, buf, 65535) >= 0);
+        REQUIRE(fd >= 0);
+        REQUIRE(read(fd, buf, 65535) >= 0);
         close(fd);
         free(p);
         return buf;
@@ -252,10 +245,11 @@ static void test_room_id_replace(void) {
         free(dir);
 }
 
-int main(void) {
-        test_room_id_replace();
-        test_names();
-        test_push_list_remove();
-        test_checkpoint();
-        return 0;
-}
+static const TapCase cases[] = {
+        { "an id replaces the older file", test_room_id_replace },
+        { "names", test_names },
+        { "push, list, remove", test_push_list_remove },
+        { "checkpoint", test_checkpoint },
+};
+
+TAP_MAIN(cases)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* Test helpers for the driver tests: checks that abort with a location, and encoders that
+/* Test helpers for the driver tests: checks that abort with a location (tap.h), and encoders that
  * turn newtons into each device's bytes (the C twin of tests/ble/sim/encode.py). */
 
 #include <math.h>
@@ -13,24 +13,12 @@
 
 #include "ble/drivers/driver.h"
 #include "shared/macro.h"
+#include "tap.h"
 
-#define check(expr)                                                                     \
-        do {                                                                            \
-                if (!(expr)) {                                                          \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr); \
-                        abort();                                                        \
-                }                                                                       \
-        } while (0)
-
-#define check_eq(a, b)                                                                  \
-        do {                                                                            \
-                long long _a = (long long) (a), _b = (long long) (b);                   \
-                if (_a != _b) {                                                         \
-                        fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n",     \
-                                __FILE__, __LINE__, #a, _a, #b, _b);                    \
-                        abort();                                                        \
-                }                                                                       \
-        } while (0)
+/* The drivers' tests stop at the first failed check (a decoder's state after a bad frame is
+ * not worth going on with): tap.h's REQUIRE, which prints where and aborts. */
+#define check(expr) REQUIRE(expr)
+#define check_eq(a, b) REQUIRE_EQ(a, b)
 
 /* Newtons equal to 1e-9 relative (exactly, when the expected value is 0). */
 #define check_newtons(a, b)                                                             \
