@@ -51,8 +51,12 @@ static inline void audio_player_freep(AudioPlayer **p) {
 }
 
 /* Sounds cue from now on (now: the caller's CLOCK_MONOTONIC). Showing the same cue again
- * changes nothing; warnings and the "not yet" answer start when first seen. */
-int audio_player_show(AudioPlayer *p, const Cue *cue, nsec_t now);
+ * changes nothing; warnings and the "not yet" answer start when first seen.
+ * next (or NULL): the cue that follows at next->since_ns unless another is shown first (a
+ * hold's release at its due time). Its tones are written ahead on their frames, so they
+ * start on time even when the timer that shows it runs late; a different cue shown before
+ * then takes them back. */
+int audio_player_show(AudioPlayer *p, const Cue *cue, const Cue *next, nsec_t now);
 
 /* The PPT pacing tone at freq_hz (glides there), 0 = off. */
 void audio_player_pacing(AudioPlayer *p, double freq_hz);
