@@ -111,7 +111,7 @@ static void report(AudioPlayer *p, int error) {
         p->error = error;
         p->reported = true;
         if (p->state)
-                p->state(p->userdata, error, p->device);
+                p->state(error, p->device, p->userdata);
 }
 
 static nsec_t frame_time(const AudioPlayer *p, int64_t frame) {
@@ -718,7 +718,14 @@ static int device_open(AudioPlayer *p) {
         return 0;
 }
 
+static void device_closep(AudioPlayer **p) {
+        if (*p)
+                device_close(*p);
+}
+
 static int device_attach(AudioPlayer *p) {
+        /* closed again unless it is attached in full */
+        _cleanup_(device_closep) AudioPlayer *undo = p;
         int r, n;
 
         p->pcm = TAKE_PTR(p->opened);
@@ -726,25 +733,19 @@ static int device_attach(AudioPlayer *p) {
         free(p->pcm_buf);
         p->mix = calloc(p->buffer, sizeof(float));
         p->pcm_buf = calloc((size_t) p->buffer * p->channels, sizeof(int16_t));
-        if (!p->mix || !p->pcm_buf) {
-                r = -ENOMEM;
-                goto fail;
-        }
+        if (!p->mix || !p->pcm_buf)
+                return -ENOMEM;
 
         n = snd_pcm_poll_descriptors_count(p->pcm);
-        if (n <= 0) {
-                r = n < 0 ? n : -EIO;
-                goto fail;
-        }
+        if (n <= 0)
+                return n < 0 ? n : -EIO;
         p->pfds = calloc((size_t) n, sizeof(struct pollfd));
         p->io = calloc((size_t) n, sizeof(sd_event_source *));
-        if (!p->pfds || !p->io) {
-                r = -ENOMEM;
-                goto fail;
-        }
+        if (!p->pfds || !p->io)
+                return -ENOMEM;
         r = snd_pcm_poll_descriptors(p->pcm, p->pfds, (unsigned) n);
         if (r < 0)
-                goto fail;
+                return r;
         p->n_pfds = (unsigned) r;
         for (unsigned i = 0; i < p->n_pfds; i++) {
                 /* epoll takes no POLLNVAL; errors and hang-ups are always reported */
@@ -762,11 +763,12 @@ static int device_attach(AudioPlayer *p) {
                                 r = sd_event_source_set_enabled(p->io[i], SD_EVENT_ON);
                 }
                 if (r < 0)
-                        goto fail;
+                        return r;
                 /* before the station's timers: a sound is due at its frame, not after them */
                 (void) sd_event_source_set_priority(p->io[i], SD_EVENT_PRIORITY_IMPORTANT);
         }
 
+        TAKE_PTR(undo);
         p->written = 0;
         p->last_loud = 0;
         p->idle = false;
@@ -778,9 +780,6 @@ static int device_attach(AudioPlayer *p) {
                 return r;   /* fill() has closed and reported */
         report(p, 0);
         return 0;
-fail:
-        device_close(p);
-        return r;
 }
 
 /* The time of the first frame a sound that starts now can still have: MARGIN_MS past the

@@ -40,7 +40,7 @@ typedef struct AudioPlayerParams {
         }
 
 /* error 0: the device plays; negative errno: it cannot (device says why, for the log). */
-typedef void (*AudioPlayerStateFn)(void *userdata, int error, const char *device);
+typedef void (*AudioPlayerStateFn)(int error, const char *device, void *userdata);
 
 int audio_player_new(AudioPlayer **ret, sd_event *event, const AudioPlayerParams *params,
                      AudioPlayerStateFn state, void *userdata);

@@ -18,7 +18,7 @@ static char *mfree_str(char *s) {
         return NULL;
 }
 
-static void on_player_state(void *userdata, int error, const char *device) {
+static void on_player_state(int error, const char *device, void *userdata) {
         HubStation *hs = userdata;
         Hub *h = hs->hub;
 
@@ -34,8 +34,8 @@ static void on_player_state(void *userdata, int error, const char *device) {
                 (void) mqtt_client_publish_status(h->mqtt);
 }
 
-static void on_speech(void *userdata, const char *voice, const char *text, int error, bool rendered,
-                      const char *why) {
+static void on_speech(const char *voice, const char *text, int error, bool rendered, const char *why,
+                      void *userdata) {
         Hub *h = userdata;
 
         if (error < 0)

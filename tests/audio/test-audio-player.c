@@ -20,7 +20,7 @@ typedef struct Ctx {
         char device[128];
 } Ctx;
 
-static void on_state(void *userdata, int error, const char *device) {
+static void on_state(int error, const char *device, void *userdata) {
         Ctx *c = userdata;
 
         c->error = error;
