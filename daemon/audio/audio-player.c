@@ -16,6 +16,7 @@
 #define MARGIN_MS 4               /* never rewrite closer than this to the device's read point:
                                    * what follows a rewind must be written before it gets there */
 #define ANCHOR_WINDOW_NS (2 * NSEC_PER_SEC)
+#define ANCHOR_SLEW_MIN_NS (20 * NSEC_PER_USEC)
 #define ANCHOR_DRIFT_NS (2 * NSEC_PER_MSEC)   /* per window: follows up to 1000 ppm */
 #define PACING_LEVEL 0.35f
 #define PACING_DUCK 0.3f          /* pacing tone's gain under speech */
@@ -68,6 +69,8 @@ struct AudioPlayer {
         nsec_t base_ns;
         bool anchored;
         nsec_t window_start, window_min;
+        nsec_t base_target;       /* where the estimates put base_ns; it slews there */
+        nsec_t slewed_at;
         unsigned underruns;
         int64_t margin;           /* frames kept ahead of the device's read point by a rewind */
         /* idle: nothing to play, the buffer holds silence only, the device runs on (it never
@@ -298,23 +301,33 @@ static void anchor_update(AudioPlayer *p) {
               (nsec_t) muldiv_i64((int64_t) p->written, NSEC_PER_SEC, p->rate);
 
         if (!p->anchored) {
-                p->base_ns = p->window_min = est;
-                p->window_start = t;
+                p->base_ns = p->base_target = p->window_min = est;
+                p->window_start = p->slewed_at = t;
                 p->anchored = true;
                 find_cut(p);   /* a clip started without a clock: now its cut can be placed */
                 return;
         }
         p->window_min = MIN(p->window_min, est);
-        if (p->window_min < p->base_ns)
-                p->base_ns = p->window_min;   /* a better estimate: take it at once */
+        if (p->window_min < p->base_target)
+                p->base_target = p->window_min;   /* a better estimate */
         if (t - p->window_start >= ANCHOR_WINDOW_NS) {
                 /* follow the device's clock drifting later against CLOCK_MONOTONIC, by at
                  * most ANCHOR_DRIFT_NS a window (1000 ppm: snd-aloop in a TCG guest drifts by
                  * hundreds): a window of estimates that are all late (a loaded machine) moves
                  * the clock by no more, and the next good estimate takes it back */
-                p->base_ns = MIN(p->window_min, p->base_ns + ANCHOR_DRIFT_NS);
+                p->base_target = MIN(p->window_min, p->base_target + ANCHOR_DRIFT_NS);
                 p->window_min = est;
                 p->window_start = t;
+        }
+        /* The clock slews (2000 ppm, at least a frame's fraction a call) rather than jumps: a
+         * rewind renders again what was written under the old clock, and a jump would splice
+         * a sound playing there out of phase (a blip cut short, a pitch off). */
+        if (t > p->slewed_at) {
+                nsec_t step = MAX((t - p->slewed_at) / 500, (nsec_t) ANCHOR_SLEW_MIN_NS);
+                int64_t d = (int64_t) p->base_target - (int64_t) p->base_ns;
+
+                p->base_ns = (nsec_t) ((int64_t) p->base_ns + CLAMP(d, -(int64_t) step, (int64_t) step));
+                p->slewed_at = t;
         }
 }
 
@@ -361,7 +374,7 @@ static void to_pcm(AudioPlayer *p, const float *x, size_t n) {
 static void set_io(AudioPlayer *p, bool on) {
         for (unsigned i = 0; i < p->n_pfds; i++)
                 (void) sd_event_source_set_io_events(p->io[i], on ? (uint32_t) p->pfds[i].events &
-                                                     (POLLIN | POLLOUT | POLLPRI) : 0);
+                                                     (POLLIN | POLLOUT | POLLPRI) : EPOLLERR | EPOLLHUP);
 }
 
 /* Nothing to write for a while: the buffer holds nothing but silence (a whole buffer of

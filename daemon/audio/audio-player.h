@@ -2,12 +2,15 @@
 #pragma once
 
 /* Plays a station's sounds through ALSA without ever blocking the loop: a non-blocking PCM
- * whose poll descriptors sit on the sd-event loop, a buffer (80 ms) kept full, and a frame
- * clock that maps every frame to the CLOCK_MONOTONIC time it leaves the device (from the
- * PCM's timestamped delay), so each tone is placed at the exact frame of its due time. A cue
- * that changes rewrites what is still rewindable in the buffer, so an unannounced sound (the
- * release tone, speech) starts about 4 ms after it is asked for, while the buffer rides out
- * a loop busy for tens of milliseconds (a session's end, a slow SD card) without a gap.
+ * whose poll descriptors sit on the sd-event loop, a buffer (80 ms) kept full while there is
+ * something to play, and a frame clock that maps every frame to the CLOCK_MONOTONIC time it
+ * leaves the device (from the PCM's timestamped delay), so each tone is placed at the exact
+ * frame of its due time. The PCM never stops on an underrun, so the clock runs on for as
+ * long as the device is open. A cue that changes rewrites what is still rewindable in the
+ * buffer, so an unannounced sound (the release tone, speech) starts a margin (4 ms) past the
+ * device's read point, while the buffer rides out a loop busy for tens of milliseconds (a
+ * session's end, a slow SD card) without a gap. Idle (nothing to play), it writes nothing
+ * and sleeps until shortly before the next tone. The latency budget is in docs/cues.md.
  * On a device that cannot rewind, an unannounced sound waits for the buffer instead.
  *
  * Speech clips play as soon as they are given; a tone that starts during a clip cuts it
