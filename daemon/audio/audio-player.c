@@ -570,9 +570,10 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                 fail(p, r);
                 return 0;
         }
-        if (ev & (POLLERR | POLLHUP | POLLNVAL)) {
-                /* ALSA says why on the next call: an underrun is recovered, a gone device fails */
-                snd_pcm_sframes_t a = snd_pcm_avail_update(p->pcm);
+        if ((revents & (EPOLLERR | EPOLLHUP)) || (ev & (POLLERR | POLLHUP | POLLNVAL))) {
+                /* ALSA says why when the driver is asked (snd_pcm_avail(), not the cached
+                 * state): a suspend is recovered, a gone device fails */
+                snd_pcm_sframes_t a = snd_pcm_avail(p->pcm);
 
                 if (a < 0) {
                         (void) recover(p, (int) a);
@@ -580,10 +581,10 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                                 (void) fill(p);
                         return 0;
                 }
-                if (snd_pcm_state(p->pcm) == SND_PCM_STATE_DISCONNECTED) {
-                        fail(p, -ENODEV);
-                        return 0;
-                }
+                /* an error the device does not explain (or a disconnect it does not report
+                 * yet) would be signalled again at once, level-triggered: reopen it */
+                fail(p, snd_pcm_state(p->pcm) == SND_PCM_STATE_DISCONNECTED ? -ENODEV : -EIO);
+                return 0;
         }
         if (ev & POLLOUT)
                 (void) fill(p);
