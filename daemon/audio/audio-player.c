@@ -16,7 +16,9 @@
 #define MARGIN_MS 4               /* never rewrite closer than this to the device's read point:
                                    * what follows a rewind must be written before it gets there */
 #define ANCHOR_WINDOW_NS (2 * NSEC_PER_SEC)
-#define ANCHOR_SLEW_MIN_NS (20 * NSEC_PER_USEC)
+#define ANCHOR_SLEW_NS (20 * NSEC_PER_USEC)
+#define ANCHOR_JUMP_NS (8 * NSEC_PER_MSEC)
+#define ANCHOR_JUMP_N 4
 #define ANCHOR_DRIFT_NS (2 * NSEC_PER_MSEC)   /* per window: follows up to 1000 ppm */
 #define PACING_LEVEL 0.35f
 #define PACING_DUCK 0.3f          /* pacing tone's gain under speech */
@@ -70,7 +72,8 @@ struct AudioPlayer {
         bool anchored;
         nsec_t window_start, window_min;
         nsec_t base_target;       /* where the estimates put base_ns; it slews there */
-        nsec_t slewed_at;
+        unsigned n_late;          /* estimates in a row far later than base_target */
+        nsec_t late_min;
         unsigned underruns;
         int64_t margin;           /* frames kept ahead of the device's read point by a rewind */
         /* idle: nothing to play, the buffer holds silence only, the device runs on (it never
@@ -302,11 +305,24 @@ static void anchor_update(AudioPlayer *p) {
 
         if (!p->anchored) {
                 p->base_ns = p->base_target = p->window_min = est;
-                p->window_start = p->slewed_at = t;
+                p->window_start = t;
+                p->n_late = 0;
                 p->anchored = true;
                 find_cut(p);   /* a clip started without a clock: now its cut can be placed */
                 return;
         }
+        /* Estimates in a row that are all much later than the clock: the device's position
+         * was recounted (after a stall longer than half its buffer, the ALSA core may count
+         * a lap of the buffer too few), not a late estimate: take them at once. */
+        if (est > p->base_target + ANCHOR_JUMP_NS) {
+                p->late_min = p->n_late++ == 0 ? est : MIN(p->late_min, est);
+                if (p->n_late >= ANCHOR_JUMP_N) {
+                        p->base_target = p->window_min = p->late_min;
+                        p->window_start = t;
+                        p->n_late = 0;
+                }
+        } else
+                p->n_late = 0;
         p->window_min = MIN(p->window_min, est);
         if (p->window_min < p->base_target)
                 p->base_target = p->window_min;   /* a better estimate */
@@ -319,15 +335,20 @@ static void anchor_update(AudioPlayer *p) {
                 p->window_min = est;
                 p->window_start = t;
         }
-        /* The clock slews (2000 ppm, at least a frame's fraction a call) rather than jumps: a
-         * rewind renders again what was written under the old clock, and a jump would splice
-         * a sound playing there out of phase (a blip cut short, a pitch off). */
-        if (t > p->slewed_at) {
-                nsec_t step = MAX((t - p->slewed_at) / 500, (nsec_t) ANCHOR_SLEW_MIN_NS);
+        /* The clock jumps to the estimates' target only while the buffer holds silence (or
+         * when it is off by more than ANCHOR_JUMP_NS: a big error is worse than a click);
+         * under a sound it slews, ANCHOR_SLEW_NS a call (a call a period: 2000 ppm), since a
+         * rewind renders again what was written under the old clock and a jump would splice
+         * the sound out of phase (a blip cut short, a pitch off). */
+        {
                 int64_t d = (int64_t) p->base_target - (int64_t) p->base_ns;
 
-                p->base_ns = (nsec_t) ((int64_t) p->base_ns + CLAMP(d, -(int64_t) step, (int64_t) step));
-                p->slewed_at = t;
+                if (p->written - p->last_loud >= (int64_t) p->buffer ||
+                    d > (int64_t) ANCHOR_JUMP_NS || d < -(int64_t) ANCHOR_JUMP_NS)
+                        p->base_ns = p->base_target;
+                else
+                        p->base_ns = (nsec_t) ((int64_t) p->base_ns +
+                                               CLAMP(d, -(int64_t) ANCHOR_SLEW_NS, (int64_t) ANCHOR_SLEW_NS));
         }
 }
 
@@ -415,6 +436,8 @@ static void wake(AudioPlayer *p) {
         p->idle = false;
         (void) sd_event_source_set_enabled(p->wake, SD_EVENT_OFF);
         set_io(p, true);
+        /* the clock as of now, while the buffer is silent: no sound can be spliced by it */
+        anchor_update(p);
 }
 
 static int on_wake(sd_event_source *s, uint64_t usec, void *userdata) {
