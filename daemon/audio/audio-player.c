@@ -13,11 +13,13 @@
 #include "audio/audio-sound.h"
 #include "shared/macro.h"
 
-#define MARGIN_MAX_MS 8           /* beyond, an unannounced sound would miss +-10 ms */
-#define MARGIN_MS 5               /* never rewrite closer than this to the device's read point:
+#define MARGIN_MS 4               /* never rewrite closer than this to the device's read point:
                                    * what follows a rewind must be written before it gets there */
 #define ANCHOR_WINDOW_NS (2 * NSEC_PER_SEC)
-#define ANCHOR_DRIFT_NS (250 * NSEC_PER_USEC)
+#define ANCHOR_SLEW_NS (20 * NSEC_PER_USEC)
+#define ANCHOR_JUMP_NS (8 * NSEC_PER_MSEC)
+#define ANCHOR_JUMP_N 4
+#define ANCHOR_DRIFT_NS (2 * NSEC_PER_MSEC)   /* per window: follows up to 1000 ppm */
 #define PACING_LEVEL 0.35f
 #define PACING_DUCK 0.3f          /* pacing tone's gain under speech */
 #define PACING_GLIDE_MS 30.0      /* time constant of the pitch following the force */
@@ -69,14 +71,25 @@ struct AudioPlayer {
         nsec_t base_ns;
         bool anchored;
         nsec_t window_start, window_min;
+        nsec_t base_target;       /* where the estimates put base_ns; it slews there */
+        unsigned n_late;          /* estimates in a row far later than base_target */
+        nsec_t late_min;
         unsigned underruns;
         int64_t margin;           /* frames kept ahead of the device's read point by a rewind */
-        int64_t rewound_at;       /* written after the last rewind */
+        /* idle: nothing to play, the buffer holds silence only, the device runs on (it never
+         * stops on an underrun) and nothing is written until wake (the next tone's time) */
+        bool idle, pollable;
+        int64_t last_loud;        /* end of the last frame written that was not silence */
+        sd_event_source *wake;
 
         bool showing;
         Cue cue;
         nsec_t anchor;
         AudioOnsets on;
+        /* what the cue becomes at next.since_ns unless another is shown first (its tones
+         * are written ahead on their frames, so a late timer cannot make them late) */
+        bool has_next;
+        Cue next;
 
         double pacing_hz;
         Osc osc;
@@ -96,6 +109,7 @@ struct AudioPlayer {
 
 static int device_open(AudioPlayer *p);
 static void device_close(AudioPlayer *p);
+static int fill(AudioPlayer *p);
 
 static void report(AudioPlayer *p, int error) {
         if (p->reported && p->error == error)
@@ -103,7 +117,7 @@ static void report(AudioPlayer *p, int error) {
         p->error = error;
         p->reported = true;
         if (p->state)
-                p->state(p->userdata, error, p->device);
+                p->state(error, p->device, p->userdata);
 }
 
 static nsec_t frame_time(const AudioPlayer *p, int64_t frame) {
@@ -112,6 +126,42 @@ static nsec_t frame_time(const AudioPlayer *p, int64_t frame) {
 
 static int64_t now_frame(const AudioPlayer *p, nsec_t t) {
         return audio_frame_at(t, p->base_ns, p->rate);
+}
+
+/* The tones overlapping [t0, t1): the cue's until the next one begins, the next one's
+ * from then on (anchored at its start). */
+static size_t cue_tones(const AudioPlayer *p, nsec_t t0, nsec_t t1, AudioTone *out, size_t max) {
+        size_t n = 0, k;
+        AudioTone t[8];
+
+        if (!p->has_next || t0 < p->next.since_ns) {
+                k = audio_sound_tones(&p->cue, p->anchor, &p->on, t0, p->has_next ? MIN(t1, p->next.since_ns) : t1,
+                                      t, ELEMENTSOF(t));
+                for (size_t i = 0; i < MIN(k, ELEMENTSOF(t)); i++)
+                        if (n < max)
+                                out[n++] = t[i];
+        }
+        if (p->has_next && t1 > p->next.since_ns) {
+                k = audio_sound_tones(&p->next, p->next.since_ns, &p->on, MAX(t0, p->next.since_ns), t1,
+                                      t, ELEMENTSOF(t));
+                for (size_t i = 0; i < MIN(k, ELEMENTSOF(t)); i++)
+                        if (n < max)
+                                out[n++] = t[i];
+        }
+        return n;
+}
+
+/* Mixes the tones into frames [frame, frame + n): the cue's before the next one's start. */
+static void render_tones(const AudioPlayer *p, int64_t frame, float *buf, size_t n) {
+        int64_t split = (int64_t) n;
+
+        if (p->has_next)
+                split = CLAMP(audio_frame_at(p->next.since_ns, p->base_ns, p->rate) - frame, (int64_t) 0, (int64_t) n);
+        if (split > 0)
+                audio_sound_render(&p->cue, p->anchor, &p->on, p->base_ns, p->rate, frame, buf, (size_t) split, 1.0f);
+        if (split < (int64_t) n)
+                audio_sound_render(&p->next, p->next.since_ns, &p->on, p->base_ns, p->rate, frame + split,
+                                   buf + split, n - (size_t) split, 1.0f);
 }
 
 /* Where the tones of the current cue first cut the clip. */
@@ -125,7 +175,7 @@ static void find_cut(AudioPlayer *p) {
                 return;
         from = frame_time(p, p->clip_frame);
         to = frame_time(p, p->clip_frame + (int64_t) audio_clip_frames(p->clip));
-        n = audio_sound_tones(&p->cue, p->anchor, &p->on, from, to, t, ELEMENTSOF(t));
+        n = cue_tones(p, from, to, t, ELEMENTSOF(t));
         for (size_t i = 0; i < MIN(n, ELEMENTSOF(t)); i++)
                 if (t[i].start_ns >= from) {
                         p->cut_frame = audio_frame_at(t[i].start_ns, p->base_ns, p->rate);
@@ -146,7 +196,7 @@ static int64_t after_tones(AudioPlayer *p, int64_t frame) {
         for (int guard = 0; guard < 8 && p->showing && p->anchored; guard++) {
                 AudioTone t[8];
                 nsec_t at = frame_time(p, frame);
-                size_t n = audio_sound_tones(&p->cue, p->anchor, &p->on, at, at + 1, t, ELEMENTSOF(t));
+                size_t n = cue_tones(p, at, at + 1, t, ELEMENTSOF(t));
                 int64_t end = frame;
 
                 for (size_t i = 0; i < MIN(n, ELEMENTSOF(t)); i++)
@@ -179,7 +229,7 @@ static void render(AudioPlayer *p, int64_t frame, float *buf, size_t n) {
                 find_cut(p);
         }
         if (p->showing && p->anchored)
-                audio_sound_render(&p->cue, p->anchor, &p->on, p->base_ns, p->rate, frame, buf, n, 1.0f);
+                render_tones(p, frame, buf, n);
 
         if (p->clip) {
                 const int16_t *s = audio_clip_samples(p->clip);
@@ -254,22 +304,51 @@ static void anchor_update(AudioPlayer *p) {
               (nsec_t) muldiv_i64((int64_t) p->written, NSEC_PER_SEC, p->rate);
 
         if (!p->anchored) {
-                p->base_ns = p->window_min = est;
+                p->base_ns = p->base_target = p->window_min = est;
                 p->window_start = t;
+                p->n_late = 0;
                 p->anchored = true;
                 find_cut(p);   /* a clip started without a clock: now its cut can be placed */
                 return;
         }
+        /* Estimates in a row that are all much later than the clock: the device's position
+         * was recounted (after a stall longer than half its buffer, the ALSA core may count
+         * a lap of the buffer too few), not a late estimate: take them at once. */
+        if (est > p->base_target + ANCHOR_JUMP_NS) {
+                p->late_min = p->n_late++ == 0 ? est : MIN(p->late_min, est);
+                if (p->n_late >= ANCHOR_JUMP_N) {
+                        p->base_target = p->window_min = p->late_min;
+                        p->window_start = t;
+                        p->n_late = 0;
+                }
+        } else
+                p->n_late = 0;
         p->window_min = MIN(p->window_min, est);
-        if (p->window_min < p->base_ns)
-                p->base_ns = p->window_min;   /* a better estimate: take it at once */
+        if (p->window_min < p->base_target)
+                p->base_target = p->window_min;   /* a better estimate */
         if (t - p->window_start >= ANCHOR_WINDOW_NS) {
                 /* follow the device's clock drifting later against CLOCK_MONOTONIC, by at
-                 * most ANCHOR_DRIFT_NS a window (125 ppm): a window of estimates that are all
-                 * late (a loaded machine) must not move the clock */
-                p->base_ns = MIN(p->window_min, p->base_ns + ANCHOR_DRIFT_NS);
+                 * most ANCHOR_DRIFT_NS a window (1000 ppm: snd-aloop in a TCG guest drifts by
+                 * hundreds): a window of estimates that are all late (a loaded machine) moves
+                 * the clock by no more, and the next good estimate takes it back */
+                p->base_target = MIN(p->window_min, p->base_target + ANCHOR_DRIFT_NS);
                 p->window_min = est;
                 p->window_start = t;
+        }
+        /* The clock jumps to the estimates' target only while the buffer holds silence (or
+         * when it is off by more than ANCHOR_JUMP_NS: a big error is worse than a click);
+         * under a sound it slews, ANCHOR_SLEW_NS a call (a call a period: 2000 ppm), since a
+         * rewind renders again what was written under the old clock and a jump would splice
+         * the sound out of phase (a blip cut short, a pitch off). */
+        {
+                int64_t d = (int64_t) p->base_target - (int64_t) p->base_ns;
+
+                if (p->written - p->last_loud >= (int64_t) p->buffer ||
+                    d > (int64_t) ANCHOR_JUMP_NS || d < -(int64_t) ANCHOR_JUMP_NS)
+                        p->base_ns = p->base_target;
+                else
+                        p->base_ns = (nsec_t) ((int64_t) p->base_ns +
+                                               CLAMP(d, -(int64_t) ANCHOR_SLEW_NS, (int64_t) ANCHOR_SLEW_NS));
         }
 }
 
@@ -286,12 +365,6 @@ static int recover(AudioPlayer *p, int r) {
                 int r2 = snd_pcm_prepare(p->pcm);
 
                 if (r2 >= 0) {
-                        /* right after a rewind: the device's pointer moves in larger steps
-                         * than the margin allowed for; keep further ahead from now on */
-                        if (p->rewound_at >= 0 && p->written - p->rewound_at < (int64_t) p->buffer)
-                                p->margin = MIN(p->margin + (int64_t) 2 * p->rate / 1000,
-                                                (int64_t) MARGIN_MAX_MS * p->rate / 1000);
-                        p->rewound_at = -1;
                         p->underruns++;
                         p->anchored = false;
                         return 0;
@@ -315,21 +388,105 @@ static void to_pcm(AudioPlayer *p, const float *x, size_t n) {
         }
 }
 
+#define IDLE_LOOKAHEAD_NS (2 * NSEC_PER_SEC)
+
+/* Idle: the descriptors stay watched for errors (an unplug is reported at once) but not
+ * for room in the buffer, which there always is. */
+static void set_io(AudioPlayer *p, bool on) {
+        for (unsigned i = 0; i < p->n_pfds; i++)
+                (void) sd_event_source_set_io_events(p->io[i], on ? (uint32_t) p->pfds[i].events &
+                                                     (POLLIN | POLLOUT | POLLPRI) : EPOLLERR | EPOLLHUP);
+}
+
+/* Nothing to write for a while: the buffer holds nothing but silence (a whole buffer of
+ * it written since the last sound), no clip, no pacing tone, no tone of the cue due within
+ * the buffer's length. The device plays on through its buffer (silence, again and again:
+ * an underrun does not stop it) and the player sleeps until the next tone's time less a
+ * buffer, so an idle station costs no wake-ups but one every IDLE_LOOKAHEAD_NS. */
+static void maybe_idle(AudioPlayer *p) {
+        AudioTone t[2];
+        nsec_t now, from, wake_at;
+        size_t n;
+
+        if (!p->pollable || !p->anchored || p->clip || p->pacing_hz > 0 || p->osc.gain > 0 ||
+            p->written - p->last_loud < (int64_t) p->buffer)
+                return;
+        now = now_monotonic();
+        from = frame_time(p, p->written);
+        n = p->showing ? cue_tones(p, from, now + IDLE_LOOKAHEAD_NS, t, ELEMENTSOF(t)) : 0;
+        wake_at = now + IDLE_LOOKAHEAD_NS - (nsec_t) p->buffer_ms * NSEC_PER_MSEC;
+        if (n > 0) {
+                if (t[0].start_ns < from + (nsec_t) p->buffer_ms * NSEC_PER_MSEC)
+                        return;
+                /* woken a buffer early: written on its frame even by a timer a buffer late */
+                wake_at = MIN(wake_at, t[0].start_ns - (nsec_t) 2 * p->buffer_ms * NSEC_PER_MSEC);
+        }
+        if (wake_at <= now)
+                return;
+        set_io(p, false);
+        (void) sd_event_source_set_time(p->wake, wake_at / NSEC_PER_USEC);
+        (void) sd_event_source_set_enabled(p->wake, SD_EVENT_ONESHOT);
+        p->idle = true;
+}
+
+/* Something may sound: write again, from MARGIN_MS ahead of the device (fill() skips). */
+static void wake(AudioPlayer *p) {
+        if (!p->idle)
+                return;
+        p->idle = false;
+        (void) sd_event_source_set_enabled(p->wake, SD_EVENT_OFF);
+        set_io(p, true);
+        /* the clock as of now, while the buffer is silent: no sound can be spliced by it */
+        anchor_update(p);
+}
+
+static int on_wake(sd_event_source *s, uint64_t usec, void *userdata) {
+        AudioPlayer *p = userdata;
+
+        wake(p);
+        (void) fill(p);
+        return 0;
+}
+
 /* Keeps the buffer full; at most one buffer per call, so that a PCM that takes everything
  * at once (null, file) cannot hold the loop. */
 static int fill(AudioPlayer *p) {
         unsigned budget = p->buffer;
 
+        if (p->idle)
+                return 0;
         while (p->pcm && budget > 0) {
-                snd_pcm_sframes_t avail = snd_pcm_avail_update(p->pcm), w;
+                /* the device's position as of now (snd_pcm_avail() asks the driver): the
+                 * cached one lags by up to a period, and frames written behind the real
+                 * read point would be heard a whole buffer late */
+                snd_pcm_sframes_t avail = snd_pcm_avail(p->pcm), w;
                 size_t n;
 
                 if (avail < 0)
                         return recover(p, (int) avail);
+                if (avail > (snd_pcm_sframes_t) p->buffer) {
+                        /* the device ran past what was written (it never stops: see
+                         * set_params): what it played there is the silence the buffer held;
+                         * from here on, frames go MARGIN_MS ahead of it, the clock untouched */
+                        snd_pcm_sframes_t f = snd_pcm_forward(p->pcm, (snd_pcm_uframes_t) (avail - (snd_pcm_sframes_t) p->buffer + p->margin));
+
+                        if (f <= 0)
+                                return f < 0 ? recover(p, (int) f) : 0;
+                        if (p->written - p->last_loud < (int64_t) p->buffer)
+                                p->underruns++;   /* something was playing: the loop was late */
+                        p->written += f;
+                        snapshot(p);
+                        continue;
+                }
                 if (avail == 0)
                         break;
                 n = MIN((size_t) avail, MIN((size_t) p->period, (size_t) budget));
                 render(p, p->written, p->mix, n);
+                for (size_t i = 0; i < n; i++)
+                        if (p->mix[i] != 0.0f) {
+                                p->last_loud = p->written + (int64_t) n;
+                                break;
+                        }
                 to_pcm(p, p->mix, n);
                 w = snd_pcm_writei(p->pcm, p->pcm_buf, n);
                 if (w == -EAGAIN)
@@ -345,6 +502,8 @@ static int fill(AudioPlayer *p) {
                 snapshot(p);
                 anchor_update(p);
         }
+        if (p->pcm)
+                maybe_idle(p);
         return 0;
 }
 
@@ -361,6 +520,10 @@ static void rewind_to_now(AudioPlayer *p) {
         bool asap;
 
         if (!p->pcm || !p->anchored)
+                return;
+        /* from the device's position as of now, not the cached one (up to a period old):
+         * a rewind to behind the real read point is an underrun */
+        if (snd_pcm_avail(p->pcm) < 0)
                 return;
         can = snd_pcm_rewindable(p->pcm);
         if (can <= 0)
@@ -407,7 +570,6 @@ static void rewind_to_now(AudioPlayer *p) {
                 return;
         }
         p->written = best;
-        p->rewound_at = best;
         for (int i = 0; i < N_SNAP; i++)
                 if (p->snaps[i].frame > p->written)
                         p->snaps[i].frame = INT64_MIN;
@@ -431,9 +593,10 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                 fail(p, r);
                 return 0;
         }
-        if (ev & (POLLERR | POLLHUP | POLLNVAL)) {
-                /* ALSA says why on the next call: an underrun is recovered, a gone device fails */
-                snd_pcm_sframes_t a = snd_pcm_avail_update(p->pcm);
+        if ((revents & (EPOLLERR | EPOLLHUP)) || (ev & (POLLERR | POLLHUP | POLLNVAL))) {
+                /* ALSA says why when the driver is asked (snd_pcm_avail(), not the cached
+                 * state): a suspend is recovered, a gone device fails */
+                snd_pcm_sframes_t a = snd_pcm_avail(p->pcm);
 
                 if (a < 0) {
                         (void) recover(p, (int) a);
@@ -441,10 +604,10 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                                 (void) fill(p);
                         return 0;
                 }
-                if (snd_pcm_state(p->pcm) == SND_PCM_STATE_DISCONNECTED) {
-                        fail(p, -ENODEV);
-                        return 0;
-                }
+                /* an error the device does not explain (or a disconnect it does not report
+                 * yet) would be signalled again at once, level-triggered: reopen it */
+                fail(p, snd_pcm_state(p->pcm) == SND_PCM_STATE_DISCONNECTED ? -ENODEV : -EIO);
+                return 0;
         }
         if (ev & POLLOUT)
                 (void) fill(p);
@@ -509,12 +672,14 @@ static void device_close(AudioPlayer *p) {
         p->clip = audio_clip_unref(p->clip);
         clear_queue(p);
         p->anchored = false;
+        p->idle = false;
+        (void) sd_event_source_set_enabled(p->wake, SD_EVENT_OFF);
 }
 
 static int set_params(AudioPlayer *p, snd_pcm_t *pcm) {
         snd_pcm_hw_params_t *hw;
         snd_pcm_sw_params_t *sw;
-        snd_pcm_uframes_t period, buffer;
+        snd_pcm_uframes_t period, buffer, boundary;
         unsigned channels = 1;
         int r;
 
@@ -537,6 +702,11 @@ static int set_params(AudioPlayer *p, snd_pcm_t *pcm) {
                 return -EINVAL;
         if ((r = snd_pcm_sw_params_current(pcm, sw)) < 0 ||
             (r = snd_pcm_sw_params_set_start_threshold(pcm, sw, period)) < 0 ||
+            /* never stopped by an underrun: the frame clock runs on, a late loop or a
+             * rewind overtaken by the device only loses what it did not write in time, and
+             * an idle player need not write at all */
+            (r = snd_pcm_sw_params_get_boundary(sw, &boundary)) < 0 ||
+            (r = snd_pcm_sw_params_set_stop_threshold(pcm, sw, boundary)) < 0 ||
             (r = snd_pcm_sw_params_set_avail_min(pcm, sw, period)) < 0 ||
             (r = snd_pcm_sw_params_set_tstamp_mode(pcm, sw, SND_PCM_TSTAMP_ENABLE)) < 0 ||
             (r = snd_pcm_sw_params_set_tstamp_type(pcm, sw, SND_PCM_TSTAMP_TYPE_MONOTONIC)) < 0 ||
@@ -585,7 +755,14 @@ static int device_open(AudioPlayer *p) {
         return 0;
 }
 
+static void device_closep(AudioPlayer **p) {
+        if (*p)
+                device_close(*p);
+}
+
 static int device_attach(AudioPlayer *p) {
+        /* closed again unless it is attached in full */
+        _cleanup_(device_closep) AudioPlayer *undo = p;
         int r, n;
 
         p->pcm = TAKE_PTR(p->opened);
@@ -593,31 +770,28 @@ static int device_attach(AudioPlayer *p) {
         free(p->pcm_buf);
         p->mix = calloc(p->buffer, sizeof(float));
         p->pcm_buf = calloc((size_t) p->buffer * p->channels, sizeof(int16_t));
-        if (!p->mix || !p->pcm_buf) {
-                r = -ENOMEM;
-                goto fail;
-        }
+        if (!p->mix || !p->pcm_buf)
+                return -ENOMEM;
 
         n = snd_pcm_poll_descriptors_count(p->pcm);
-        if (n <= 0) {
-                r = n < 0 ? n : -EIO;
-                goto fail;
-        }
+        if (n <= 0)
+                return n < 0 ? n : -EIO;
         p->pfds = calloc((size_t) n, sizeof(struct pollfd));
         p->io = calloc((size_t) n, sizeof(sd_event_source *));
-        if (!p->pfds || !p->io) {
-                r = -ENOMEM;
-                goto fail;
-        }
+        if (!p->pfds || !p->io)
+                return -ENOMEM;
         r = snd_pcm_poll_descriptors(p->pcm, p->pfds, (unsigned) n);
         if (r < 0)
-                goto fail;
+                return r;
         p->n_pfds = (unsigned) r;
         for (unsigned i = 0; i < p->n_pfds; i++) {
                 /* epoll takes no POLLNVAL; errors and hang-ups are always reported */
                 r = sd_event_add_io(p->event, &p->io[i], p->pfds[i].fd,
                                     (uint32_t) p->pfds[i].events & (POLLIN | POLLOUT | POLLPRI), on_io, p);
+                if (r >= 0)
+                        p->pollable = true;
                 if (r == -EPERM) {
+                        p->pollable = false;
                         /* not pollable (the null and file PCMs sit on /dev/null): always
                          * ready, so fill a buffer every period on a timer instead */
                         r = sd_event_add_time_relative(p->event, &p->io[i], CLOCK_MONOTONIC, 0, 1000,
@@ -626,12 +800,15 @@ static int device_attach(AudioPlayer *p) {
                                 r = sd_event_source_set_enabled(p->io[i], SD_EVENT_ON);
                 }
                 if (r < 0)
-                        goto fail;
+                        return r;
                 /* before the station's timers: a sound is due at its frame, not after them */
                 (void) sd_event_source_set_priority(p->io[i], SD_EVENT_PRIORITY_IMPORTANT);
         }
 
+        TAKE_PTR(undo);
         p->written = 0;
+        p->last_loud = 0;
+        p->idle = false;
         p->anchored = false;
         for (int i = 0; i < N_SNAP; i++)
                 p->snaps[i].frame = INT64_MIN;
@@ -640,24 +817,36 @@ static int device_attach(AudioPlayer *p) {
                 return r;   /* fill() has closed and reported */
         report(p, 0);
         return 0;
-fail:
-        device_close(p);
-        return r;
 }
 
-int audio_player_show(AudioPlayer *p, const Cue *cue, nsec_t now) {
-        AudioOnsets on;
-        nsec_t anchor, margin;
+/* The time of the first frame a sound that starts now can still have: MARGIN_MS past the
+ * device's read point (as of now), which lags now by up to its pointer step. */
+static nsec_t first_ours(AudioPlayer *p, nsec_t now) {
+        snd_pcm_sframes_t avail;
 
-        if (!p || !cue || (unsigned) cue->kind >= _CUE_KIND_MAX)
+        if (!p->pcm || !p->anchored)
+                return now + (nsec_t) MARGIN_MS * NSEC_PER_MSEC;
+        avail = snd_pcm_avail(p->pcm);
+        if (avail < 0)
+                return now + (nsec_t) MARGIN_MS * NSEC_PER_MSEC;
+        return MAX(now, frame_time(p, p->written + avail - (int64_t) p->buffer + p->margin));
+}
+
+int audio_player_show(AudioPlayer *p, const Cue *cue, const Cue *next, nsec_t now) {
+        AudioOnsets on;
+        nsec_t anchor, start;
+        bool same_next;
+
+        if (!p || !cue || (unsigned) cue->kind >= _CUE_KIND_MAX ||
+            (next && ((unsigned) next->kind >= _CUE_KIND_MAX || next->since_ns == 0)))
                 return -EINVAL;
-        margin = (nsec_t) p->margin * NSEC_PER_SEC / p->rate;
+        start = first_ours(p, now);
 
         for (unsigned i = 0; i < AUDIO_N_WARNINGS; i++) {
                 bool set = cue->warnings & (1u << i);
                 nsec_t was = p->showing ? p->on.warning[i] : NSEC_INFINITY;
 
-                on.warning[i] = !set ? NSEC_INFINITY : was != NSEC_INFINITY ? was : now + margin;
+                on.warning[i] = !set ? NSEC_INFINITY : was != NSEC_INFINITY ? was : start;
         }
         /* a new "not yet" plays from now; one already playing keeps its onset */
         if (cue->not_yet_ns == 0)
@@ -665,11 +854,16 @@ int audio_player_show(AudioPlayer *p, const Cue *cue, nsec_t now) {
         else if (p->showing && p->cue.not_yet_ns == cue->not_yet_ns)
                 on.not_yet = p->on.not_yet;
         else
-                on.not_yet = now + margin;   /* in full, from the first frame still ours */
+                on.not_yet = start;   /* in full, from the first frame still ours */
 
         anchor = cue->since_ns != 0 && cue->since_ns <= now ? cue->since_ns : now;
-        if (p->showing && memcmp(&on, &p->on, sizeof(on)) == 0 && cue_equal(&p->cue, cue))
+        same_next = next ? p->has_next && cue_equal(&p->next, next) : !p->has_next;
+        if (p->showing && memcmp(&on, &p->on, sizeof(on)) == 0 && cue_equal(&p->cue, cue) && same_next)
                 return 0;
+        /* the cue that was expected, shown late (a timer that woke up late): its tones are
+         * on their frames already and stay there */
+        if (p->has_next && p->next.kind == cue->kind && p->next.since_ns == cue->since_ns)
+                anchor = cue->since_ns;
         if (p->showing && p->cue.kind == cue->kind && p->cue.since_ns == cue->since_ns)
                 anchor = p->anchor;
 
@@ -677,16 +871,25 @@ int audio_player_show(AudioPlayer *p, const Cue *cue, nsec_t now) {
         p->anchor = anchor;
         p->on = on;
         p->showing = true;
+        p->has_next = next != NULL;
+        if (next)
+                p->next = *next;
         if (!p->pcm)
                 return 0;
+        wake(p);
         rewind_to_now(p);
         find_cut(p);
         return fill(p);
 }
 
 void audio_player_pacing(AudioPlayer *p, double freq_hz) {
-        if (p)
-                p->pacing_hz = isfinite(freq_hz) && freq_hz > 0 ? freq_hz : 0;
+        if (!p)
+                return;
+        p->pacing_hz = isfinite(freq_hz) && freq_hz > 0 ? freq_hz : 0;
+        if (p->idle && p->pacing_hz > 0) {
+                wake(p);
+                (void) fill(p);
+        }
 }
 
 int audio_player_speak(AudioPlayer *p, AudioClip *clip, nsec_t now, bool queue) {
@@ -710,6 +913,7 @@ int audio_player_speak(AudioPlayer *p, AudioClip *clip, nsec_t now, bool queue) 
         p->clip_frame = CLIP_ASAP;
         p->clip_not_before = p->anchored ? now_frame(p, now) : INT64_MIN;
         p->cut_frame = INT64_MAX;
+        wake(p);
         rewind_to_now(p);
         return fill(p);
 }
@@ -756,6 +960,7 @@ AudioPlayer *audio_player_free(AudioPlayer *p) {
         if (p->open_efd >= 0)
                 close(p->open_efd);
         sd_event_source_disable_unref(p->retry);
+        sd_event_source_disable_unref(p->wake);
         sd_event_unref(p->event);
         free(p->mix);
         free(p->pcm_buf);
@@ -798,7 +1003,6 @@ int audio_player_new(AudioPlayer **ret, sd_event *event, const AudioPlayerParams
         p->userdata = userdata;
         p->cut_frame = INT64_MAX;
         p->margin = (int64_t) MARGIN_MS * p->rate / 1000;
-        p->rewound_at = -1;
 
         p->open_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (p->open_efd < 0)
@@ -811,6 +1015,12 @@ int audio_player_new(AudioPlayer **ret, sd_event *event, const AudioPlayerParams
         if (r < 0)
                 return r;
         (void) sd_event_source_set_enabled(p->retry, SD_EVENT_OFF);
+        r = sd_event_add_time(event, &p->wake, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_wake, p);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(p->wake, SD_EVENT_OFF);
+        /* before the station's timers, like the device's descriptors */
+        (void) sd_event_source_set_priority(p->wake, SD_EVENT_PRIORITY_IMPORTANT);
 
         /* opened on a thread: the state callback says when it plays, or why it cannot (a
          * missing device is not an error of the player: reported, and retried) */

@@ -2,12 +2,15 @@
 #pragma once
 
 /* Plays a station's sounds through ALSA without ever blocking the loop: a non-blocking PCM
- * whose poll descriptors sit on the sd-event loop, a buffer (80 ms) kept full, and a frame
- * clock that maps every frame to the CLOCK_MONOTONIC time it leaves the device (from the
- * PCM's timestamped delay), so each tone is placed at the exact frame of its due time. A cue
- * that changes rewrites what is still rewindable in the buffer, so an unannounced sound (the
- * release tone, speech) starts about 4 ms after it is asked for, while the buffer rides out
- * a loop busy for tens of milliseconds (a session's end, a slow SD card) without a gap.
+ * whose poll descriptors sit on the sd-event loop, a buffer (80 ms) kept full while there is
+ * something to play, and a frame clock that maps every frame to the CLOCK_MONOTONIC time it
+ * leaves the device (from the PCM's timestamped delay), so each tone is placed at the exact
+ * frame of its due time. The PCM never stops on an underrun, so the clock runs on for as
+ * long as the device is open. A cue that changes rewrites what is still rewindable in the
+ * buffer, so an unannounced sound (the release tone, speech) starts a margin (4 ms) past the
+ * device's read point, while the buffer rides out a loop busy for tens of milliseconds (a
+ * session's end, a slow SD card) without a gap. Idle (nothing to play), it writes nothing
+ * and sleeps until shortly before the next tone. The latency budget is in docs/cues.md.
  * On a device that cannot rewind, an unannounced sound waits for the buffer instead.
  *
  * Speech clips play as soon as they are given; a tone that starts during a clip cuts it
@@ -45,7 +48,7 @@ typedef struct AudioPlayerParams {
         }
 
 /* error 0: the device plays; negative errno: it cannot (device says why, for the log). */
-typedef void (*AudioPlayerStateFn)(void *userdata, int error, const char *device);
+typedef void (*AudioPlayerStateFn)(int error, const char *device, void *userdata);
 
 int audio_player_new(AudioPlayer **ret, sd_event *event, const AudioPlayerParams *params,
                      AudioPlayerStateFn state, void *userdata);
@@ -56,8 +59,12 @@ static inline void audio_player_freep(AudioPlayer **p) {
 }
 
 /* Sounds cue from now on (now: the caller's CLOCK_MONOTONIC). Showing the same cue again
- * changes nothing; warnings and the "not yet" answer start when first seen. */
-int audio_player_show(AudioPlayer *p, const Cue *cue, nsec_t now);
+ * changes nothing; warnings and the "not yet" answer start when first seen.
+ * next (or NULL): the cue that follows at next->since_ns unless another is shown first (a
+ * hold's release at its due time). Its tones are written ahead on their frames, so they
+ * start on time even when the timer that shows it runs late; a different cue shown before
+ * then takes them back. */
+int audio_player_show(AudioPlayer *p, const Cue *cue, const Cue *next, nsec_t now);
 
 /* The PPT pacing tone at freq_hz (glides there), 0 = off. */
 void audio_player_pacing(AudioPlayer *p, double freq_hz);

@@ -185,7 +185,7 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 if (c->pending > 0)
                         c->pending--;
                 if (c->done)
-                        c->done(c->userdata, j->voice, j->text, j->error, j->rendered, j->why);
+                        c->done(j->voice, j->text, j->error, j->rendered, j->why, c->userdata);
                 job_free(j);
         }
         return 0;

@@ -23,8 +23,8 @@ typedef struct SpeechCacheParams {
 } SpeechCacheParams;
 
 /* A phrase is ready (error 0) or cannot be (why says it). rendered: espeak-ng ran for it. */
-typedef void (*SpeechCacheDoneFn)(void *userdata, const char *voice, const char *text, int error,
-                                  bool rendered, const char *why);
+typedef void (*SpeechCacheDoneFn)(const char *voice, const char *text, int error, bool rendered,
+                                  const char *why, void *userdata);
 
 int speech_cache_new(SpeechCache **ret, sd_event *event, const SpeechCacheParams *params,
                      SpeechCacheDoneFn done, void *userdata);

@@ -3,7 +3,8 @@
  * CLOCK_MONOTONIC time, and measures what was captured.
  *
  *   audio-lab capture DEVICE RATE OUT.raw READY_FILE   until SIGTERM; writes OUT.raw.base
- *                                (per epoch: first frame and its time; an overrun starts one)
+ *                                (per epoch: first frame and its time; an overrun starts one,
+ *                                and so does every WINDOW_S of frames)
  *   audio-lab segments RAW RATE BASE THRESH GAP_MS   "onset_ns end_ns freq_hz peak" lines
  *                                (BASE: OUT.raw.base, or the time of frame 0)
  *   audio-lab pitch RAW RATE BASE_NS FROM_NS TO_NS WIN_MS   "t_ns freq_hz rms" lines
@@ -11,7 +12,8 @@
  * Capture timing: after each read the PCM's timestamped status gives the frames captured so
  * far (read + available) at a CLOCK_MONOTONIC time. The device updates its position in
  * steps (a jiffy on snd-aloop), so the position is never ahead of the truth and each
- * estimate of frame 0's time is late by 0..a step: the earliest estimate is kept. */
+ * estimate of frame 0's time is late by 0..a step: the earliest estimate of each window is
+ * kept (windows, because the device's clock may drift against CLOCK_MONOTONIC). */
 
 #include <alsa/asoundlib.h>
 #include <errno.h>
@@ -26,7 +28,10 @@
 
 static volatile sig_atomic_t stop;
 
-#define MAX_EPOCHS 64
+#define MAX_EPOCHS 4096
+/* The device's clock and CLOCK_MONOTONIC may drift apart (snd-aloop in a TCG guest: by a
+ * few hundred ppm): each window of this many frames gets its own earliest estimate. */
+#define WINDOW_S 2
 
 static void on_signal(int sig) {
         stop = 1;
@@ -43,7 +48,8 @@ static int capture(const char *device, unsigned rate, const char *out, const cha
         char base_path[4096];
         FILE *f, *fb;
         bool signalled_ready = false, overrun = false;
-        uint64_t epoch_frame = 0, epochs[MAX_EPOCHS][2];
+        uint64_t epoch_frame = 0, window_frame = 0;
+        static uint64_t epochs[MAX_EPOCHS][2];
         unsigned n_epochs = 0;
         int r;
 
@@ -101,16 +107,25 @@ static int capture(const char *device, unsigned rate, const char *out, const cha
                 t = (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
                 pos = frames + (uint64_t) snd_pcm_status_get_avail(st);
                 est = t - (pos - epoch_frame) * 1000000000ULL / rate;
+                if (!overrun && best != UINT64_MAX && frames - window_frame >= (uint64_t) WINDOW_S * rate &&
+                    n_epochs < MAX_EPOCHS) {
+                        /* a new window: the last one's frames keep its estimate */
+                        epochs[n_epochs][0] = window_frame;
+                        epochs[n_epochs][1] = best + (window_frame - epoch_frame) * 1000000000ULL / rate;
+                        n_epochs++;
+                        window_frame = frames - (uint64_t) n;
+                        best = UINT64_MAX;
+                }
                 if (overrun) {
                         /* frames were lost: from here a new epoch with its own clock */
                         fprintf(stderr, "capture: overrun after %llu frames: new epoch\n",
                                 (unsigned long long) frames);
                         if (n_epochs < MAX_EPOCHS && best != UINT64_MAX) {
-                                epochs[n_epochs][0] = epoch_frame;
-                                epochs[n_epochs][1] = best;
+                                epochs[n_epochs][0] = window_frame;
+                                epochs[n_epochs][1] = best + (window_frame - epoch_frame) * 1000000000ULL / rate;
                                 n_epochs++;
                         }
-                        epoch_frame = frames - (uint64_t) n;
+                        epoch_frame = window_frame = frames - (uint64_t) n;
                         best = UINT64_MAX;
                         overrun = false;
                         est = t - (pos - epoch_frame) * 1000000000ULL / rate;
@@ -133,7 +148,8 @@ static int capture(const char *device, unsigned rate, const char *out, const cha
         /* one line per epoch: first frame, time of that frame */
         for (unsigned i = 0; i < n_epochs; i++)
                 fprintf(fb, "%llu %llu\n", (unsigned long long) epochs[i][0], (unsigned long long) epochs[i][1]);
-        fprintf(fb, "%llu %llu\n", (unsigned long long) epoch_frame, (unsigned long long) best);
+        fprintf(fb, "%llu %llu\n", (unsigned long long) window_frame,
+                (unsigned long long) (best + (window_frame - epoch_frame) * 1000000000ULL / rate));
         fclose(fb);
         return 0;
 }
@@ -165,7 +181,7 @@ int main(int argc, char **argv) {
 
         if (argc == 7 && strcmp(argv[1], "segments") == 0) {
                 unsigned rate = (unsigned) atoi(argv[3]);
-                uint64_t ep[MAX_EPOCHS + 1][2];
+                static uint64_t ep[MAX_EPOCHS + 1][2];
                 unsigned n_ep = 0;
                 FILE *bf = fopen(argv[4], "re");
 

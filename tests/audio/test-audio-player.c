@@ -20,7 +20,7 @@ typedef struct Ctx {
         char device[128];
 } Ctx;
 
-static void on_state(void *userdata, int error, const char *device) {
+static void on_state(int error, const char *device, void *userdata) {
         Ctx *c = userdata;
 
         c->error = error;
@@ -61,7 +61,7 @@ static void test_missing_device(void) {
         CHECK_STR(c.device, params.device);
         CHECK(audio_player_error(p) < 0);
         /* the station goes on: cues are taken, speech is refused, retries are not re-reported */
-        CHECK_EQ(audio_player_show(p, &cue, now_monotonic()), 0);
+        CHECK_EQ(audio_player_show(p, &cue, NULL, now_monotonic()), 0);
         CHECK_EQ(audio_clip_new(s, 100, params.rate, &clip), 0);
         CHECK_EQ(audio_player_speak(p, clip, now_monotonic(), false), -ENODEV);
         for (int i = 0; i < 5; i++)

@@ -69,7 +69,7 @@ typedef struct Done {
         bool rendered;
 } Done;
 
-static void on_done(void *userdata, const char *voice, const char *text, int error, bool rendered, const char *why) {
+static void on_done(const char *voice, const char *text, int error, bool rendered, const char *why, void *userdata) {
         Done *d = userdata;
 
         d->calls++;
