@@ -196,6 +196,22 @@ static bool tap_can_end(const ProtocolStep *s) {
         return (s->tap_ends_hold || s->kind == STEP_STRETCH) && s->min_hold_ms < s->target_hold_ms;
 }
 
+/* When, in the current hold, a tap starts to count. */
+static nsec_t tap_counts_at(const Engine *e, const ProtocolStep *s) {
+        return e->r.hold_start + nsec_from_ms(s->min_hold_ms);
+}
+
+/* How a hold that reaches its target ends: a point that needs a release tap was not
+ * released when the clock, not the athlete, ends the hold. */
+static RepOutcome target_outcome(const ProtocolStep *s) {
+        return s->needs_release_tap ? REP_NOT_RELEASED : REP_COMPLETED;
+}
+
+static CueRelease release_of(RepOutcome pending) {
+        return pending == REP_OVER_FORCE ? CUE_RELEASE_OVER_FORCE :
+               pending == REP_NOT_RELEASED ? CUE_RELEASE_NOT_RELEASED : CUE_RELEASE_DONE;
+}
+
 static void hold_sample(Engine *e, nsec_t now) {
         e->r.sum += e->force;
         e->r.n++;
@@ -530,8 +546,7 @@ static int release_cue(Engine *e, nsec_t now, RepOutcome pending) {
         e->r.release_cue_at = now;
         e->r.cue_sum = e->r.sum;
         e->r.cue_n = e->r.n;
-        e->r.release = pending == REP_OVER_FORCE ? CUE_RELEASE_OVER_FORCE :
-                       pending == REP_NOT_RELEASED ? CUE_RELEASE_NOT_RELEASED : CUE_RELEASE_DONE;
+        e->r.release = release_of(pending);
         /* The release cue is the safety stop now: its own sound must not be drowned by the
          * over-force warning it answers. */
         e->r.over = false;
@@ -983,7 +998,7 @@ nsec_t state_timers(const Engine *e, Timer t[static MAX_TIMERS], size_t *ret_n) 
                  * and a tap signal after that would be news of nothing. */
                 TIMER(e->r.hold_start + nsec_from_ms(s->target_hold_ms), TIMER_HOLD_TARGET);
                 if (tap_can_end(s) && !e->r.tap_counts)
-                        TIMER(e->r.hold_start + nsec_from_ms(s->min_hold_ms), TIMER_TAP_COUNTS);
+                        TIMER(tap_counts_at(e, s), TIMER_TAP_COUNTS);
                 break;
         case PHASE_RELEASING:
                 if (!e->r.tool) {
@@ -1049,10 +1064,10 @@ static int fire(Engine *e, TimerAction action, nsec_t now) {
         case TIMER_OVER_FORCE_HOLD:
                 return acted(release_cue(e, now, REP_OVER_FORCE));
         case TIMER_HOLD_TARGET:
-                return acted(release_cue(e, now, s->needs_release_tap ? REP_NOT_RELEASED : REP_COMPLETED));
+                return acted(release_cue(e, now, target_outcome(s)));
         case TIMER_TAP_COUNTS:
                 e->r.tap_counts = true;
-                e->cue.tap_counts_ns = e->r.hold_start + nsec_from_ms(s->min_hold_ms);
+                e->cue.tap_counts_ns = tap_counts_at(e, s);
                 return acted(push_event(e, EVENT_TAP_COUNTS, now, 0));
         case TIMER_RELEASE_SHOWN:
                 return acted(end_rep(e, now, e->r.pending, false));
@@ -1267,6 +1282,32 @@ int engine_set_next_session_id(Engine *e, const char *id) {
 
 const Cue *engine_cue(const Engine *e) {
         return &e->cue;
+}
+
+bool engine_forecast(const Engine *e, Cue *ret_shown, Cue *ret_next) {
+        const ProtocolStep *s;
+        nsec_t target;
+
+        assert(e && ret_shown && ret_next);
+        if (!e->session || e->phase != PHASE_HOLD || e->cue.kind != CUE_HOLD)
+                return false;
+        s = cur_step(e);
+        target = e->r.hold_start + nsec_from_ms(s->target_hold_ms);
+        /* The same rules as the timers that will fire (TIMER_TAP_COUNTS, TIMER_HOLD_TARGET)
+         * and the cue release_cue() will show. */
+        *ret_shown = e->cue;
+        if (tap_can_end(s) && !e->r.tap_counts)
+                ret_shown->tap_counts_ns = tap_counts_at(e, s);
+        *ret_next = (Cue) {
+                .kind = CUE_RELEASE,
+                .warnings = e->cue.warnings & ~CUE_WARN_OVER_FORCE,
+                .step = e->cue.step,
+                .rep = e->cue.rep,
+                .since_ns = target,
+                .due_ns = e->r.tool ? 0 : target + nsec_from_ms(s->min_release_ms),
+                .release = release_of(target_outcome(s)),
+        };
+        return true;
 }
 
 bool engine_pop_event(Engine *e, EngineEvent *ret) {

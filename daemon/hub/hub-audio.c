@@ -107,33 +107,6 @@ static void pacing(HubStation *hs) {
         audio_player_pacing(hs->audio, cue->kind == CUE_PRESSING ? audio_pacing_freq(st.force_n, s->safety_max_n) : 0);
 }
 
-/* What a hold that nothing interrupts does next, as the engine does it (engine.c: a tap
- * counts from min_hold when a tap can end the hold, the release cue at target_hold, "not
- * released" when the release had to be confirmed by a tap): the speaker writes those tones
- * ahead on their frames instead of waiting for the engine's timer, which may wake up late. */
-static bool forecast(HubStation *hs, const Cue *cue, Cue *shown, Cue *next) {
-        const Protocol *p = station_protocol_in_use(hs->station);
-        const ProtocolStep *s;
-        nsec_t hold_start;
-
-        *shown = *cue;
-        if (cue->kind != CUE_HOLD || cue->due_ns == 0 || !p || cue->step < 0 || (size_t) cue->step >= p->n_steps)
-                return false;
-        s = &p->steps[cue->step];
-        if (cue->due_ns < nsec_from_ms(s->target_hold_ms))
-                return false;
-        hold_start = cue->due_ns - nsec_from_ms(s->target_hold_ms);
-        if (cue->tap_counts_ns == 0 && (s->tap_ends_hold || s->kind == STEP_STRETCH) &&
-            s->min_hold_ms < s->target_hold_ms)
-                shown->tap_counts_ns = hold_start + nsec_from_ms(s->min_hold_ms);
-        *next = (Cue) {
-                .kind = CUE_RELEASE, .warnings = cue->warnings, .step = cue->step, .rep = cue->rep,
-                .since_ns = cue->due_ns,
-                .release = s->needs_release_tap ? CUE_RELEASE_NOT_RELEASED : CUE_RELEASE_DONE,
-        };
-        return true;
-}
-
 void hub_audio_render(Hub *h, HubStation *hs, const Cue *cue) {
         Cue shown, next;
         bool has_next;
@@ -147,8 +120,10 @@ void hub_audio_render(Hub *h, HubStation *hs, const Cue *cue) {
                 log_warning("%s: speaker underrun (%u so far): the loop was late.", hs->config->name, u);
                 hs->audio_underruns = u;
         }
-        has_next = forecast(hs, cue, &shown, &next);
-        (void) audio_player_show(hs->audio, &shown, has_next ? &next : NULL, now_monotonic());
+        /* Tones the clock alone decides (the tap-counts chirp, the release at the hold's
+         * target) are written ahead, so a late timer on a loaded Pi cannot make them late. */
+        has_next = engine_forecast(station_engine(hs->station), &shown, &next);
+        (void) audio_player_show(hs->audio, has_next ? &shown : cue, has_next ? &next : NULL, now_monotonic());
         pacing(hs);
 }
 

@@ -931,6 +931,53 @@ static void test_status_guidance(void) {
         sim_done(&s);
 }
 
+/* The forecast of a hold is what the engine then does: from min_hold a tap counts (when a tap
+ * can end the hold), and at target_hold the release cue, "not released" when the point needs a
+ * release tap, "done" otherwise. */
+static void forecast_case(Protocol *p, uint64_t seed, CueRelease expected) {
+        const ProtocolStep *st = &p->steps[0];
+        Cue shown, next;
+        Sim s;
+
+        sim_init(&s, NULL, NOISE, seed);
+        sim_tool(&s, true);
+        sim_start(&s, p, NULL);
+        CHECK(!engine_forecast(s.engine, &shown, &next));   /* the point cue: no hold yet */
+        if (st->start == HOLD_START_CONFIRM)
+                press_and_confirm(&s);
+        else {
+                sim_ramp(&s, 150, 1000);
+                sim_hold(&s, (double) st->settle_ms + 500);
+        }
+        const EngineEvent *hs = sim_event(&s, EVENT_HOLD_START, 0);
+        CHECK(hs);
+        sim_hold(&s, 100);
+        CHECK(engine_forecast(s.engine, &shown, &next));
+        CHECK_EQ(shown.kind, CUE_HOLD);
+        CHECK_EQ(shown.tap_counts_ns, hs->at + MS(st->min_hold_ms));
+        CHECK_EQ(next.kind, CUE_RELEASE);
+        CHECK_EQ(next.since_ns, hs->at + MS(st->target_hold_ms));
+        CHECK_EQ(next.release, expected);
+
+        /* past min_hold: the cue says what was forecast */
+        sim_hold(&s, (double) (hs->at + MS(st->min_hold_ms) + MS(100) - s.now) / 1e6);
+        CHECK_EQ(engine_cue(s.engine)->tap_counts_ns, shown.tap_counts_ns);
+        /* past the target, still pressing: the release cue is the forecast one */
+        sim_hold(&s, (double) (hs->at + MS(st->target_hold_ms) + MS(100) - s.now) / 1e6);
+        CHECK(cue_equal(engine_cue(s.engine), &next));
+        CHECK(!engine_forecast(s.engine, &shown, &next));
+        sim_done(&s);
+}
+
+static void test_forecast(void) {
+        _cleanup_(protocol_freep) Protocol *glute = glute_like(), *ball = ball_like();
+
+        forecast_case(glute, 31, CUE_RELEASE_NOT_RELEASED);
+        if (tap_failed)
+                return;
+        forecast_case(ball, 32, CUE_RELEASE_DONE);
+}
+
 static const TapCase cases[] = {
         { "confirm_hold_completed", test_confirm_hold_completed },
         { "checkin_by_press", test_checkin_by_press },
@@ -964,6 +1011,7 @@ static const TapCase cases[] = {
         { "session_json", test_session_json },
         { "no_checkin_while_still_pressing_after_stop", test_no_checkin_while_still_pressing_after_stop },
         { "status_guidance", test_status_guidance },
+        { "forecast", test_forecast },
 };
 
 TAP_MAIN(cases)
