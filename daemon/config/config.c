@@ -402,7 +402,7 @@ static const ConfItem tag_items[] = {
 
 static const ConfItem mqtt_items[] = {
         BOOL("enabled", ConfigMqtt, enabled, .def.b = true),
-        STRING("uri", parse_mqtt_uri, ConfigMqtt, client.uri, .def.s = "tcp://127.0.0.1:1883"),
+        STRING("uri", parse_mqtt_uri, ConfigMqtt, client.uri, .def.s = MQTT_CLIENT_DEFAULT_URI),
         ITEM("version", parse_mqtt_version, UINT, ConfigMqtt, client.version, 3, 5, .def.u = MQTT_CLIENT_DEFAULT_VERSION),
         STRING("client_id", parse_client_id, ConfigMqtt, client.client_id),
         STRING("prefix", parse_topic_prefix, ConfigMqtt, prefix, .def.s = TOPIC_DEFAULT_PREFIX),

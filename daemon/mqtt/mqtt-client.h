@@ -33,6 +33,9 @@ typedef enum MqttLogLevel {
 
 /* What a zero field of MqttClientOptions means; the configuration's defaults are these too
  * (docs/config.md). */
+/* The broker of the machine itself: its mosquitto, on IPv4 loopback (localhost may resolve to
+ * ::1 first, where a default mosquitto listener is not). */
+#define MQTT_CLIENT_DEFAULT_URI "tcp://127.0.0.1:1883"
 #define MQTT_CLIENT_DEFAULT_VERSION 5
 #define MQTT_CLIENT_DEFAULT_KEEPALIVE_S 30
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config/conf-reader.h"
+#include "mqtt/mqtt-client.h"
 #include "mqtt/topics.h"
 #include "recorder/recorder-config.h"
 #include "recorder/session-doc.h"
@@ -51,7 +52,7 @@ int recorder_config_load(const char *path, RecorderConfig **ret, ConfigErrors *e
         c->commit_delay_ms = 200;
         c->commit_batch = 100;
         c->archive_window_s = 30 * 24 * 3600;
-        if (!(c->uri = strdup("tcp://localhost:1883")) || !(c->prefix = strdup("tphub")) ||
+        if (!(c->uri = strdup(MQTT_CLIENT_DEFAULT_URI)) || !(c->prefix = strdup(TOPIC_DEFAULT_PREFIX)) ||
             !(c->query_topic = strdup("tphub-history/query"))) {
                 recorder_config_free(c);
                 return -ENOMEM;
