@@ -16,6 +16,7 @@
 #include "hub/hub.h"
 #include "shared/log.h"
 #include "shared/macro.h"
+#include "shared/service-loop.h"
 
 
 typedef struct Daemon {
@@ -174,7 +175,6 @@ static int run(int argc, char **argv) {
         _cleanup_(daemon_done) Daemon d = { .config_path = TPHUB_DEFAULT_CONFIG };
         bool check = false;
         Config *c = NULL;
-        sigset_t mask;
         int opt, r;
 
         while ((opt = getopt_long(argc, argv, "c:vh", options, NULL)) >= 0)
@@ -199,38 +199,23 @@ static int run(int argc, char **argv) {
                 return 1;
         }
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-#ifdef TPHUB_TEST_HOOKS
-        sigaddset(&mask, SIGUSR2);
-#endif
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
-                config_free(c);
-                return log_error_errno(errno, "sigprocmask: %m"), 1;
-        }
-
-        r = sd_event_default(&event);
+        r = service_loop_new(&event, on_terminate, on_reload, &d);
         if (r < 0) {
                 config_free(c);
-                return log_error_errno(r, "Cannot create the event loop: %m"), 1;
+                return log_error_errno(r, "Cannot set up the event loop: %m"), 1;
         }
         d.event = event;
-        if ((r = sd_event_add_signal(event, NULL, SIGTERM, on_terminate, &d)) < 0 ||
-            (r = sd_event_add_signal(event, NULL, SIGINT, on_terminate, &d)) < 0 ||
-            (r = sd_event_add_signal(event, NULL, SIGHUP, on_reload, &d)) < 0) {
-                config_free(c);
-                return log_error_errno(r, "Cannot watch signals: %m"), 1;
-        }
 #ifdef TPHUB_TEST_HOOKS
-        r = sd_event_add_signal(event, NULL, SIGUSR2, on_test_stall, &d);
-        if (r < 0) {
+        sigset_t mask;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGUSR2);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
+            (r = sd_event_add_signal(event, NULL, SIGUSR2, on_test_stall, &d)) < 0) {
                 config_free(c);
-                return log_error_errno(r, "Cannot watch SIGUSR2: %m"), 1;
+                return log_error_errno(r < 0 ? r : -errno, "Cannot watch SIGUSR2: %m"), 1;
         }
 #endif
-        (void) sd_event_set_watchdog(event, true);
 
         r = hub_new(&hub, event, c);
         if (r < 0)

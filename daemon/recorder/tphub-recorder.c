@@ -19,6 +19,7 @@
 #include "recorder/recorder.h"
 #include "shared/log.h"
 #include "shared/macro.h"
+#include "shared/service-loop.h"
 
 typedef struct Daemon {
         const char *config_path;
@@ -130,7 +131,6 @@ int main(int argc, char **argv) {
         RecorderConfig *c = NULL;
         HistoryStore *store = NULL;
         bool check = false;
-        sigset_t mask;
         int opt, r;
 
         while ((opt = getopt_long(argc, argv, "c:vh", options, NULL)) >= 0)
@@ -166,24 +166,13 @@ int main(int argc, char **argv) {
                 return 1;
         }
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 || (r = sd_event_default(&event)) < 0) {
+        r = service_loop_new(&event, on_terminate, on_reload, &d);
+        if (r < 0) {
                 history_store_free(store);
                 recorder_config_free(c);
-                return log_error("Cannot set up the event loop."), 1;
+                return log_error_errno(r, "Cannot set up the event loop: %m"), 1;
         }
         d.event = event;
-        if ((r = sd_event_add_signal(event, NULL, SIGTERM, on_terminate, &d)) < 0 ||
-            (r = sd_event_add_signal(event, NULL, SIGINT, on_terminate, &d)) < 0 ||
-            (r = sd_event_add_signal(event, NULL, SIGHUP, on_reload, &d)) < 0) {
-                history_store_free(store);
-                recorder_config_free(c);
-                return log_error_errno(r, "Cannot watch signals: %m"), 1;
-        }
-        (void) sd_event_set_watchdog(event, true);
 
         r = recorder_new(&recorder, event, c, store);
         if (r < 0)
