@@ -42,6 +42,13 @@ root_unpack() { # tarball dest
 }
 
 make_base() { # cache_dir
+        # The package and the cross tests run side by side and share the base: one makes it,
+        # the other waits for it.
+        mkdir -p "$1"
+        ( flock 9 && make_base_locked "$1" ) 9>"$1/.base.lock"
+}
+
+make_base_locked() { # cache_dir
         local cache=$1 tmp mirror
         [ -f "$cache/bookworm-minbase.tar" ] && return 0
         command -v debootstrap >/dev/null || { echo "debootstrap is not installed" >&2; return 1; }
