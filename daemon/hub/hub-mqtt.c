@@ -48,12 +48,31 @@ static void publish_json(Hub *h, const char *topic, json_object *o, int qos, boo
                 log_debug("MQTT: publish to %s failed: %s", topic, strerror(-r));
 }
 
-static void publish_station(Hub *h, HubStation *hs, TopicStation kind, json_object *o, int qos, bool retain) {
-        _cleanup_free_ char *topic = NULL;
+void hub_mqtt_station_topics_clear(HubStation *hs) {
+        for (size_t i = 0; i < ELEMENTSOF(hs->topics); i++) {
+                free(hs->topics[i]);
+                hs->topics[i] = NULL;
+        }
+        hs->topics_config = NULL;
+}
 
-        if (topic_station(prefix(h), h->config->hub, hs->config->name, kind, &topic) < 0)
-                return;
-        publish_json(h, topic, o, qos, retain);
+/* The station's topic of that kind, made again only when the configuration (prefix, hub
+ * and station names) was replaced. NULL if it cannot be made. */
+static const char *station_topic(Hub *h, HubStation *hs, TopicStation kind) {
+        if (hs->topics_config != h->config) {
+                hub_mqtt_station_topics_clear(hs);
+                hs->topics_config = h->config;
+        }
+        if (!hs->topics[kind] && topic_station(prefix(h), h->config->hub, hs->config->name, kind, &hs->topics[kind]) < 0)
+                hs->topics[kind] = NULL;
+        return hs->topics[kind];
+}
+
+static void publish_station(Hub *h, HubStation *hs, TopicStation kind, json_object *o, int qos, bool retain) {
+        const char *topic = station_topic(h, hs, kind);
+
+        if (topic)
+                publish_json(h, topic, o, qos, retain);
 }
 
 static void add_str(json_object *o, const char *k, const char *v) {
@@ -215,29 +234,27 @@ static nsec_t mono_to_realtime(nsec_t mono) {
  * counts every batch made, also those the client could not send, so that a consumer tells
  * a lost message (seq skips) from a pause in the samples (seq consecutive, time jumps). */
 static void force_flush(Hub *h, HubStation *hs) {
-        _cleanup_(json_object_putp) json_object *o = NULL;
-        json_object *a;
+        const char *topic;
         char at[32];
+        int r;
 
         if (hs->n_force_batch == 0)
                 return;
         if (hs->n_force_batch > 1)
                 hs->force_dt_ms = (double) (hs->force_batch_last - hs->force_batch_first) / 1e6 /
                                   (hs->n_force_batch - 1);
-        /* QoS 0 and only for live plots: nothing is kept for later while offline */
-        o = mqtt_client_is_connected(h->mqtt) ? json_object_new_object() : NULL;
-        a = o ? json_object_new_array_ext((int) hs->n_force_batch) : NULL;
-        if (o && a) {
-                for (unsigned i = 0; i < hs->n_force_batch; i++)
-                        json_object_array_add(a, json_object_new_double(round(hs->force_batch[i] * 10) / 10));
-                json_object_object_add(o, "seq", json_object_new_int64((int64_t) hs->force_seq));
-                add_str(o, "t", format_iso8601(at, sizeof at, mono_to_realtime(hs->force_batch_first)));
-                json_object_object_add(o, "dt_ms", json_object_new_double(round(hs->force_dt_ms * 100) / 100));
-                json_object_object_add(o, "force_n", a);
-                a = NULL;
-                publish_station(h, hs, TOPIC_STATION_FORCE, o, 0, false);
+        /* QoS 0 and only for live plots: nothing is kept for later while offline. The text
+         * goes into the station's own buffer (Paho copies it): no allocation per batch. */
+        if (mqtt_client_is_connected(h->mqtt) && (topic = station_topic(h, hs, TOPIC_STATION_FORCE))) {
+                r = force_json_format(hs->force_text, sizeof hs->force_text, hs->force_seq,
+                                      format_iso8601(at, sizeof at, mono_to_realtime(hs->force_batch_first)),
+                                      hs->force_dt_ms, hs->force_batch, hs->n_force_batch);
+                if (r >= 0) {
+                        r = mqtt_client_publish(h->mqtt, topic, hs->force_text, (size_t) r, 0, false, NULL, NULL);
+                        if (r < 0 && r != -ENOTCONN)
+                                log_debug("MQTT: publish to %s failed: %s", topic, strerror(-r));
+                }
         }
-        json_object_put(a);
         hs->force_seq++;
         hs->n_force_batch = 0;
 }
@@ -865,6 +882,8 @@ void hub_mqtt_stop(Hub *h) {
 }
 
 int hub_mqtt_reload(Hub *h, const Config *old) {
+        for (size_t i = 0; i < h->n_stations; i++)
+                hub_mqtt_station_topics_clear(h->stations[i]);   /* names may have changed */
         if (!config_mqtt_equal(old, h->config) || (h->config->mqtt.enabled && !h->mqtt)) {
                 hub_mqtt_stop(h);
                 return hub_mqtt_start(h);
