@@ -17,6 +17,7 @@
 #include "hub/hub-private.h"
 #include "mqtt/mqtt-command.h"
 #include "mqtt/topics.h"
+#include "shared/decimal.h"
 #include "shared/log.h"
 #include "shared/macro.h"
 #include "shared/sysinfo.h"
@@ -75,16 +76,33 @@ static void publish_station(Hub *h, HubStation *hs, TopicStation kind, json_obje
                 publish_json(h, topic, o, qos, retain);
 }
 
+/* Every key given to these is a string literal, added once to its object: json-c need not
+ * copy it or look for it first (the state document has 27 keys, refreshed at 4 Hz). */
+static void add(json_object *o, const char *k, json_object *v) {
+        json_object_object_add_ex(o, k, v, JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY);
+}
+
 static void add_str(json_object *o, const char *k, const char *v) {
-        json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+        add(o, k, v ? json_object_new_string(v) : NULL);
 }
 
 static void add_ms_or_null(json_object *o, const char *k, int64_t ms) {
-        json_object_object_add(o, k, ms >= 0 ? json_object_new_int64(ms) : NULL);
+        add(o, k, ms >= 0 ? json_object_new_int64(ms) : NULL);
+}
+
+/* A number at its documented precision, written as such ("61.8", not json-c's %.17g
+ * "61.799999999999997", and without printf); null if not finite. */
+static json_object *new_decimal(double v, unsigned decimals) {
+        char buf[32];
+        double p = decimals == 1 ? 10 : 100;
+
+        if (decimal_format(buf, sizeof buf, v, decimals) < 0)
+                return NULL;
+        return json_object_new_double_s(round(v * p) / p, buf);
 }
 
 static void add_newtons_or_null(json_object *o, const char *k, double v) {
-        json_object_object_add(o, k, isfinite(v) ? json_object_new_double(round(v * 10) / 10) : NULL);
+        add(o, k, new_decimal(v, 1));
 }
 
 /* What comes after the current rep or rest (docs/mqtt.md, `next`). */
@@ -94,7 +112,7 @@ static json_object *next_json(const EngineNext *n) {
         if (n->kind == NEXT_NONE || !(o = json_object_new_object()))
                 return NULL;
         add_str(o, "kind", engine_next_kind_to_string(n->kind));
-        json_object_object_add(o, "step", n->step >= 0 ? json_object_new_int(n->step) : NULL);
+        add(o, "step", n->step >= 0 ? json_object_new_int(n->step) : NULL);
         add_str(o, "point", n->point);
         add_str(o, "label", n->label);
         add_str(o, "side", n->side);
@@ -126,13 +144,13 @@ static void publish_state(Hub *h, HubStation *hs) {
         add_str(o, "session_id", st.session_id);
         add_str(o, "athlete", st.athlete);
         add_str(o, "protocol", st.protocol);
-        json_object_object_add(o, "step", st.step >= 0 ? json_object_new_int(st.step) : NULL);
+        add(o, "step", st.step >= 0 ? json_object_new_int(st.step) : NULL);
         add_str(o, "point", ps ? ps->point : NULL);
         add_str(o, "label", st.point_label);
-        json_object_object_add(o, "rep", st.rep ? json_object_new_int((int) st.rep) : NULL);
-        json_object_object_add(o, "remaining_ms", st.remaining_ms >= 0 ? json_object_new_int64(st.remaining_ms) : NULL);
-        json_object_object_add(o, "force_n", json_object_new_double(round(st.force_n * 10) / 10));
-        json_object_object_add(o, "tool_connected", json_object_new_boolean(st.tool_connected));
+        add(o, "rep", st.rep ? json_object_new_int((int) st.rep) : NULL);
+        add(o, "remaining_ms", st.remaining_ms >= 0 ? json_object_new_int64(st.remaining_ms) : NULL);
+        add(o, "force_n", new_decimal(st.force_n, 1));
+        add(o, "tool_connected", json_object_new_boolean(st.tool_connected));
         {
                 const Protocol *sel = hub_station_protocol(h, hs);
                 add_str(o, "selected_protocol", sel ? sel->name : NULL);
@@ -143,20 +161,20 @@ static void publish_state(Hub *h, HubStation *hs) {
                 json_object_array_add(w, json_object_new_string("over_hold"));
         if (cue->warnings & CUE_WARN_TOOL_LOST)
                 json_object_array_add(w, json_object_new_string("tool_lost"));
-        json_object_object_add(o, "warnings", TAKE_PTR(w));
+        add(o, "warnings", TAKE_PTR(w));
         /* What the athlete is told: for station screens, phones and spoken cues. */
-        json_object_object_add(o, "steps_total", st.steps_total >= 0 ? json_object_new_int(st.steps_total) : NULL);
+        add(o, "steps_total", st.steps_total >= 0 ? json_object_new_int(st.steps_total) : NULL);
         add_str(o, "side", st.side);
         add_str(o, "muscle", st.muscle);
         add_str(o, "instruction", st.instruction);
         add_str(o, "prompt", st.prompt);
         add_str(o, "release_reason", cue_release_to_string(st.release));
-        json_object_object_add(o, "tap_counts", json_object_new_boolean(st.tap_counts));
+        add(o, "tap_counts", json_object_new_boolean(st.tap_counts));
         add_ms_or_null(o, "target_hold_ms", st.target_hold_ms);
         add_newtons_or_null(o, "target_min_n", st.target_min_n);
         add_newtons_or_null(o, "target_max_n", st.target_max_n);
         add_newtons_or_null(o, "safety_max_n", st.safety_max_n);
-        json_object_object_add(o, "next", next_json(&st.next));
+        add(o, "next", next_json(&st.next));
         add_str(o, "safety_notice", st.safety_notice);
         add_str(o, "at", iso_now(at));
         publish_station(h, hs, TOPIC_STATION_STATE, o, 0, true);
@@ -211,11 +229,11 @@ static void on_event(Station *s, const EngineEvent *ev, void *userdata) {
         add_str(o, "type", engine_event_type_to_string(ev->type));
         add_str(o, "station", hs->config->name);
         add_str(o, "session_id", session ? session->id : NULL);
-        json_object_object_add(o, "step", ev->step >= 0 ? json_object_new_int(ev->step) : NULL);
+        add(o, "step", ev->step >= 0 ? json_object_new_int(ev->step) : NULL);
         add_str(o, "point", ps ? ps->point : NULL);
         add_str(o, "label", ps ? ps->label : NULL);
-        json_object_object_add(o, "rep", ev->rep ? json_object_new_int((int) ev->rep) : NULL);
-        json_object_object_add(o, "value", json_object_new_double(round(ev->value * 10) / 10));
+        add(o, "rep", ev->rep ? json_object_new_int((int) ev->rep) : NULL);
+        add(o, "value", new_decimal(ev->value, 1));
         if ((int) ev->outcome >= 0)
                 add_str(o, "outcome", rep_outcome_to_string(ev->outcome));
         if (ev->type == EVENT_SESSION_END)
@@ -339,10 +357,10 @@ void hub_mqtt_tool(Hub *h, const char *address) {
                 return;
         add_str(o, "type", info.driver);
         add_str(o, "name", info.name);
-        json_object_object_add(o, "connected", json_object_new_boolean(info.connected));
-        json_object_object_add(o, "battery", info.battery >= 0 ? json_object_new_int(info.battery) : NULL);
-        json_object_object_add(o, "battery_mv", info.battery_mv >= 0 ? json_object_new_int(info.battery_mv) : NULL);
-        json_object_object_add(o, "rssi", info.has_rssi ? json_object_new_int(info.rssi) : NULL);
+        add(o, "connected", json_object_new_boolean(info.connected));
+        add(o, "battery", info.battery >= 0 ? json_object_new_int(info.battery) : NULL);
+        add(o, "battery_mv", info.battery_mv >= 0 ? json_object_new_int(info.battery_mv) : NULL);
+        add(o, "rssi", info.has_rssi ? json_object_new_int(info.rssi) : NULL);
         if (info.last_seen)
                 add_str(o, "last_seen", format_iso8601(at, sizeof at, (nsec_t) ((int64_t) info.last_seen +
                                                        (int64_t) now_realtime() - (int64_t) now_monotonic())));
@@ -350,8 +368,8 @@ void hub_mqtt_tool(Hub *h, const char *address) {
                 add_str(o, "last_seen", NULL);
         /* Whether force at rest reads 0: "ok", "in_doubt" (taken from the first steady reading
          * with nothing known before: tare it unloaded) or "none" (raw values). */
-        json_object_object_add(o, "zero_n", info.zero != BLE_ZERO_NONE ?
-                               json_object_new_double(round(info.zero_n * 100) / 100) : NULL);
+        add(o, "zero_n", info.zero != BLE_ZERO_NONE ?
+                               new_decimal(info.zero_n, 2) : NULL);
         add_str(o, "zero", ble_zero_state_to_string(info.zero));
         publish_json(h, topic, o, 1, true);
         hub_ha_tool(h, address);
