@@ -49,7 +49,7 @@ static void publish_json(Hub *h, const char *topic, json_object *o, int qos, boo
                 log_debug("MQTT: publish to %s failed: %s", topic, strerror(-r));
 }
 
-void hub_mqtt_station_topics_clear(HubStation *hs) {
+static void topics_clear(HubStation *hs) {
         for (size_t i = 0; i < ELEMENTSOF(hs->topics); i++) {
                 free(hs->topics[i]);
                 hs->topics[i] = NULL;
@@ -57,11 +57,18 @@ void hub_mqtt_station_topics_clear(HubStation *hs) {
         hs->topics_config = NULL;
 }
 
+/* What the station's MQTT side keeps made: its topics and its last state document. */
+void hub_mqtt_station_forget(HubStation *hs) {
+        topics_clear(hs);
+        json_object_put(hs->state_doc);
+        hs->state_doc = NULL;
+}
+
 /* The station's topic of that kind, made again only when the configuration (prefix, hub
  * and station names) was replaced. NULL if it cannot be made. */
 static const char *station_topic(Hub *h, HubStation *hs, TopicStation kind) {
         if (hs->topics_config != h->config) {
-                hub_mqtt_station_topics_clear(hs);
+                topics_clear(hs);
                 hs->topics_config = h->config;
         }
         if (!hs->topics[kind] && topic_station(prefix(h), h->config->hub, hs->config->name, kind, &hs->topics[kind]) < 0)
@@ -128,33 +135,25 @@ static const ProtocolStep *step_of(Station *s, int step) {
 
 static int state_tick(sd_event_source *src, uint64_t usec, void *userdata);
 
-static void publish_state(Hub *h, HubStation *hs) {
+static json_object *state_json(Hub *h, HubStation *hs, const EngineStatus *st, const Cue *cue, const Protocol *sel) {
         _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *w = json_object_new_array();
-        nsec_t now = now_monotonic();
-        EngineStatus st;
-        const Cue *cue = engine_cue(station_engine(hs->station));
-        const ProtocolStep *ps;
+        const ProtocolStep *ps = step_of(hs->station, st->step);
         char at[32];
 
-        if (!o || !w || !h->mqtt)
-                return;
-        station_status(hs->station, now, &st);
-        ps = step_of(hs->station, st.step);
-        add_str(o, "state", cue_kind_to_string(st.state));
-        add_str(o, "session_id", st.session_id);
-        add_str(o, "athlete", st.athlete);
-        add_str(o, "protocol", st.protocol);
-        add(o, "step", st.step >= 0 ? json_object_new_int(st.step) : NULL);
+        if (!o || !w)
+                return NULL;
+        add_str(o, "state", cue_kind_to_string(st->state));
+        add_str(o, "session_id", st->session_id);
+        add_str(o, "athlete", st->athlete);
+        add_str(o, "protocol", st->protocol);
+        add(o, "step", st->step >= 0 ? json_object_new_int(st->step) : NULL);
         add_str(o, "point", ps ? ps->point : NULL);
-        add_str(o, "label", st.point_label);
-        add(o, "rep", st.rep ? json_object_new_int((int) st.rep) : NULL);
-        add(o, "remaining_ms", st.remaining_ms >= 0 ? json_object_new_int64(st.remaining_ms) : NULL);
-        add(o, "force_n", new_decimal(st.force_n, 1));
-        add(o, "tool_connected", json_object_new_boolean(st.tool_connected));
-        {
-                const Protocol *sel = hub_station_protocol(h, hs);
-                add_str(o, "selected_protocol", sel ? sel->name : NULL);
-        }
+        add_str(o, "label", st->point_label);
+        add(o, "rep", st->rep ? json_object_new_int((int) st->rep) : NULL);
+        add(o, "remaining_ms", st->remaining_ms >= 0 ? json_object_new_int64(st->remaining_ms) : NULL);
+        add(o, "force_n", new_decimal(st->force_n, 1));
+        add(o, "tool_connected", json_object_new_boolean(st->tool_connected));
+        add_str(o, "selected_protocol", sel ? sel->name : NULL);
         if (cue->warnings & CUE_WARN_OVER_FORCE)
                 json_object_array_add(w, json_object_new_string("over_force"));
         if (cue->warnings & CUE_WARN_OVER_HOLD)
@@ -163,21 +162,74 @@ static void publish_state(Hub *h, HubStation *hs) {
                 json_object_array_add(w, json_object_new_string("tool_lost"));
         add(o, "warnings", TAKE_PTR(w));
         /* What the athlete is told: for station screens, phones and spoken cues. */
-        add(o, "steps_total", st.steps_total >= 0 ? json_object_new_int(st.steps_total) : NULL);
-        add_str(o, "side", st.side);
-        add_str(o, "muscle", st.muscle);
-        add_str(o, "instruction", st.instruction);
-        add_str(o, "prompt", st.prompt);
-        add_str(o, "release_reason", cue_release_to_string(st.release));
-        add(o, "tap_counts", json_object_new_boolean(st.tap_counts));
-        add_ms_or_null(o, "target_hold_ms", st.target_hold_ms);
-        add_newtons_or_null(o, "target_min_n", st.target_min_n);
-        add_newtons_or_null(o, "target_max_n", st.target_max_n);
-        add_newtons_or_null(o, "safety_max_n", st.safety_max_n);
-        add(o, "next", next_json(&st.next));
-        add_str(o, "safety_notice", st.safety_notice);
+        add(o, "steps_total", st->steps_total >= 0 ? json_object_new_int(st->steps_total) : NULL);
+        add_str(o, "side", st->side);
+        add_str(o, "muscle", st->muscle);
+        add_str(o, "instruction", st->instruction);
+        add_str(o, "prompt", st->prompt);
+        add_str(o, "release_reason", cue_release_to_string(st->release));
+        add(o, "tap_counts", json_object_new_boolean(st->tap_counts));
+        add_ms_or_null(o, "target_hold_ms", st->target_hold_ms);
+        add_newtons_or_null(o, "target_min_n", st->target_min_n);
+        add_newtons_or_null(o, "target_max_n", st->target_max_n);
+        add_newtons_or_null(o, "safety_max_n", st->safety_max_n);
+        add(o, "next", next_json(&st->next));
+        add_str(o, "safety_notice", st->safety_notice);
         add_str(o, "at", iso_now(at));
-        publish_station(h, hs, TOPIC_STATION_STATE, o, 0, true);
+        return TAKE_PTR(o);
+}
+
+static bool same_double(double a, double b) {
+        return a == b || (isnan(a) && isnan(b));
+}
+
+/* Whether a document made from a differs from one made from b only in remaining_ms,
+ * force_n and at. Strings are compared by address: each points into the session, its
+ * protocol or a constant, and none of those changes while its cue lasts (a new cue, a
+ * select, a reload or a new connection makes the whole document again). */
+static bool status_same_but_time(const EngineStatus *a, const EngineStatus *b) {
+        return a->state == b->state && a->protocol == b->protocol && a->athlete == b->athlete &&
+               a->session_id == b->session_id && a->step == b->step && a->point_label == b->point_label &&
+               a->rep == b->rep && a->tool_connected == b->tool_connected && a->steps_total == b->steps_total &&
+               a->side == b->side && a->muscle == b->muscle && a->instruction == b->instruction &&
+               a->prompt == b->prompt && a->release == b->release && a->tap_counts == b->tap_counts &&
+               a->target_hold_ms == b->target_hold_ms && same_double(a->target_min_n, b->target_min_n) &&
+               same_double(a->target_max_n, b->target_max_n) && same_double(a->safety_max_n, b->safety_max_n) &&
+               a->next.kind == b->next.kind && a->next.step == b->next.step && a->next.point == b->next.point &&
+               a->next.label == b->next.label && a->next.side == b->next.side &&
+               a->safety_notice == b->safety_notice && (a->remaining_ms >= 0) == (b->remaining_ms >= 0);
+}
+
+/* refresh: the countdown's 4 Hz tick. When nothing but the time and the force moved since
+ * the document was made, those three fields are replaced in it rather than the whole
+ * document (27 keys) made again. */
+static void publish_state_ext(Hub *h, HubStation *hs, bool refresh) {
+        nsec_t now = now_monotonic();
+        EngineStatus st;
+        const Cue *cue = engine_cue(station_engine(hs->station));
+        const Protocol *sel = hub_station_protocol(h, hs);
+        char at[32];
+
+        if (!h->mqtt)
+                return;
+        station_status(hs->station, now, &st);
+        if (refresh && hs->state_doc && cue->warnings == hs->state_warnings && sel == hs->state_selected &&
+            status_same_but_time(&st, &hs->state_status)) {
+                json_object *o = hs->state_doc;
+                json_object_object_add_ex(o, "remaining_ms", st.remaining_ms >= 0 ? json_object_new_int64(st.remaining_ms) : NULL,
+                                          JSON_C_OBJECT_ADD_CONSTANT_KEY);
+                json_object_object_add_ex(o, "force_n", new_decimal(st.force_n, 1), JSON_C_OBJECT_ADD_CONSTANT_KEY);
+                json_object_object_add_ex(o, "at", json_object_new_string(iso_now(at)), JSON_C_OBJECT_ADD_CONSTANT_KEY);
+        } else {
+                json_object_put(hs->state_doc);
+                hs->state_doc = state_json(h, hs, &st, cue, sel);
+                hs->state_warnings = cue->warnings;
+                hs->state_selected = sel;
+        }
+        hs->state_status = st;
+        if (!hs->state_doc)
+                return;
+        publish_station(h, hs, TOPIC_STATION_STATE, hs->state_doc, 0, true);
 
         /* Keep a countdown moving on dashboards; an open-ended state needs no refresh. */
         if (cue->due_ns > now) {
@@ -194,12 +246,16 @@ static void publish_state(Hub *h, HubStation *hs) {
                 (void) sd_event_source_set_enabled(hs->state_timer, SD_EVENT_OFF);
 }
 
+static void publish_state(Hub *h, HubStation *hs) {
+        publish_state_ext(h, hs, false);
+}
+
 static int state_tick(sd_event_source *src, uint64_t usec, void *userdata) {
         Hub *h = userdata;
 
         for (size_t i = 0; i < h->n_stations; i++)
                 if (h->stations[i]->state_timer == src)
-                        publish_state(h, h->stations[i]);
+                        publish_state_ext(h, h->stations[i], true);
         return 0;
 }
 
@@ -210,6 +266,7 @@ static void on_cue(Station *s, const Cue *cue, void *userdata) {
 }
 
 void hub_mqtt_station_stop(HubStation *hs) {
+        hub_mqtt_station_forget(hs);
         hs->state_timer = sd_event_source_disable_unref(hs->state_timer);
         hs->force_timer = sd_event_source_disable_unref(hs->force_timer);
 }
@@ -901,7 +958,7 @@ void hub_mqtt_stop(Hub *h) {
 
 int hub_mqtt_reload(Hub *h, const Config *old) {
         for (size_t i = 0; i < h->n_stations; i++)
-                hub_mqtt_station_topics_clear(h->stations[i]);   /* names may have changed */
+                hub_mqtt_station_forget(h->stations[i]);   /* names and documents may have changed */
         if (!config_mqtt_equal(old, h->config) || (h->config->mqtt.enabled && !h->mqtt)) {
                 hub_mqtt_stop(h);
                 return hub_mqtt_start(h);

@@ -48,6 +48,11 @@ typedef struct HubStation {
         /* this station's topics, made once per configuration (they are on every message) */
         char *topics[_TOPIC_STATION_MAX];
         const Config *topics_config;
+        /* the last state document, kept for the countdown's refresh (hub-mqtt.c) */
+        json_object *state_doc;
+        EngineStatus state_status;
+        unsigned state_warnings;
+        const Protocol *state_selected;
         /* commands: a token bucket (docs/mqtt.md, rate) */
         double cmd_tokens;
         nsec_t cmd_refilled;
@@ -183,7 +188,7 @@ int hub_mqtt_shutdown(Hub *h);  /* 1: h->stopped will be called */
 void hub_mqtt_tool(Hub *h, const char *address);
 void hub_mqtt_links_changed(Hub *h);
 void hub_mqtt_station_stop(HubStation *hs);
-void hub_mqtt_station_topics_clear(HubStation *hs);
+void hub_mqtt_station_forget(HubStation *hs);
 
 /* Finished-session history (hub-history.c). */
 void hub_history_record(Hub *h, HubStation *hs, const char *session_json);
