@@ -17,6 +17,7 @@
 #include "hub/hub-private.h"
 #include "mqtt/mqtt-command.h"
 #include "mqtt/topics.h"
+#include "shared/decimal.h"
 #include "shared/log.h"
 #include "shared/macro.h"
 #include "shared/sysinfo.h"
@@ -48,24 +49,67 @@ static void publish_json(Hub *h, const char *topic, json_object *o, int qos, boo
                 log_debug("MQTT: publish to %s failed: %s", topic, strerror(-r));
 }
 
-static void publish_station(Hub *h, HubStation *hs, TopicStation kind, json_object *o, int qos, bool retain) {
-        _cleanup_free_ char *topic = NULL;
+static void topics_clear(HubStation *hs) {
+        for (size_t i = 0; i < ELEMENTSOF(hs->topics); i++) {
+                free(hs->topics[i]);
+                hs->topics[i] = NULL;
+        }
+        hs->topics_config = NULL;
+}
 
-        if (topic_station(prefix(h), h->config->hub, hs->config->name, kind, &topic) < 0)
-                return;
-        publish_json(h, topic, o, qos, retain);
+/* What the station's MQTT side keeps made: its topics and its last state document. */
+void hub_mqtt_station_forget(HubStation *hs) {
+        topics_clear(hs);
+        json_object_put(hs->state_doc);
+        hs->state_doc = NULL;
+}
+
+/* The station's topic of that kind, made again only when the configuration (prefix, hub
+ * and station names) was replaced. NULL if it cannot be made. */
+static const char *station_topic(Hub *h, HubStation *hs, TopicStation kind) {
+        if (hs->topics_config != h->config) {
+                topics_clear(hs);
+                hs->topics_config = h->config;
+        }
+        if (!hs->topics[kind] && topic_station(prefix(h), h->config->hub, hs->config->name, kind, &hs->topics[kind]) < 0)
+                hs->topics[kind] = NULL;
+        return hs->topics[kind];
+}
+
+static void publish_station(Hub *h, HubStation *hs, TopicStation kind, json_object *o, int qos, bool retain) {
+        const char *topic = station_topic(h, hs, kind);
+
+        if (topic)
+                publish_json(h, topic, o, qos, retain);
+}
+
+/* Every key given to these is a string literal, added once to its object: json-c need not
+ * copy it or look for it first (the state document has 27 keys, refreshed at 4 Hz). */
+static void add(json_object *o, const char *k, json_object *v) {
+        json_object_object_add_ex(o, k, v, JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY);
 }
 
 static void add_str(json_object *o, const char *k, const char *v) {
-        json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+        add(o, k, v ? json_object_new_string(v) : NULL);
 }
 
 static void add_ms_or_null(json_object *o, const char *k, int64_t ms) {
-        json_object_object_add(o, k, ms >= 0 ? json_object_new_int64(ms) : NULL);
+        add(o, k, ms >= 0 ? json_object_new_int64(ms) : NULL);
+}
+
+/* A number at its documented precision, written as such ("61.8", not json-c's %.17g
+ * "61.799999999999997", and without printf); null if not finite. */
+static json_object *new_decimal(double v, unsigned decimals) {
+        char buf[32];
+        double p = decimals == 1 ? 10 : 100;
+
+        if (decimal_format(buf, sizeof buf, v, decimals) < 0)
+                return NULL;
+        return json_object_new_double_s(round(v * p) / p, buf);
 }
 
 static void add_newtons_or_null(json_object *o, const char *k, double v) {
-        json_object_object_add(o, k, isfinite(v) ? json_object_new_double(round(v * 10) / 10) : NULL);
+        add(o, k, new_decimal(v, 1));
 }
 
 /* What comes after the current rep or rest (docs/mqtt.md, `next`). */
@@ -75,7 +119,7 @@ static json_object *next_json(const EngineNext *n) {
         if (n->kind == NEXT_NONE || !(o = json_object_new_object()))
                 return NULL;
         add_str(o, "kind", engine_next_kind_to_string(n->kind));
-        json_object_object_add(o, "step", n->step >= 0 ? json_object_new_int(n->step) : NULL);
+        add(o, "step", n->step >= 0 ? json_object_new_int(n->step) : NULL);
         add_str(o, "point", n->point);
         add_str(o, "label", n->label);
         add_str(o, "side", n->side);
@@ -91,56 +135,101 @@ static const ProtocolStep *step_of(Station *s, int step) {
 
 static int state_tick(sd_event_source *src, uint64_t usec, void *userdata);
 
-static void publish_state(Hub *h, HubStation *hs) {
+static json_object *state_json(Hub *h, HubStation *hs, const EngineStatus *st, const Cue *cue, const Protocol *sel) {
         _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *w = json_object_new_array();
-        nsec_t now = now_monotonic();
-        EngineStatus st;
-        const Cue *cue = engine_cue(station_engine(hs->station));
-        const ProtocolStep *ps;
+        const ProtocolStep *ps = step_of(hs->station, st->step);
         char at[32];
 
-        if (!o || !w || !h->mqtt)
-                return;
-        station_status(hs->station, now, &st);
-        ps = step_of(hs->station, st.step);
-        add_str(o, "state", cue_kind_to_string(st.state));
-        add_str(o, "session_id", st.session_id);
-        add_str(o, "athlete", st.athlete);
-        add_str(o, "protocol", st.protocol);
-        json_object_object_add(o, "step", st.step >= 0 ? json_object_new_int(st.step) : NULL);
+        if (!o || !w)
+                return NULL;
+        add_str(o, "state", cue_kind_to_string(st->state));
+        add_str(o, "session_id", st->session_id);
+        add_str(o, "athlete", st->athlete);
+        add_str(o, "protocol", st->protocol);
+        add(o, "step", st->step >= 0 ? json_object_new_int(st->step) : NULL);
         add_str(o, "point", ps ? ps->point : NULL);
-        add_str(o, "label", st.point_label);
-        json_object_object_add(o, "rep", st.rep ? json_object_new_int((int) st.rep) : NULL);
-        json_object_object_add(o, "remaining_ms", st.remaining_ms >= 0 ? json_object_new_int64(st.remaining_ms) : NULL);
-        json_object_object_add(o, "force_n", json_object_new_double(round(st.force_n * 10) / 10));
-        json_object_object_add(o, "tool_connected", json_object_new_boolean(st.tool_connected));
-        {
-                const Protocol *sel = hub_station_protocol(h, hs);
-                add_str(o, "selected_protocol", sel ? sel->name : NULL);
-        }
+        add_str(o, "label", st->point_label);
+        add(o, "rep", st->rep ? json_object_new_int((int) st->rep) : NULL);
+        add(o, "remaining_ms", st->remaining_ms >= 0 ? json_object_new_int64(st->remaining_ms) : NULL);
+        add(o, "force_n", new_decimal(st->force_n, 1));
+        add(o, "tool_connected", json_object_new_boolean(st->tool_connected));
+        add_str(o, "selected_protocol", sel ? sel->name : NULL);
         if (cue->warnings & CUE_WARN_OVER_FORCE)
                 json_object_array_add(w, json_object_new_string("over_force"));
         if (cue->warnings & CUE_WARN_OVER_HOLD)
                 json_object_array_add(w, json_object_new_string("over_hold"));
         if (cue->warnings & CUE_WARN_TOOL_LOST)
                 json_object_array_add(w, json_object_new_string("tool_lost"));
-        json_object_object_add(o, "warnings", TAKE_PTR(w));
+        add(o, "warnings", TAKE_PTR(w));
         /* What the athlete is told: for station screens, phones and spoken cues. */
-        json_object_object_add(o, "steps_total", st.steps_total >= 0 ? json_object_new_int(st.steps_total) : NULL);
-        add_str(o, "side", st.side);
-        add_str(o, "muscle", st.muscle);
-        add_str(o, "instruction", st.instruction);
-        add_str(o, "prompt", st.prompt);
-        add_str(o, "release_reason", cue_release_to_string(st.release));
-        json_object_object_add(o, "tap_counts", json_object_new_boolean(st.tap_counts));
-        add_ms_or_null(o, "target_hold_ms", st.target_hold_ms);
-        add_newtons_or_null(o, "target_min_n", st.target_min_n);
-        add_newtons_or_null(o, "target_max_n", st.target_max_n);
-        add_newtons_or_null(o, "safety_max_n", st.safety_max_n);
-        json_object_object_add(o, "next", next_json(&st.next));
-        add_str(o, "safety_notice", st.safety_notice);
+        add(o, "steps_total", st->steps_total >= 0 ? json_object_new_int(st->steps_total) : NULL);
+        add_str(o, "side", st->side);
+        add_str(o, "muscle", st->muscle);
+        add_str(o, "instruction", st->instruction);
+        add_str(o, "prompt", st->prompt);
+        add_str(o, "release_reason", cue_release_to_string(st->release));
+        add(o, "tap_counts", json_object_new_boolean(st->tap_counts));
+        add_ms_or_null(o, "target_hold_ms", st->target_hold_ms);
+        add_newtons_or_null(o, "target_min_n", st->target_min_n);
+        add_newtons_or_null(o, "target_max_n", st->target_max_n);
+        add_newtons_or_null(o, "safety_max_n", st->safety_max_n);
+        add(o, "next", next_json(&st->next));
+        add_str(o, "safety_notice", st->safety_notice);
         add_str(o, "at", iso_now(at));
-        publish_station(h, hs, TOPIC_STATION_STATE, o, 0, true);
+        return TAKE_PTR(o);
+}
+
+static bool same_double(double a, double b) {
+        return a == b || (isnan(a) && isnan(b));
+}
+
+/* Whether a document made from a differs from one made from b only in remaining_ms,
+ * force_n and at. Strings are compared by address: each points into the session, its
+ * protocol or a constant, and none of those changes while its cue lasts (a new cue, a
+ * select, a reload or a new connection makes the whole document again). */
+static bool status_same_but_time(const EngineStatus *a, const EngineStatus *b) {
+        return a->state == b->state && a->protocol == b->protocol && a->athlete == b->athlete &&
+               a->session_id == b->session_id && a->step == b->step && a->point_label == b->point_label &&
+               a->rep == b->rep && a->tool_connected == b->tool_connected && a->steps_total == b->steps_total &&
+               a->side == b->side && a->muscle == b->muscle && a->instruction == b->instruction &&
+               a->prompt == b->prompt && a->release == b->release && a->tap_counts == b->tap_counts &&
+               a->target_hold_ms == b->target_hold_ms && same_double(a->target_min_n, b->target_min_n) &&
+               same_double(a->target_max_n, b->target_max_n) && same_double(a->safety_max_n, b->safety_max_n) &&
+               a->next.kind == b->next.kind && a->next.step == b->next.step && a->next.point == b->next.point &&
+               a->next.label == b->next.label && a->next.side == b->next.side &&
+               a->safety_notice == b->safety_notice && (a->remaining_ms >= 0) == (b->remaining_ms >= 0);
+}
+
+/* refresh: the countdown's 4 Hz tick. When nothing but the time and the force moved since
+ * the document was made, those three fields are replaced in it rather than the whole
+ * document (27 keys) made again. */
+static void publish_state_ext(Hub *h, HubStation *hs, bool refresh) {
+        nsec_t now = now_monotonic();
+        EngineStatus st;
+        const Cue *cue = engine_cue(station_engine(hs->station));
+        const Protocol *sel = hub_station_protocol(h, hs);
+        char at[32];
+
+        if (!h->mqtt)
+                return;
+        station_status(hs->station, now, &st);
+        if (refresh && hs->state_doc && cue->warnings == hs->state_warnings && sel == hs->state_selected &&
+            status_same_but_time(&st, &hs->state_status)) {
+                json_object *o = hs->state_doc;
+                json_object_object_add_ex(o, "remaining_ms", st.remaining_ms >= 0 ? json_object_new_int64(st.remaining_ms) : NULL,
+                                          JSON_C_OBJECT_ADD_CONSTANT_KEY);
+                json_object_object_add_ex(o, "force_n", new_decimal(st.force_n, 1), JSON_C_OBJECT_ADD_CONSTANT_KEY);
+                json_object_object_add_ex(o, "at", json_object_new_string(iso_now(at)), JSON_C_OBJECT_ADD_CONSTANT_KEY);
+        } else {
+                json_object_put(hs->state_doc);
+                hs->state_doc = state_json(h, hs, &st, cue, sel);
+                hs->state_warnings = cue->warnings;
+                hs->state_selected = sel;
+        }
+        hs->state_status = st;
+        if (!hs->state_doc)
+                return;
+        publish_station(h, hs, TOPIC_STATION_STATE, hs->state_doc, 0, true);
 
         /* Keep a countdown moving on dashboards; an open-ended state needs no refresh. */
         if (cue->due_ns > now) {
@@ -157,12 +246,16 @@ static void publish_state(Hub *h, HubStation *hs) {
                 (void) sd_event_source_set_enabled(hs->state_timer, SD_EVENT_OFF);
 }
 
+static void publish_state(Hub *h, HubStation *hs) {
+        publish_state_ext(h, hs, false);
+}
+
 static int state_tick(sd_event_source *src, uint64_t usec, void *userdata) {
         Hub *h = userdata;
 
         for (size_t i = 0; i < h->n_stations; i++)
                 if (h->stations[i]->state_timer == src)
-                        publish_state(h, h->stations[i]);
+                        publish_state_ext(h, h->stations[i], true);
         return 0;
 }
 
@@ -173,6 +266,7 @@ static void on_cue(Station *s, const Cue *cue, void *userdata) {
 }
 
 void hub_mqtt_station_stop(HubStation *hs) {
+        hub_mqtt_station_forget(hs);
         hs->state_timer = sd_event_source_disable_unref(hs->state_timer);
         hs->force_timer = sd_event_source_disable_unref(hs->force_timer);
 }
@@ -192,11 +286,11 @@ static void on_event(Station *s, const EngineEvent *ev, void *userdata) {
         add_str(o, "type", engine_event_type_to_string(ev->type));
         add_str(o, "station", hs->config->name);
         add_str(o, "session_id", session ? session->id : NULL);
-        json_object_object_add(o, "step", ev->step >= 0 ? json_object_new_int(ev->step) : NULL);
+        add(o, "step", ev->step >= 0 ? json_object_new_int(ev->step) : NULL);
         add_str(o, "point", ps ? ps->point : NULL);
         add_str(o, "label", ps ? ps->label : NULL);
-        json_object_object_add(o, "rep", ev->rep ? json_object_new_int((int) ev->rep) : NULL);
-        json_object_object_add(o, "value", json_object_new_double(round(ev->value * 10) / 10));
+        add(o, "rep", ev->rep ? json_object_new_int((int) ev->rep) : NULL);
+        add(o, "value", new_decimal(ev->value, 1));
         if ((int) ev->outcome >= 0)
                 add_str(o, "outcome", rep_outcome_to_string(ev->outcome));
         if (ev->type == EVENT_SESSION_END)
@@ -215,29 +309,27 @@ static nsec_t mono_to_realtime(nsec_t mono) {
  * counts every batch made, also those the client could not send, so that a consumer tells
  * a lost message (seq skips) from a pause in the samples (seq consecutive, time jumps). */
 static void force_flush(Hub *h, HubStation *hs) {
-        _cleanup_(json_object_putp) json_object *o = NULL;
-        json_object *a;
+        const char *topic;
         char at[32];
+        int r;
 
         if (hs->n_force_batch == 0)
                 return;
         if (hs->n_force_batch > 1)
                 hs->force_dt_ms = (double) (hs->force_batch_last - hs->force_batch_first) / 1e6 /
                                   (hs->n_force_batch - 1);
-        /* QoS 0 and only for live plots: nothing is kept for later while offline */
-        o = mqtt_client_is_connected(h->mqtt) ? json_object_new_object() : NULL;
-        a = o ? json_object_new_array_ext((int) hs->n_force_batch) : NULL;
-        if (o && a) {
-                for (unsigned i = 0; i < hs->n_force_batch; i++)
-                        json_object_array_add(a, json_object_new_double(round(hs->force_batch[i] * 10) / 10));
-                json_object_object_add(o, "seq", json_object_new_int64((int64_t) hs->force_seq));
-                add_str(o, "t", format_iso8601(at, sizeof at, mono_to_realtime(hs->force_batch_first)));
-                json_object_object_add(o, "dt_ms", json_object_new_double(round(hs->force_dt_ms * 100) / 100));
-                json_object_object_add(o, "force_n", a);
-                a = NULL;
-                publish_station(h, hs, TOPIC_STATION_FORCE, o, 0, false);
+        /* QoS 0 and only for live plots: nothing is kept for later while offline. The text
+         * goes into the station's own buffer (Paho copies it): no allocation per batch. */
+        if (mqtt_client_is_connected(h->mqtt) && (topic = station_topic(h, hs, TOPIC_STATION_FORCE))) {
+                r = force_json_format(hs->force_text, sizeof hs->force_text, hs->force_seq,
+                                      format_iso8601(at, sizeof at, mono_to_realtime(hs->force_batch_first)),
+                                      hs->force_dt_ms, hs->force_batch, hs->n_force_batch);
+                if (r >= 0) {
+                        r = mqtt_client_publish(h->mqtt, topic, hs->force_text, (size_t) r, 0, false, NULL, NULL);
+                        if (r < 0 && r != -ENOTCONN)
+                                log_debug("MQTT: publish to %s failed: %s", topic, strerror(-r));
+                }
         }
-        json_object_put(a);
         hs->force_seq++;
         hs->n_force_batch = 0;
 }
@@ -322,10 +414,10 @@ void hub_mqtt_tool(Hub *h, const char *address) {
                 return;
         add_str(o, "type", info.driver);
         add_str(o, "name", info.name);
-        json_object_object_add(o, "connected", json_object_new_boolean(info.connected));
-        json_object_object_add(o, "battery", info.battery >= 0 ? json_object_new_int(info.battery) : NULL);
-        json_object_object_add(o, "battery_mv", info.battery_mv >= 0 ? json_object_new_int(info.battery_mv) : NULL);
-        json_object_object_add(o, "rssi", info.has_rssi ? json_object_new_int(info.rssi) : NULL);
+        add(o, "connected", json_object_new_boolean(info.connected));
+        add(o, "battery", info.battery >= 0 ? json_object_new_int(info.battery) : NULL);
+        add(o, "battery_mv", info.battery_mv >= 0 ? json_object_new_int(info.battery_mv) : NULL);
+        add(o, "rssi", info.has_rssi ? json_object_new_int(info.rssi) : NULL);
         if (info.last_seen)
                 add_str(o, "last_seen", format_iso8601(at, sizeof at, (nsec_t) ((int64_t) info.last_seen +
                                                        (int64_t) now_realtime() - (int64_t) now_monotonic())));
@@ -333,8 +425,8 @@ void hub_mqtt_tool(Hub *h, const char *address) {
                 add_str(o, "last_seen", NULL);
         /* Whether force at rest reads 0: "ok", "in_doubt" (taken from the first steady reading
          * with nothing known before: tare it unloaded) or "none" (raw values). */
-        json_object_object_add(o, "zero_n", info.zero != BLE_ZERO_NONE ?
-                               json_object_new_double(round(info.zero_n * 100) / 100) : NULL);
+        add(o, "zero_n", info.zero != BLE_ZERO_NONE ?
+                               new_decimal(info.zero_n, 2) : NULL);
         add_str(o, "zero", ble_zero_state_to_string(info.zero));
         publish_json(h, topic, o, 1, true);
         hub_ha_tool(h, address);
@@ -865,6 +957,8 @@ void hub_mqtt_stop(Hub *h) {
 }
 
 int hub_mqtt_reload(Hub *h, const Config *old) {
+        for (size_t i = 0; i < h->n_stations; i++)
+                hub_mqtt_station_forget(h->stations[i]);   /* names and documents may have changed */
         if (!config_mqtt_equal(old, h->config) || (h->config->mqtt.enabled && !h->mqtt)) {
                 hub_mqtt_stop(h);
                 return hub_mqtt_start(h);

@@ -23,6 +23,8 @@
 #include "store/outbox.h"
 #include "store/archive.h"
 #include "mqtt/mqtt-command.h"
+#include "mqtt/topics.h"
+#include "hub/force-json.h"
 
 /* At most this many samples per force batch (a 100 Hz tool at 1 batch/s). */
 #define HUB_FORCE_BATCH_MAX 128
@@ -42,6 +44,15 @@ typedef struct HubStation {
         double force_dt_ms;              /* the last batch's interval, for a batch of one */
         uint64_t force_seq;
         sd_event_source *force_timer;    /* flushes a batch every 1/force_rate_hz while samples flow */
+        char force_text[FORCE_JSON_SIZE(HUB_FORCE_BATCH_MAX)];   /* the batch's text, reused */
+        /* this station's topics, made once per configuration (they are on every message) */
+        char *topics[_TOPIC_STATION_MAX];
+        const Config *topics_config;
+        /* the last state document, kept for the countdown's refresh (hub-mqtt.c) */
+        json_object *state_doc;
+        EngineStatus state_status;
+        unsigned state_warnings;
+        const Protocol *state_selected;
         /* commands: a token bucket (docs/mqtt.md, rate) */
         double cmd_tokens;
         nsec_t cmd_refilled;
@@ -177,6 +188,7 @@ int hub_mqtt_shutdown(Hub *h);  /* 1: h->stopped will be called */
 void hub_mqtt_tool(Hub *h, const char *address);
 void hub_mqtt_links_changed(Hub *h);
 void hub_mqtt_station_stop(HubStation *hs);
+void hub_mqtt_station_forget(HubStation *hs);
 
 /* Finished-session history (hub-history.c). */
 void hub_history_record(Hub *h, HubStation *hs, const char *session_json);

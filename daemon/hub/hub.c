@@ -56,6 +56,7 @@ static HubStation *hub_station_free(HubStation *hs) {
                 return NULL;
         station_free(hs->station);   /* its watches go with it */
         free(hs->selected_protocol);
+        hub_mqtt_station_forget(hs);
         free(hs);
         return NULL;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <time.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "shared/macro.h"
 #include "shared/time-util.h"
 
 static nsec_t now_clock(clockid_t id) {
@@ -19,14 +21,40 @@ nsec_t now_realtime(void) {
         return now_clock(CLOCK_REALTIME);
 }
 
+static char *put_digits(char *p, unsigned v, unsigned n) {
+        for (unsigned i = n; i > 0; i--, v /= 10)
+                p[i - 1] = (char) ('0' + v % 10);
+        return p + n;
+}
+
+/* Without printf: every MQTT message carries one (about 3.5 k instructions with snprintf). */
 char *format_iso8601(char *buf, size_t size, nsec_t realtime) {
         time_t sec = (time_t) (realtime / NSEC_PER_SEC);
         unsigned ms = (unsigned) ((realtime % NSEC_PER_SEC) / NSEC_PER_MSEC);
         struct tm tm;
+        char t[25], *p = t;
+        size_t n;
 
+        if (size == 0)
+                return buf;
         gmtime_r(&sec, &tm);
-        snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                 tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+        p = put_digits(p, (unsigned) (tm.tm_year + 1900) % 10000, 4);
+        *p++ = '-';
+        p = put_digits(p, (unsigned) tm.tm_mon + 1, 2);
+        *p++ = '-';
+        p = put_digits(p, (unsigned) tm.tm_mday, 2);
+        *p++ = 'T';
+        p = put_digits(p, (unsigned) tm.tm_hour, 2);
+        *p++ = ':';
+        p = put_digits(p, (unsigned) tm.tm_min, 2);
+        *p++ = ':';
+        p = put_digits(p, (unsigned) tm.tm_sec, 2);
+        *p++ = '.';
+        p = put_digits(p, ms, 3);
+        *p++ = 'Z';
+        *p = 0;
+        n = MIN((size_t) (p - t), size - 1);   /* cut short as snprintf would */
+        memcpy(buf, t, n);
+        buf[n] = 0;
         return buf;
 }

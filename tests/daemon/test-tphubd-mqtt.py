@@ -211,6 +211,15 @@ def test_live_state_rate_and_rep():
         expect(len(holds) >= 15, "only %d state updates in a 4 s countdown" % len(holds))
         rem = [h["remaining_ms"] for h in holds]
         expect(rem == sorted(rem, reverse=True) and rem[0] <= 4000 and rem[-1] < 400, "remaining %r" % rem)
+        # the 4 Hz refreshes of one hold: the same document, only the time, the force and what
+        # min_hold changes (tap_counts and its prompt) moving
+        moving = {"remaining_ms", "force_n", "at", "tap_counts", "prompt"}
+        for h in holds[1:]:
+            expect(list(h) == list(holds[0]), "keys %r, first %r" % (list(h), list(holds[0])))
+            expect({k: v for k, v in h.items() if k not in moving} == {k: v for k, v in holds[0].items() if k not in moving},
+                   "refresh %r differs from the hold's first document %r" % (h, holds[0]))
+        ats = [h["at"] for h in holds]
+        expect(ats == sorted(ats) and len(set(ats)) == len(ats), "at %r" % ats)
         types = [d["type"] for d, r in lab.sub.all("tphub/lab/bench-1/event")]
         for t in ("checkin", "step", "hold_start", "release_cue"):
             expect(t in types, "no %s event in %r" % (t, types))
