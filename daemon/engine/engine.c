@@ -372,6 +372,23 @@ static void record_flags_and_force(Engine *e, const ProtocolStep *s, SessionRep 
 }
 
 /* Closes the current rep with its outcome and moves on: rest, next rep, next point. */
+/* A point not released comes back later, while it has tries left. */
+static bool rep_revisits(const Engine *e, const ProtocolStep *s, RepOutcome outcome) {
+        return outcome == REP_NOT_RELEASED && s->not_released == NOT_RELEASED_REVISIT &&
+               e->items[e->cursor].attempt < s->max_tries;
+}
+
+/* The rep ending so is the last of its work item. */
+static bool rep_ends_item(const Engine *e, const ProtocolStep *s, RepOutcome outcome, bool move_on_now) {
+        return e->rep >= s->reps || outcome == REP_NOT_RELEASED || move_on_now;
+}
+
+/* Ending the current rep so ends the session (a revisit adds an item after this one). */
+static bool rep_ends_session(const Engine *e, const ProtocolStep *s, RepOutcome outcome, bool move_on_now) {
+        return rep_ends_item(e, s, outcome, move_on_now) && !rep_revisits(e, s, outcome) &&
+               e->cursor + 1 >= e->n_items;
+}
+
 static int end_rep(Engine *e, nsec_t now, RepOutcome outcome, bool move_on_now) {
         const ProtocolStep *s = cur_step(e);
         SessionRep *rep = cur_rep(e);
@@ -384,19 +401,18 @@ static int end_rep(Engine *e, nsec_t now, RepOutcome outcome, bool move_on_now) 
                 record_flags_and_force(e, s, rep);
         }
 
-        bool revisit = outcome == REP_NOT_RELEASED && s->not_released == NOT_RELEASED_REVISIT &&
-                       e->items[e->cursor].attempt < s->max_tries;
+        bool ends_session = rep_ends_session(e, s, outcome, move_on_now);
+        bool revisit = rep_revisits(e, s, outcome);
         if (revisit) {
                 r = insert_revisit(e, e->items[e->cursor].step, e->items[e->cursor].attempt + 1);
                 if (r < 0)
                         return r;
         }
 
-        bool last_rep_of_item = e->rep >= s->reps || outcome == REP_NOT_RELEASED || move_on_now;
-        bool last_item = e->cursor + 1 >= e->n_items;
+        bool last_rep_of_item = rep_ends_item(e, s, outcome, move_on_now);
 
         e->r.recorded = false;
-        if (last_rep_of_item && last_item)
+        if (ends_session)
                 return finish(e, now, SESSION_COMPLETED);
 
         if (move_on_now) {
@@ -1289,9 +1305,21 @@ bool engine_forecast(const Engine *e, Cue *ret_shown, Cue *ret_next) {
         nsec_t target;
 
         assert(e && ret_shown && ret_next);
-        if (!e->session || e->phase != PHASE_HOLD || e->cue.kind != CUE_HOLD)
+        if (!e->session)
                 return false;
         s = cur_step(e);
+        /* A release cue without a tool lasts min_release (TIMER_RELEASE_SHOWN); when its rep
+         * is the session's last, the done cue follows then (finish()). */
+        if (e->phase == PHASE_RELEASING && e->cue.kind == CUE_RELEASE && !e->r.tool && e->phase_due > 0) {
+                if (!rep_ends_session(e, s, e->r.pending, false))
+                        return false;
+                *ret_shown = e->cue;
+                *ret_next = (Cue) { .kind = CUE_DONE, .step = -1, .since_ns = e->phase_due,
+                                    .due_ns = e->phase_due + DONE_CUE_NS };
+                return true;
+        }
+        if (e->phase != PHASE_HOLD || e->cue.kind != CUE_HOLD)
+                return false;
         target = e->r.hold_start + nsec_from_ms(s->target_hold_ms);
         /* The same rules as the timers that will fire (TIMER_TAP_COUNTS, TIMER_HOLD_TARGET)
          * and the cue release_cue() will show. */

@@ -174,10 +174,12 @@ int engine_tick(Engine *e, nsec_t now);
 nsec_t engine_next_deadline(const Engine *e);
 
 const Cue *engine_cue(const Engine *e);
-/* What the clock alone will show during a hold, for outputs that must prepare ahead (a
- * speaker writes its tones before they are due): *ret_shown is the current cue with the time
- * from which a tap counts filled in, *ret_next the release cue at the hold's target. A cue
- * shown before then (a tap, a safety stop) overrides the forecast. false outside a hold. */
+/* What the clock alone will show next, for outputs that must prepare ahead (a speaker writes
+ * its tones before they are due). During a hold: *ret_shown is the current cue with the time
+ * from which a tap counts filled in, *ret_next the release cue at the hold's target. During a
+ * tool-less release that ends the session: *ret_shown the current cue, *ret_next the done cue
+ * at the release's end. A cue shown before then (a tap, a safety stop) overrides the
+ * forecast. false otherwise. */
 bool engine_forecast(const Engine *e, Cue *ret_shown, Cue *ret_next);
 bool engine_pop_event(Engine *e, EngineEvent *ret);
 

@@ -969,6 +969,38 @@ static void forecast_case(Protocol *p, uint64_t seed, CueRelease expected) {
         sim_done(&s);
 }
 
+/* Without a tool the release cue lasts min_release; after the session's last rep the done cue
+ * follows then, as forecast; after any other rep a rest follows, which has no forecast. */
+static void test_forecast_done(void) {
+        _cleanup_(protocol_freep) Protocol *p = two_confirm_points();
+        Cue shown, next;
+        Sim s;
+
+        sim_init(&s, NULL, 0, 33);
+        sim_start(&s, p, NULL);
+        for (unsigned point = 0; point < 2; point++) {
+                sim_advance_ms(&s, 4000);
+                sim_input(&s, INPUT_SWITCH_TAP);
+                const EngineEvent *hs = sim_event(&s, EVENT_HOLD_START, point);
+                CHECK(hs);
+                sim_advance_to(&s, hs->at + MS(p->steps[point].target_hold_ms) + MS(100));
+                CHECK_EQ(engine_cue(s.engine)->kind, CUE_RELEASE);
+                if (point == 0) {
+                        CHECK(!engine_forecast(s.engine, &shown, &next));
+                        sim_advance_ms(&s, p->steps[0].min_release_ms + p->steps[0].rest_ms);
+                        continue;
+                }
+                CHECK(engine_forecast(s.engine, &shown, &next));
+                CHECK(cue_equal(&shown, engine_cue(s.engine)));
+                CHECK_EQ(next.kind, CUE_DONE);
+                CHECK_EQ(next.since_ns, sim_ev(&s, EVENT_RELEASE_CUE, 1)->at + MS(p->steps[1].min_release_ms));
+                sim_advance_to(&s, next.since_ns + MS(1));
+                CHECK(cue_equal(engine_cue(s.engine), &next));
+        }
+        CHECK(s.finished);
+        sim_done(&s);
+}
+
 static void test_forecast(void) {
         _cleanup_(protocol_freep) Protocol *glute = glute_like(), *ball = ball_like();
 
@@ -1012,6 +1044,7 @@ static const TapCase cases[] = {
         { "no_checkin_while_still_pressing_after_stop", test_no_checkin_while_still_pressing_after_stop },
         { "status_guidance", test_status_guidance },
         { "forecast", test_forecast },
+        { "forecast_done", test_forecast_done },
 };
 
 TAP_MAIN(cases)
