@@ -324,10 +324,10 @@ static void tls_expect_refused(sd_event *e, MqttClientOptions *o, const char *cl
         o->client_id = client_id;
         CHECK(mqtt_client_new(&r.client, e, o, &recorder_callbacks, &r) == 0);
         CHECK(mqtt_client_connect(r.client) == 0);
-        RUN_UNTIL(e, r.connect_failed > 0, 20);
+        /* The failed connect and the TLS library's reason come from different Paho threads:
+         * either may reach the loop first (under valgrind the reason often comes second). */
+        RUN_UNTIL(e, r.connect_failed > 0 && (!log || recorder_has_log(&r, log)), 20);
         CHECK(!r.connected);
-        if (log)
-                CHECK(recorder_has_log(&r, log));
         recorder_done(&r);
 }
 
