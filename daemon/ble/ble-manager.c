@@ -38,6 +38,7 @@ typedef struct Tool {
         nsec_t last_seen;
         BleZero zero;
         bool in_use;            /* serves a running session (set by the caller) */
+        void *owner;            /* the caller's, handed back with each sample */
 
         /* GATT tools */
         BleLink *link;
@@ -170,7 +171,7 @@ static void deliver_sample(Tool *t, double raw, nsec_t arrival, bool has_ts, uin
         }
         t->last_seen = arrival;
         if (m->cb.tool_sample)
-                m->cb.tool_sample(t->address, newtons, arrival, has_ts, ts, m->userdata);
+                m->cb.tool_sample(t->address, t->owner, newtons, arrival, has_ts, ts, m->userdata);
 }
 
 static void deliver_battery(Tool *t, int percent, int mv) {
@@ -852,6 +853,25 @@ int ble_manager_set_tool_in_use(BleManager *m, const char *address, bool in_use)
                 return -ENOENT;
         t->in_use = in_use;
         return 0;
+}
+
+int ble_manager_set_tool_owner(BleManager *m, const char *address, void *owner) {
+        Tool *t;
+
+        if (!m || !address)
+                return -EINVAL;
+        t = find_tool(m, address);
+        if (!t)
+                return -ENOENT;
+        t->owner = owner;
+        return 0;
+}
+
+void ble_manager_clear_tool_owners(BleManager *m) {
+        if (!m)
+                return;
+        for (size_t i = 0; i < m->n_tools; i++)
+                m->tools[i]->owner = NULL;
 }
 
 int ble_manager_set_zero(BleManager *m, const char *address, double zero_n, BleZeroState state) {

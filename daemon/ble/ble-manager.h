@@ -20,7 +20,9 @@ typedef struct BleManager BleManager;
 
 typedef struct BleCallbacks {
         void (*tool_state)(const char *address, const char *driver, bool connected, void *userdata);
-        void (*tool_sample)(const char *address, double newtons, nsec_t arrival_mono,
+        /* owner: what the caller gave ble_manager_set_tool_owner() for this tool, NULL until
+         * then (the caller finds it once, not for every sample). */
+        void (*tool_sample)(const char *address, void *owner, double newtons, nsec_t arrival_mono,
                             bool has_device_ts, uint64_t device_ts_us, void *userdata);
         /* percent and/or millivolts (as the device reports it), -1 when not known */
         void (*tool_battery)(const char *address, int percent, int millivolts, void *userdata);
@@ -91,6 +93,10 @@ int ble_manager_tare(BleManager *m, const char *address);
  * step that disturbs other links (power-cycling the adapter) is taken only while no other
  * connected tool is in use; otherwise the device is removed instead. -ENOENT. */
 int ble_manager_set_tool_in_use(BleManager *m, const char *address, bool in_use);
+/* The caller's own pointer for a tool (whom its samples serve), handed back with each sample;
+ * clear_tool_owners forgets all of them (the caller's assignment changed). -ENOENT. */
+int ble_manager_set_tool_owner(BleManager *m, const char *address, void *owner);
+void ble_manager_clear_tool_owners(BleManager *m);
 /* A zero known from before (persisted by the caller). -ENOENT, -EINVAL. */
 int ble_manager_set_zero(BleManager *m, const char *address, double zero_n, BleZeroState state);
 

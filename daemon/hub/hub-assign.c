@@ -31,29 +31,6 @@ HubStation *hub_station_of_tool(Hub *h, const char *address) {
         return NULL;
 }
 
-HubStation *hub_station_of_sample(Hub *h, const char *address) {
-        HubStation *hs;
-
-        /* A pointer comparison per linked tool, and one string comparison that makes sure the
-         * key still names the same tool. */
-        for (size_t i = 0; i < h->n_tool_links; i++)
-                if (h->tool_links[i].key == address && strcmp(h->tool_links[i].address, address) == 0)
-                        return h->tool_links[i].station;
-        hs = hub_station_of_tool(h, address);
-        if (h->n_tool_links < ELEMENTSOF(h->tool_links) && strlen(address) < sizeof(h->tool_links[0].address)) {
-                HubToolLink *l = &h->tool_links[h->n_tool_links++];
-
-                l->key = address;
-                snprintf(l->address, sizeof l->address, "%s", address);
-                l->station = hs;
-        }
-        return hs;
-}
-
-void hub_tool_links_clear(Hub *h) {
-        h->n_tool_links = 0;
-}
-
 HubStation *hub_station_for_tag(Hub *h) {
         /* One radio hears every tag, so "nearest" cannot be told apart: the first idle
          * station, in configuration order, takes the athlete. */

@@ -127,13 +127,18 @@ const char *hub_ble_tare(Hub *h, HubStation *hs, nsec_t now) {
         return tried ? NULL : error;
 }
 
-static void on_tool_sample(const char *address, double newtons, nsec_t arrival,
+static void on_tool_sample(const char *address, void *owner, double newtons, nsec_t arrival,
                            bool has_device_ts, uint64_t device_ts_us, void *userdata) {
         Hub *h = userdata;
-        HubStation *hs = hub_station_of_sample(h, address);
+        HubStation *hs = owner;
 
-        if (!hs)
-                return;
+        if (!hs) {
+                /* once per tool, and again after a reload (hub_ble_forget_stations) */
+                hs = hub_station_of_tool(h, address);
+                if (!hs)
+                        return;
+                (void) ble_manager_set_tool_owner(h->ble, address, hs);
+        }
         /* Arrival time, not the device clock: the engine's timers run on this host's clock,
          * and notifications arrive within a connection interval of being measured. */
         (void) station_force(hs->station, newtons, arrival);
@@ -229,8 +234,11 @@ int hub_ble_start(Hub *h) {
         return 0;
 }
 
+void hub_ble_forget_stations(Hub *h) {
+        ble_manager_clear_tool_owners(h->ble);
+}
+
 void hub_ble_stop(Hub *h) {
-        hub_tool_links_clear(h);
         h->ble = ble_manager_free(h->ble);
         if (h->bus) {
                 /* ble_manager_free queued Disconnects: hand them to bluetoothd before leaving. */

@@ -393,7 +393,7 @@ static void on_force(Station *s, double newtons, nsec_t now, void *userdata) {
                 force_flush(h, hs);
         if (hs->n_force_batch == 0)
                 hs->force_batch_first = now;
-        hs->force_batch[hs->n_force_batch++] = (float) engine_force(station_engine(hs->station));
+        hs->force_batch[hs->n_force_batch++] = (float) newtons;
         hs->force_batch_last = now;
         if (hs->n_force_batch == HUB_FORCE_BATCH_MAX)
                 force_flush(h, hs);

@@ -74,14 +74,6 @@ typedef struct HubReply {
 
 typedef struct HubHa HubHa;
 
-/* A tool's station, found once (hub-assign.c): key is the BLE manager's own address string
- * of the tool, which lives as long as the tool. */
-typedef struct HubToolLink {
-        const char *key;
-        char address[18];
-        HubStation *station;
-} HubToolLink;
-
 typedef struct Hub {
         sd_event *event;
         Config *config;
@@ -95,8 +87,6 @@ typedef struct Hub {
 
         sd_bus *bus;
         BleManager *ble;
-        HubToolLink tool_links[BLE_MANAGER_MAX_TOOLS];
-        size_t n_tool_links;
 
         MqttClient *mqtt;
         Outbox *outbox;
@@ -150,11 +140,6 @@ void hub_audio_status(Hub *h, json_object *status);
 HubStation *hub_find_station(Hub *h, const char *name);
 /* The station a tool serves: the one that lists it, else the first that adopts tools. */
 HubStation *hub_station_of_tool(Hub *h, const char *address);
-/* The same for a sample, without comparing strings over every tool and station: address is
- * the one the BLE manager passes (its own, stable while the tool exists). */
-HubStation *hub_station_of_sample(Hub *h, const char *address);
-/* Forgets what hub_station_of_sample() learnt: stations or tools changed (reload, BLE stop). */
-void hub_tool_links_clear(Hub *h);
 /* The station an athlete's tag tap starts a session at: the first idle one with a protocol. */
 HubStation *hub_station_for_tag(Hub *h);
 /* The protocol a start without one runs: the selected one, else the station's default. */
@@ -163,6 +148,9 @@ const Protocol *hub_station_protocol(Hub *h, HubStation *hs);
 /* BlueZ glue (hub-ble.c). */
 int hub_ble_start(Hub *h);
 void hub_ble_stop(Hub *h);
+/* Each tool's station is found at its first sample and kept by the BLE manager: stations or
+ * their tools changed, find them again. */
+void hub_ble_forget_stations(Hub *h);
 int hub_ble_reload(Hub *h, const Config *old);
 /* Zeroes the station's tools at their steady reading: NULL, or the reply's error text. */
 const char *hub_ble_tare(Hub *h, HubStation *hs, nsec_t now);

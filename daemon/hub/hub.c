@@ -97,7 +97,7 @@ static int apply_config(Hub *h) {
         const Config *c = h->config;
         int r;
 
-        hub_tool_links_clear(h);   /* stations may go, tools may move */
+        hub_ble_forget_stations(h);   /* stations may go, tools may move */
 
         for (size_t i = 0; i < h->n_stations;) {
                 if (!config_find_station(c, station_name(h->stations[i]->station))) {

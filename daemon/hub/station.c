@@ -341,7 +341,8 @@ const Session *station_session(const Station *s) {
 int station_force(Station *s, double newtons, nsec_t now) {
         int r = feed(s, &(EngineInput) { .type = INPUT_FORCE, .now = now, .force_n = newtons });
 
-        ANNOUNCE(s, force, newtons, now);
+        /* the force as the engine reads it (zeroed, smoothed): what every listener shows */
+        ANNOUNCE(s, force, engine_force(s->engine), now);
         return r;
 }
 

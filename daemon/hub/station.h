@@ -25,7 +25,8 @@ typedef struct Station Station;
  *   3. for each event: checkpoint (a rep boundary of the running session: check-in, rest,
  *                  skip; a good moment for a durable snapshot), then event.
  *   4. cue:        the cue changed (kind, step, rep, due time or warnings), after the events.
- * force is announced after each sample has been fed (and after 1-4 for that sample).
+ * force is announced after each sample has been fed (and after 1-4 for that sample), with the
+ * force the engine reads (engine_force(): zeroed and smoothed), not the raw sample.
  * Within each of these, watches run by priority (lowest first), then in the order added. */
 typedef struct StationWatch {
         void (*render)(Station *s, const Cue *cue, void *userdata);

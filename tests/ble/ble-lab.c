@@ -274,7 +274,7 @@ static void cb_state(const char *address, const char *driver, bool connected, vo
         s->connected = connected;
 }
 
-static void cb_sample(const char *address, double newtons, nsec_t arrival, bool has_ts,
+static void cb_sample(const char *address, void *owner, double newtons, nsec_t arrival, bool has_ts,
                       uint64_t ts, void *userdata) {
         Lab *lab = userdata;
         LAB_ASSERT(lab->n_samples < LAB_MAX);

@@ -108,37 +108,16 @@ static void test_tool_by_configuration(void) {
         teardown();
 }
 
-/* The BLE manager's string for a tool: the key the sample path remembers. */
-static void test_sample_by_key(void) {
-        char key_a[18] = A, key_b[18] = B, other_a[18] = A;
-
-        setup(TOOL(A), TOOL(B), false);
-        CHECK(hub_station_of_sample(hub, key_a) == hub_find_station(hub, "s1"));
-        CHECK(hub_station_of_sample(hub, key_b) == hub_find_station(hub, "s2"));
-        CHECK_EQ(hub->n_tool_links, 2);
-        /* found again by its key, nothing added */
-        CHECK(hub_station_of_sample(hub, key_a) == hub_find_station(hub, "s1"));
-        CHECK_EQ(hub->n_tool_links, 2);
-        /* another string of the same address: resolved the same */
-        CHECK(hub_station_of_sample(hub, other_a) == hub_find_station(hub, "s1"));
-        /* the same memory now naming another tool (a tool freed, another made there): the
-         * text check sees it */
-        memcpy(key_a, B, sizeof key_a);
-        CHECK(hub_station_of_sample(hub, key_a) == hub_find_station(hub, "s2"));
-        teardown();
-}
-
-/* A reload that moves tool A to s2: the next sample goes to s2. */
+/* A reload that moves tool A to s2: A is s2's now. */
 static void test_reload_moves_tool(void) {
-        char key_a[18] = A;
         Config *c;
 
         setup(TOOL(A), TOOL(B), false);
-        CHECK(hub_station_of_sample(hub, key_a) == hub_find_station(hub, "s1"));
+        CHECK(hub_station_of_tool(hub, A) == hub_find_station(hub, "s1"));
         c = load("", TOOL(A) ", " TOOL(B), false);
         CHECK(c);
         CHECK(hub_reload(hub, c) >= 0);
-        CHECK(hub_station_of_sample(hub, key_a) == hub_find_station(hub, "s2"));
+        CHECK(hub_station_of_tool(hub, A) == hub_find_station(hub, "s2"));
         teardown();
 }
 
@@ -205,7 +184,6 @@ static void test_reload_removes_busy_station(void) {
 
 static const TapCase cases[] = {
         { "a tool's station: the one listing it, else the first that adopts", test_tool_by_configuration },
-        { "a sample's station by the tool's key, confirmed by its text", test_sample_by_key },
         { "a reload that moves a tool: its next sample goes to the new station", test_reload_moves_tool },
         { "a tag tap starts at the first idle station", test_tag_first_idle },
         { "a reload removes a station whose session runs; the other keeps its session", test_reload_removes_busy_station },

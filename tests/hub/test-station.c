@@ -199,13 +199,20 @@ static void test_remove_inside_callback(void) {
         teardown();
 }
 
-/* A sample is announced once, after what it caused, with the newtons given. */
+/* A sample is announced once, after what it caused, with the force the engine read from it
+ * (its smoothing filter between two different samples: not the raw value). */
 static void test_force_after_sample(void) {
+        char want[64];
+        nsec_t t = now_monotonic();
+
         setup();
         CHECK(station_add_watch(the_station, &all, STATION_WATCH_DEFAULT, "w") > 0);
-        CHECK(station_force(the_station, 12.5, now_monotonic()) >= 0);
-        CHECK_EQ(find("force(12.5) w", 0), (int) n_log - 1);
-        CHECK_EQ(find("force(12.5) w", (size_t) n_log), -1);
+        CHECK(station_force(the_station, 10.0, t) >= 0);
+        CHECK(station_force(the_station, 30.0, t + 12500000) >= 0);
+        CHECK(engine_force(station_engine(the_station)) < 29.95);   /* smoothed: not the raw 30 */
+        snprintf(want, sizeof want, "force(%.1f) w", engine_force(station_engine(the_station)));
+        CHECK_EQ(find(want, 0), (int) n_log - 1);
+        CHECK_EQ(find(want, (size_t) n_log), -1);
         teardown();
 }
 
