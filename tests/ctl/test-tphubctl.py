@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "daemon"))
 from mqtt_harness import Broker, Subscriber, free_port  # noqa: E402
-from tphubd_harness import Tphubd  # noqa: E402
+from tphubd_harness import Tphubd, expect  # noqa: E402
 
 TPHUBCTL, TPHUBD, SRC = sys.argv[1], sys.argv[2], sys.argv[3]
 RUN_SIM = os.path.join(SRC, "tests", "ble", "sim", "run-sim.sh")
@@ -41,11 +41,6 @@ def case(name, fn):
         results.append((name, None))
     except Exception as e:
         results.append((name, "%s: %s" % (type(e).__name__, e)))
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 class Ctl:

@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from mqtt_harness import Broker, Subscriber, publish  # noqa: E402
-from tphubd_harness import Tphubd  # noqa: E402
+from tphubd_harness import Tphubd, expect  # noqa: E402
 
 TPHUBD, SRC = sys.argv[1], sys.argv[2]
 RUN_SIM = os.path.join(SRC, "tests", "ble", "sim", "run-sim.sh")
@@ -96,11 +96,6 @@ def parse_iso(t):
     """seconds of an ISO 8601 UTC time with milliseconds"""
     from datetime import datetime
     return datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 def main():

@@ -21,7 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from ble_sim import Sim, press_cycle, rest  # noqa: E402
 from mqtt_harness import Broker, Subscriber, publish  # noqa: E402
-from tphubd_harness import Tphubd  # noqa: E402
+from tphubd_harness import Tphubd, expect  # noqa: E402
 
 TPHUBD, SRC, SLOW_FSYNC = sys.argv[1], sys.argv[2], sys.argv[3]
 FSYNC_DELAY_MS = 1500          # a slow SD card
@@ -38,11 +38,6 @@ steps = ( { point = "p1"; label = "Point"; side = "left"; kind = "press"; start 
             min_release_s = 0.2; } );
 """
 T = "tphub/lab/"
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 class Lab:

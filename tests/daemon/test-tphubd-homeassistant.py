@@ -18,7 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from ha_schema import check_device_document, check_tag_document  # noqa: E402
 from mqtt_harness import Broker, Subscriber, publish  # noqa: E402
-from tphubd_harness import Tphubd, run_tap  # noqa: E402
+from tphubd_harness import Tphubd, run_tap, expect  # noqa: E402
 
 TPHUBD = sys.argv[1]
 TOOL = "C8:00:00:00:00:01"
@@ -34,11 +34,6 @@ defaults = { kind = "press"; start = "confirm"; min_hold_s = 4; target_hold_s = 
 steps = ( { point = "p1"; label = "Point 1"; side = "left"; }, { point = "p2"; label = "Point 2"; side = "right"; } );
 """,
 }
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 class Lab:

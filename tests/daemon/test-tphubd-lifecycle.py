@@ -11,7 +11,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tphubd_harness import Tphubd  # noqa: E402
+from tphubd_harness import Tphubd, expect  # noqa: E402
 
 TPHUBD, SRC = sys.argv[1], sys.argv[2]
 failures = []
@@ -25,11 +25,6 @@ def case(fn):
     except Exception as e:  # report and go on with the next case
         results.append(("not ok", fn.__name__))
         failures.append("%s: %s" % (fn.__name__, e))
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 def make_config(tmp, hub="lab", extra=""):

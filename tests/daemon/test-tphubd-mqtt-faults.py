@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from mqtt_harness import Broker, Subscriber, publish, retained  # noqa: E402
-from tphubd_harness import Tphubd  # noqa: E402
+from tphubd_harness import Tphubd, expect  # noqa: E402
 
 TPHUBD, SLOW_FS = sys.argv[1], sys.argv[2]
 SPOOL_RECHECK_S = 5                 # docs/mqtt.md: the spool alarm is rechecked this often
@@ -43,11 +43,6 @@ class DurableSubscriber(Subscriber):
         self.q = queue.Queue()
         self.seen = []
         threading.Thread(target=self._read, daemon=True).start()
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 class Lab:

@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from mqtt_harness import Broker, Subscriber, publish, retained  # noqa: E402
-from tphubd_harness import Tphubd, run_tap  # noqa: E402
+from tphubd_harness import Tphubd, run_tap, expect  # noqa: E402
 
 TPHUBD = sys.argv[1]
 PROTOCOLS = {
@@ -112,11 +112,6 @@ class Lab:
         self.sub.close()
         self.broker.close()
         self.tmp.cleanup()
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 def test_status_commands_sessions():

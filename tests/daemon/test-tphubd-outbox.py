@@ -24,7 +24,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(__file__))
 from ble_sim import Sim, press_cycle, rest  # noqa: E402
 from mqtt_harness import Broker, Subscriber, publish  # noqa: E402
-from tphubd_harness import Tphubd, run_tap  # noqa: E402
+from tphubd_harness import Tphubd, run_tap, expect  # noqa: E402
 
 TPHUBD, SRC = sys.argv[1], sys.argv[2]
 del sys.argv[2]   # run_tap() reads an optional test name as argv[2]
@@ -37,11 +37,6 @@ steps = ( { point = "p1"; label = "Point"; side = "left"; kind = "press"; start 
             min_release_s = 0.2; } );
 """
 TOPIC = "tphub/lab/bench-1/session"
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 class Lab:

@@ -106,6 +106,12 @@ class Tphubd:
         self.dir.cleanup()
 
 
+def expect(cond, what):
+    """A test's check: fails the case with what went wrong."""
+    if not cond:
+        raise AssertionError(what)
+
+
 def run_tap(tests):
     """Runs each test function (or only the one named by argv[2]), prints TAP and exits."""
     import sys
